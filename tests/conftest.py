@@ -1,0 +1,33 @@
+"""Shared fixtures. Tests run against the real local stack (`totem stack up`)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+os.environ.setdefault("TOTEM_INSECURE_DEV", "0")
+
+
+@pytest.fixture
+def settings():
+    from totem.settings import Settings
+
+    return Settings.from_env()
+
+
+@pytest.fixture
+def unique_prefix() -> str:
+    """A key prefix no other test uses, so tests can share one etcd."""
+    return f"/test-{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture(params=["etcd", "etcd2"])
+def store(request, settings, unique_prefix):
+    """The same store contract, once per adapter, against the real etcd."""
+    from totem.store import connect
+
+    address = settings.etcd_url.split("://", 1)[1]
+    store = connect(f"{request.param}://{address}")
+    yield store
+    store.delete_prefix(unique_prefix)

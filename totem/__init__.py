@@ -1,0 +1,3 @@
+"""Totem: continuous delivery for stateless containerized services."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""The `totem` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from totem import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="totem", description="Totem continuous delivery")
+    parser.add_argument("--version", action="version", version=f"totem {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    from totem.stack import cli as stack_cli
+
+    stack_cli.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""etcd v3 adapter (the default), over etcd's JSON gateway through etcd3gw."""
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from etcd3gw.client import Etcd3Client
+from etcd3gw import exceptions as gw_errors
+import base64
+
+from etcd3gw.utils import _encode, _increment_last_byte
+
+from totem.store.base import Event, Lease, Store
+from totem.store.errors import Compacted, StoreUnavailable
+
+if TYPE_CHECKING:
+    from totem.store.watch import Watcher
+
+T = TypeVar("T")
+
+
+def _decode(data: str) -> str:
+    return base64.b64decode(data).decode("utf-8")
+_UNAVAILABLE = (
+    gw_errors.ConnectionFailedError,
+    gw_errors.ConnectionTimeoutError,
+    gw_errors.InternalServerError,
+    requests.RequestException,
+)
+
+
+def _translated(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn transport failures into StoreUnavailable."""
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"etcd unavailable: {exc}") from None
+    return wrapper
+
+
+class Etcd3Lease(Lease):
+    def __init__(self, store: "Etcd3Store", ttl: int):
+        super().__init__(ttl)
+        self.store = store
+        self.id = int(store._post("/lease/grant", {"TTL": ttl, "ID": 0})["ID"])
+
+    @_translated
+    def refresh(self) -> bool:
+        result = self.store._post("/lease/keepalive", {"ID": self.id})
+        return int(result.get("result", {}).get("TTL", -1)) > 0
+
+    @_translated
+    def revoke(self) -> None:
+        self.stop()
+        try:
+            self.store._post("/kv/lease/revoke", {"ID": self.id})
+        except gw_errors.Etcd3Exception as exc:  # already expired
+            if "not found" not in str(exc):
+                raise
+
+
+class Etcd3Store(Store):
+    def __init__(self, url: str = "etcd://127.0.0.1:2379", timeout: float = 5.0):
+        self.url = url
+        parts = urlsplit(url)
+        protocol = "https" if parts.scheme in {"https", "etcds"} else "http"
+        self.client = Etcd3Client(
+            host=parts.hostname or "127.0.0.1", port=parts.port or 2379,
+            protocol=protocol, timeout=timeout, api_path="/v3/",
+        )
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.client.post(self.client.get_url(path), json=payload)
+
+    def _put_op(self, key: str, value: str, lease: Lease | None) -> dict[str, Any]:
+        op: dict[str, Any] = {"key": _encode(key), "value": _encode(value)}
+        if lease is not None:
+            op["lease"] = lease.id  # type: ignore[attr-defined]
+        return op
+
+    def _txn(self, compare: dict[str, Any], success: dict[str, Any]) -> bool:
+        result = self._post("/kv/txn", {"compare": [compare], "success": [success], "failure": []})
+        return bool(result.get("succeeded", False))
+
+    @_translated
+    def get(self, key: str) -> str | None:
+        kvs = self._post("/kv/range", {"key": _encode(key)}).get("kvs", [])
+        return _decode(kvs[0]["value"]) if kvs and "value" in kvs[0] else ("" if kvs else None)
+
+    @_translated
+    def put(self, key: str, value: str, lease: Lease | None = None) -> None:
+        self._post("/kv/put", self._put_op(key, value, lease))
+
+    @_translated
+    def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
+        compare = {"key": _encode(key), "result": "EQUAL", "target": "CREATE", "create_revision": 0}
+        return self._txn(compare, {"request_put": self._put_op(key, value, lease)})
+
+    @_translated
+    def cas(self, key: str, value: str, prev_value: str, lease: Lease | None = None) -> bool:
+        compare = {"key": _encode(key), "result": "EQUAL", "target": "VALUE", "value": _encode(prev_value)}
+        return self._txn(compare, {"request_put": self._put_op(key, value, lease)})
+
+    @_translated
+    def delete(self, key: str, prev_value: str | None = None) -> bool:
+        if prev_value is None:
+            return int(self._post("/kv/deleterange", {"key": _encode(key)}).get("deleted", 0)) > 0
+        compare = {"key": _encode(key), "result": "EQUAL", "target": "VALUE", "value": _encode(prev_value)}
+        return self._txn(compare, {"request_delete_range": {"key": _encode(key)}})
+
+    @_translated
+    def delete_prefix(self, prefix: str) -> None:
+        self._post("/kv/deleterange", {"key": _encode(prefix), "range_end": _encode(_increment_last_byte(prefix))})
+
+    def list(self, prefix: str) -> dict[str, str]:
+        return self._snapshot(prefix)[0]
+
+    @_translated
+    def _snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
+        result = self._post(
+            "/kv/range", {"key": _encode(prefix), "range_end": _encode(_increment_last_byte(prefix))}
+        )
+        items = {_decode(kv["key"]): _decode(kv.get("value", "")) for kv in result.get("kvs", [])}
+        return items, int(result["header"]["revision"])
+
+    @_translated
+    def lease(self, ttl: int) -> Lease:
+        return Etcd3Lease(self, ttl)
+
+    def ping(self) -> bool:
+        try:
+            return self.client.session.get(self.client.base_url + "/health", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def _stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
+        request = {"create_request": {
+            "key": _encode(prefix), "range_end": _encode(_increment_last_byte(prefix)),
+            "start_revision": revision, "progress_notify": True,
+        }}
+        try:
+            response = requests.post(self.client.get_url("/watch"), json=request, stream=True, timeout=(3, 60))
+        except requests.RequestException as exc:
+            raise StoreUnavailable(f"etcd watch failed: {exc}") from None
+        unregister = ctx.on_stop(response.close)
+        try:
+            for message in _json_lines(response, ctx.stopped):
+                yield _watch_batch(message)
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            if ctx.stopped.is_set():
+                return
+            if "Read timed out" in str(exc):
+                return  # idle: the caller resumes from the last revision
+            raise StoreUnavailable(f"etcd watch interrupted: {exc}") from None
+        except (AttributeError, ValueError):  # the stream was closed under us
+            if not ctx.stopped.is_set():
+                raise StoreUnavailable("etcd watch stream closed") from None
+        finally:
+            unregister()
+            response.close()
+        if not ctx.stopped.is_set():
+            raise StoreUnavailable("etcd closed the watch stream")
+
+
+def _json_lines(response: requests.Response, stopped: threading.Event) -> Iterator[dict[str, Any]]:
+    if response.status_code != 200:
+        raise StoreUnavailable(f"etcd watch answered {response.status_code}")
+    buffer = b""
+    for chunk in response.iter_content(chunk_size=None):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+        if stopped.is_set():
+            return
+
+
+def _watch_batch(message: dict[str, Any]) -> tuple[int, list[Event]]:
+    if "error" in message:
+        raise StoreUnavailable(f"etcd watch error: {message['error']}")
+    result = message.get("result", {})
+    if int(result.get("compact_revision", 0) or 0) > 0:
+        raise Compacted(f"compacted at {result['compact_revision']}")
+    if result.get("canceled"):
+        raise StoreUnavailable(f"etcd cancelled the watch: {result.get('cancel_reason', '')}")
+    events = []
+    for raw in result.get("events", []):
+        kv = raw["kv"]
+        kind = "delete" if raw.get("type") == "DELETE" else "put"
+        value = _decode(kv["value"]) if kind == "put" and "value" in kv else ("" if kind == "put" else None)
+        events.append(Event(kind, _decode(kv["key"]), value, int(kv.get("mod_revision", 0))))
+    revision = int(result.get("header", {}).get("revision", 0))
+    if events:
+        revision = max(revision, max(e.revision for e in events))
+    return revision, events
