@@ -1,8 +1,10 @@
 """etcd v3 adapter (the default), over etcd's JSON gateway through etcd3gw."""
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import socket
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
@@ -10,12 +12,9 @@ from urllib.parse import urlsplit
 import requests
 from etcd3gw.client import Etcd3Client
 from etcd3gw import exceptions as gw_errors
-import base64
-
-from etcd3gw.utils import _encode, _increment_last_byte
 
 from totem.store.base import Event, Lease, Store
-from totem.store.errors import Compacted, StoreUnavailable
+from totem.store.errors import Compacted, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from totem.store.watch import Watcher
@@ -23,8 +22,23 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def _encode(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 def _decode(data: str) -> str:
     return base64.b64decode(data).decode("utf-8")
+
+
+def _range_end(prefix: str) -> str:
+    """The first key after every key starting with `prefix` (etcd's range_end), base64."""
+    raw = bytearray(prefix.encode("utf-8"))
+    while raw and raw[-1] == 0xFF:
+        raw.pop()
+    if not raw:
+        return base64.b64encode(b"\0").decode("ascii")
+    raw[-1] += 1
+    return base64.b64encode(bytes(raw)).decode("ascii")
 _UNAVAILABLE = (
     gw_errors.ConnectionFailedError,
     gw_errors.ConnectionTimeoutError,
@@ -41,6 +55,8 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
             return method(*args, **kwargs)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"etcd unavailable: {exc}") from None
+        except gw_errors.Etcd3Exception as exc:
+            raise StoreError(f"etcd refused the request: {exc.detail_text or exc}") from None
     return wrapper
 
 
@@ -60,8 +76,8 @@ class Etcd3Lease(Lease):
         self.stop()
         try:
             self.store._post("/kv/lease/revoke", {"ID": self.id})
-        except gw_errors.Etcd3Exception as exc:  # already expired
-            if "not found" not in str(exc):
+        except gw_errors.Etcd3Exception as exc:
+            if "not found" not in (exc.detail_text or "").lower():  # already expired is fine
                 raise
 
 
@@ -116,7 +132,7 @@ class Etcd3Store(Store):
 
     @_translated
     def delete_prefix(self, prefix: str) -> None:
-        self._post("/kv/deleterange", {"key": _encode(prefix), "range_end": _encode(_increment_last_byte(prefix))})
+        self._post("/kv/deleterange", {"key": _encode(prefix), "range_end": _range_end(prefix)})
 
     def list(self, prefix: str) -> dict[str, str]:
         return self._snapshot(prefix)[0]
@@ -124,7 +140,7 @@ class Etcd3Store(Store):
     @_translated
     def _snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
         result = self._post(
-            "/kv/range", {"key": _encode(prefix), "range_end": _encode(_increment_last_byte(prefix))}
+            "/kv/range", {"key": _encode(prefix), "range_end": _range_end(prefix)}
         )
         items = {_decode(kv["key"]): _decode(kv.get("value", "")) for kv in result.get("kvs", [])}
         return items, int(result["header"]["revision"])
@@ -141,14 +157,14 @@ class Etcd3Store(Store):
 
     def _stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
         request = {"create_request": {
-            "key": _encode(prefix), "range_end": _encode(_increment_last_byte(prefix)),
+            "key": _encode(prefix), "range_end": _range_end(prefix),
             "start_revision": revision, "progress_notify": True,
         }}
         try:
             response = requests.post(self.client.get_url("/watch"), json=request, stream=True, timeout=(3, 60))
         except requests.RequestException as exc:
             raise StoreUnavailable(f"etcd watch failed: {exc}") from None
-        unregister = ctx.on_stop(response.close)
+        unregister = ctx.on_stop(lambda: _interrupt(response))
         try:
             for message in _json_lines(response, ctx.stopped):
                 yield _watch_batch(message)
@@ -166,6 +182,16 @@ class Etcd3Store(Store):
             response.close()
         if not ctx.stopped.is_set():
             raise StoreUnavailable("etcd closed the watch stream")
+
+
+def _interrupt(response: requests.Response) -> None:
+    """Unblock a thread reading the stream: shut the socket down (closing it would block)."""
+    try:
+        sock = socket.fromfd(response.raw.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _json_lines(response: requests.Response, stopped: threading.Event) -> Iterator[dict[str, Any]]:

@@ -34,11 +34,11 @@ class Lock:
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        lease = self.store.lease(self.ttl)
+        self.lost.clear()
+        lease = self.store.lease(self.ttl).keep_alive(on_lost=self.lost.set)
         while True:
             if self.store.create(self.key, self.token, lease):
-                self.lost.clear()
-                self._lease = lease.keep_alive(on_lost=self.lost.set)
+                self._lease = lease
                 return True
             if not blocking or (deadline is not None and time.monotonic() >= deadline):
                 lease.revoke()

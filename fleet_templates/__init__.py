@@ -1,0 +1,1 @@
+"""Jinja unit templates for the fleet scheduler (default app, sidekicks, timer)."""

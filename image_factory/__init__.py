@@ -1,0 +1,1 @@
+"""Totem image factory service."""

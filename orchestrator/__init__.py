@@ -1,0 +1,1 @@
+"""Totem orchestrator service."""

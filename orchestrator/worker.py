@@ -1,0 +1,7 @@
+"""The orchestrator Celery worker.
+
+Run: celery -A orchestrator.worker worker -Q orchestrator
+"""
+from totem.workers import make_celery
+
+celery = make_celery("orchestrator")

@@ -1,0 +1,54 @@
+"""The Flask app every Totem service starts from: JSON errors, request ids, logs, /health."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, request
+
+from totem import logs
+from totem.api import errors
+from totem.api.health import CHECKS, health_blueprint
+from totem.settings import Settings, load_or_exit
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("totem.api")
+
+
+def create_service_app(
+    service: str,
+    dependencies: tuple[str, ...] = ("etcd", "redis"),
+    receives_hooks: bool = False,
+    settings: Settings | None = None,
+) -> Flask:
+    settings = settings or load_or_exit(service, receives_hooks=receives_hooks)
+    if receives_hooks:
+        settings.require_hook_secret(service)
+    logs.configure(service, settings.log_format, settings=settings)
+    app = Flask(service)
+    app.config["TOTEM_SETTINGS"] = settings
+    app.json.sort_keys = False
+    errors.install(app)
+
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.log_context = logs.log_context(request_id=g.request_id)
+        g.log_context.__enter__()
+
+    @app.after_request
+    def tag_response(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def leave_context(_exc):
+        context = g.pop("log_context", None)
+        if context is not None:
+            context.__exit__(None, None, None)
+
+    checks = {name: CHECKS[name](settings) for name in dependencies}
+    app.register_blueprint(health_blueprint(service, checks))
+    return app

@@ -1,0 +1,89 @@
+"""Structured logging: one JSON object (or key=value line) per record, with request/job ids.
+
+Secrets never reach a log: values registered with `register_secret` (and the
+settings' secrets, on `configure`) are replaced by `***`, and so is any extra
+field whose name looks like a secret.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+from typing import Any, Iterator
+
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("totem_log_context", default={})
+_secrets: set[str] = set()
+_SECRET_NAMES = re.compile(r"secret|password|passwd|token|authorization|signature|credential", re.I)
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def register_secret(value: str | None) -> None:
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+
+
+@contextlib.contextmanager
+def log_context(**ids: str) -> Iterator[None]:
+    """Attach ids (request_id, job_id, deployment_id, ...) to every record logged inside."""
+    token = _context.set({**_context.get(), **{k: str(v) for k, v in ids.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def _fields(record: logging.LogRecord, service: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+        "level": record.levelname.lower(),
+        "service": service,
+        "logger": record.name,
+        "msg": redact(record.getMessage()),
+    }
+    fields.update(_context.get())
+    for name, value in vars(record).items():
+        if name not in _STANDARD and not name.startswith("_"):
+            fields[name] = "***" if _SECRET_NAMES.search(name) else value
+    if record.exc_info:
+        fields["exc"] = redact(logging.Formatter().formatException(record.exc_info))
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(_fields(record, self.service), default=str)
+
+
+class KeyValueFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        def quoted(value: Any) -> str:
+            text = str(value)
+            return json.dumps(text) if (not text or " " in text or '"' in text or "=" in text) else text
+        return " ".join(f"{k}={quoted(v)}" for k, v in _fields(record, self.service).items())
+
+
+def configure(service: str, fmt: str = "json", level: int = logging.INFO, settings: Any = None) -> None:
+    """Route the root logger to stderr in the chosen format."""
+    if settings is not None:
+        for secret in (settings.hook_secret, settings.api_token):
+            register_secret(secret)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter(service) if fmt == "kv" else JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

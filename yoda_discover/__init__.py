@@ -1,0 +1,1 @@
+"""yoda-discover."""

@@ -1,0 +1,5 @@
+import sys
+
+from yoda_discover.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from yoda_route53.cli import main
+
+sys.exit(main())
