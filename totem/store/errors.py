@@ -15,3 +15,20 @@ class Compacted(StoreError):
 
 class StoreConflict(StoreError):
     """An atomic update kept losing races."""
+
+
+def translating(unavailable: tuple[type[BaseException], ...], refused: tuple[type[BaseException], ...] = ()):
+    """Decorator factory: an adapter's client exceptions become StoreUnavailable / StoreError."""
+    import functools
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except unavailable as exc:
+                raise StoreUnavailable(f"etcd unavailable: {exc}") from None
+            except refused as exc:
+                raise StoreError(f"etcd refused the request: {getattr(exc, 'detail_text', None) or exc}") from None
+        return wrapper
+    return decorate

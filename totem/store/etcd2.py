@@ -5,33 +5,24 @@ refreshed together.
 """
 from __future__ import annotations
 
-import functools
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import urlsplit
 
 import etcd
 import urllib3
 
 from totem.store.base import Event, Lease, Store
-from totem.store.errors import Compacted, StoreUnavailable
+from totem.store.errors import Compacted, StoreUnavailable, translating
 
 if TYPE_CHECKING:
     from totem.store.watch import Watcher
 
-T = TypeVar("T")
 _DELETES = {"delete", "expire", "compareAndDelete"}
 WATCH_POLL = 2.0  # seconds a v2 long poll waits before the loop checks for stop
 
 
-def _translated(method: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return method(*args, **kwargs)
-        except (etcd.EtcdConnectionFailed, urllib3.exceptions.HTTPError) as exc:
-            raise StoreUnavailable(f"etcd unavailable: {exc}") from None
-    return wrapper
+_translated = translating((etcd.EtcdConnectionFailed, urllib3.exceptions.HTTPError))
 
 
 class Etcd2Lease(Lease):

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit
 
 import requests
@@ -14,12 +13,10 @@ from etcd3gw.client import Etcd3Client
 from etcd3gw import exceptions as gw_errors
 
 from totem.store.base import Event, Lease, Store
-from totem.store.errors import Compacted, StoreError, StoreUnavailable
+from totem.store.errors import Compacted, StoreUnavailable, translating
 
 if TYPE_CHECKING:
     from totem.store.watch import Watcher
-
-T = TypeVar("T")
 
 
 def _encode(text: str) -> str:
@@ -47,17 +44,7 @@ _UNAVAILABLE = (
 )
 
 
-def _translated(method: Callable[..., T]) -> Callable[..., T]:
-    """Turn transport failures into StoreUnavailable."""
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return method(*args, **kwargs)
-        except _UNAVAILABLE as exc:
-            raise StoreUnavailable(f"etcd unavailable: {exc}") from None
-        except gw_errors.Etcd3Exception as exc:
-            raise StoreError(f"etcd refused the request: {exc.detail_text or exc}") from None
-    return wrapper
+_translated = translating(_UNAVAILABLE, (gw_errors.Etcd3Exception,))
 
 
 class Etcd3Lease(Lease):
