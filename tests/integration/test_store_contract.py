@@ -148,6 +148,15 @@ def test_kept_alive_lease_outlives_its_ttl_and_revoke_deletes(store, unique_pref
     wait_until(lambda: store.list(unique_prefix) == {}, timeout=5)
 
 
+def test_revoking_a_lease_spares_a_key_another_writer_replaced(store, unique_prefix):
+    lease = store.lease(5)
+    store.put(unique_prefix + "shared", "mine", lease=lease)
+    store.put(unique_prefix + "shared", "theirs")  # rewritten without the lease
+    assert lease.refresh() in (True, False)  # either way it must not touch "theirs"
+    lease.revoke()
+    assert store.get(unique_prefix + "shared") == "theirs"
+
+
 LOCK_RACER = """
 import sys, time
 from totem.store import connect
@@ -176,12 +185,13 @@ def test_two_processes_race_for_a_lock_and_exactly_one_wins(store, unique_prefix
 
 
 LOCK_COUNTER = """
-import sys
+import sys, time
 from totem.store import connect
 store = connect(sys.argv[1])
 for _ in range(10):
     with store.lock(sys.argv[2], ttl=5):
         value = int(store.get(sys.argv[3]) or 0)   # read-modify-write, safe only under the lock
+        time.sleep(0.01)                           # widen the window a broken lock would let others in
         store.put(sys.argv[3], str(value + 1))
 """
 

@@ -26,24 +26,27 @@ _translated = translating((etcd.EtcdConnectionFailed, urllib3.exceptions.HTTPErr
 
 
 class Etcd2Lease(Lease):
+    """Each key is refreshed and deleted only while it still holds the value written with
+    the lease, so a lease never touches a key someone else has written since."""
+
     def __init__(self, store: "Etcd2Store", ttl: int):
         super().__init__(ttl)
         self.store = store
-        self.keys: set[str] = set()
+        self.keys: dict[str, str] = {}
         self._guard = threading.Lock()
 
-    def attach(self, key: str) -> None:
+    def attach(self, key: str, value: str) -> None:
         with self._guard:
-            self.keys.add(key)
+            self.keys[key] = value
 
     @_translated
     def refresh(self) -> bool:
         with self._guard:
-            keys = list(self.keys)
-        for key in keys:
+            keys = list(self.keys.items())
+        for key, value in keys:
             try:
-                self.store.client.refresh(key, self.ttl)
-            except etcd.EtcdKeyNotFound:
+                self.store.client.refresh(key, self.ttl, prevValue=value)
+            except (etcd.EtcdKeyNotFound, etcd.EtcdCompareFailed):
                 return False
         return True
 
@@ -51,11 +54,11 @@ class Etcd2Lease(Lease):
     def revoke(self) -> None:
         self.stop()
         with self._guard:
-            keys, self.keys = list(self.keys), set()
-        for key in keys:
+            keys, self.keys = list(self.keys.items()), {}
+        for key, value in keys:
             try:
-                self.store.client.delete(key)
-            except etcd.EtcdKeyNotFound:
+                self.store.client.delete(key, prevValue=value)
+            except (etcd.EtcdKeyNotFound, etcd.EtcdCompareFailed):
                 pass
 
 
@@ -73,9 +76,9 @@ class Etcd2Store(Store):
             read_timeout=timeout, allow_reconnect=False,
         )
 
-    def _written(self, key: str, lease: Lease | None) -> None:
+    def _written(self, key: str, value: str, lease: Lease | None) -> None:
         if isinstance(lease, Etcd2Lease):
-            lease.attach(key)
+            lease.attach(key, value)
 
     @_translated
     def get(self, key: str) -> str | None:
@@ -88,7 +91,7 @@ class Etcd2Store(Store):
     @_translated
     def put(self, key: str, value: str, lease: Lease | None = None) -> None:
         self.client.write(key, value, ttl=_ttl(lease))
-        self._written(key, lease)
+        self._written(key, value, lease)
 
     @_translated
     def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
@@ -96,7 +99,7 @@ class Etcd2Store(Store):
             self.client.write(key, value, ttl=_ttl(lease), prevExist=False)
         except etcd.EtcdAlreadyExist:
             return False
-        self._written(key, lease)
+        self._written(key, value, lease)
         return True
 
     @_translated
@@ -105,7 +108,7 @@ class Etcd2Store(Store):
             self.client.write(key, value, ttl=_ttl(lease), prevValue=prev_value)
         except (etcd.EtcdCompareFailed, etcd.EtcdKeyNotFound):
             return False
-        self._written(key, lease)
+        self._written(key, value, lease)
         return True
 
     @_translated
