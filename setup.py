@@ -24,7 +24,7 @@ setup(
         "cryptography>=41",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "moto[server]>=5"],
+        "test": ["pytest>=7", "hypothesis>=6", "moto[server]>=5", "openapi-spec-validator>=0.7"],
     },
     entry_points={
         "console_scripts": [

@@ -6,12 +6,25 @@ from __future__ import annotations
 
 from flask import Flask
 
+from orchestrator.api import openapi, routes
+from orchestrator.hooks import routes as hook_routes
+from orchestrator.runtime import Runtime
+from orchestrator.settings import OrchestratorSettings, options_or_exit
 from totem.api import create_service_app
 from totem.settings import Settings
 
 SERVICE = "orchestrator"
 DEFAULT_PORT = 9400
+MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; ours are far smaller
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    return create_service_app(SERVICE, dependencies=("etcd", "redis"), receives_hooks=True, settings=settings)
+def create_app(settings: Settings | None = None, options: OrchestratorSettings | None = None) -> Flask:
+    app = create_service_app(SERVICE, dependencies=("etcd", "redis"), receives_hooks=True, settings=settings)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    settings = app.config["TOTEM_SETTINGS"]
+    options = options or options_or_exit(settings.config_providers)
+    app.extensions["orchestrator"] = Runtime.create(settings, options)
+    app.register_blueprint(hook_routes.blueprint)
+    app.register_blueprint(routes.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    return app

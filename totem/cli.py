@@ -12,9 +12,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"totem {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    from orchestrator import config_cli
     from totem.stack import cli as stack_cli
 
     stack_cli.register(commands)
+    config_cli.register(commands)
     return parser
 
 

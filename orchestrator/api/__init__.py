@@ -1,0 +1,1 @@
+"""The read API (jobs, events), undeploy, and the OpenAPI document."""

@@ -1,0 +1,1 @@
+"""Incoming hooks: GitHub, Travis and generic intake, each persisted before it is answered."""

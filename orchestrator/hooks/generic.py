@@ -1,0 +1,26 @@
+"""The generic hook (DESIGN.md §4), signed `X-Hook-Signature: sha256=<hex>`."""
+from __future__ import annotations
+
+import json
+from typing import Mapping
+
+from orchestrator.jobs.model import Hook
+from totem import signatures
+from totem.api import ApiError, validate
+from totem.git_names import validate_git
+from totem.hooks import GENERIC_HOOK_SCHEMA
+
+
+def read(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_dev: bool) -> Hook:
+    if secret or not insecure_dev:
+        if not signatures.verify(secret, body, headers.get("X-Hook-Signature")):
+            raise ApiError(401, "bad_signature", "X-Hook-Signature is missing or does not match the body")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    validate(data, GENERIC_HOOK_SCHEMA)
+    validate_git(data["git"])
+    return Hook(**{k: data["git"][k] for k in ("owner", "repo", "ref", "commit")}, type=data["type"],
+                name=data["name"], status=data["status"], result=data.get("result") or {},
+                force_deploy=bool(data.get("force-deploy")), source="generic")

@@ -1,0 +1,111 @@
+"""GitHub events → what the orchestrator does with them.
+
+push → scm-push hook; create (branch) → unfreeze; delete (branch) → undeploy + freeze;
+workflow_run / check_suite / status → ci hook (GitHub Actions or any checks as CI); ping → pong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.jobs.model import Hook
+from totem.api import ApiError
+from totem.github import GithubDelivery, GitRef, create_or_delete_ref, push_ref
+from totem.git_names import validate_git
+
+SUCCESS_CONCLUSIONS = {"success", "neutral", "skipped"}
+OWN_STATUS_SUFFIX = "::Orchestrator"  # our own commit statuses come back as `status` events
+
+
+@dataclass
+class Action:
+    kind: str  # hooks | ping | unfreeze | undeploy | ignored
+    hooks: list[Hook] = field(default_factory=list)
+    ref: GitRef | None = None
+    reason: str | None = None
+
+
+def _repository(payload: dict) -> tuple[Any, Any]:
+    repo = payload.get("repository")
+    if not isinstance(repo, dict):
+        raise ApiError(400, "invalid_payload", "payload.repository is missing")
+    owner = repo.get("owner") if isinstance(repo.get("owner"), dict) else {}
+    return owner.get("login") or owner.get("name"), repo.get("name")
+
+
+def _ci_hook(payload: dict, name: Any, branch: Any, sha: Any, status: str) -> Hook:
+    owner, repo = _repository(payload)
+    git = {"owner": owner, "repo": repo, "ref": branch, "commit": sha}
+    validate_git(git)
+    if not isinstance(name, str) or not name or len(name) > 100:
+        raise ApiError(400, "invalid_payload", "the check has no usable name")
+    return Hook(**git, type="ci", name=name, status=status, source="github")
+
+
+def _conclusion(action: Any, conclusion: Any) -> str:
+    if action != "completed":
+        return "pending"
+    return "success" if conclusion in SUCCESS_CONCLUSIONS else "failed"
+
+
+def _push(payload: dict) -> Action:
+    ref = push_ref(payload)
+    if ref.deleted:
+        return Action("undeploy", ref=ref) if ref.ref_type == "branch" else Action("ignored", reason="tag deleted")
+    return Action("hooks", [Hook(ref.owner, ref.repo, ref.ref, ref.commit, "scm-push", "github", "success",
+                                 source="github")])
+
+
+def _workflow_run(payload: dict) -> Action:
+    run = payload.get("workflow_run")
+    if not isinstance(run, dict):
+        raise ApiError(400, "invalid_payload", "payload.workflow_run is missing")
+    if run.get("event") == "pull_request":
+        return Action("ignored", reason="pull request runs never deploy")
+    status = _conclusion(payload.get("action"), run.get("conclusion"))
+    return Action("hooks", [_ci_hook(payload, run.get("name"), run.get("head_branch"), run.get("head_sha"), status)])
+
+
+def _check_suite(payload: dict) -> Action:
+    suite = payload.get("check_suite")
+    if not isinstance(suite, dict):
+        raise ApiError(400, "invalid_payload", "payload.check_suite is missing")
+    if not suite.get("head_branch"):
+        return Action("ignored", reason="check suite without a branch")
+    app = suite.get("app") if isinstance(suite.get("app"), dict) else {}
+    status = _conclusion(payload.get("action"), suite.get("conclusion"))
+    return Action("hooks", [_ci_hook(payload, app.get("slug") or "check-suite", suite["head_branch"],
+                                     suite.get("head_sha"), status)])
+
+
+def _status(payload: dict) -> Action:
+    context = payload.get("context")
+    if isinstance(context, str) and context.endswith(OWN_STATUS_SUFFIX):
+        return Action("ignored", reason="our own commit status")
+    state = payload.get("state")
+    status = {"success": "success", "pending": "pending"}.get(state, "failed")
+    branches = payload.get("branches") if isinstance(payload.get("branches"), list) else []
+    hooks = [_ci_hook(payload, context, b.get("name"), payload.get("sha"), status) for b in branches
+             if isinstance(b, dict) and (b.get("commit") or {}).get("sha") == payload.get("sha")]
+    return Action("hooks", hooks) if hooks else Action("ignored", reason="no branch points at this commit")
+
+
+def _create_or_delete(payload: dict, deleted: bool) -> Action:
+    ref = create_or_delete_ref(payload, deleted)
+    if ref.ref_type != "branch":
+        return Action("ignored", reason="tags are not frozen or undeployed")
+    return Action("undeploy" if deleted else "unfreeze", ref=ref)
+
+
+def translate(delivery: GithubDelivery) -> Action:
+    payload = delivery.payload
+    if delivery.event == "ping":
+        return Action("ping")
+    handlers = {
+        "push": _push, "workflow_run": _workflow_run, "check_suite": _check_suite, "status": _status,
+        "create": lambda p: _create_or_delete(p, False), "delete": lambda p: _create_or_delete(p, True),
+    }
+    handler = handlers.get(delivery.event)
+    if handler is None:
+        return Action("ignored", reason=f"event {delivery.event} is not used")
+    return handler(payload)

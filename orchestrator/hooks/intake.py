@@ -1,0 +1,50 @@
+"""Land hooks on jobs (atomically), record events, queue the work, and say what happened."""
+from __future__ import annotations
+
+import logging
+
+from orchestrator import events
+from orchestrator.jobs import freeze
+from orchestrator.jobs.model import Hook, Outcome, apply_hook
+from orchestrator.jobs.store import JobStore, app_name
+from orchestrator.runtime import Runtime
+from orchestrator.states import Event
+from totem.github import GitRef
+from totem.logs import log_context
+
+log = logging.getLogger("orchestrator.hooks")
+
+
+def accept(rt: Runtime, hook: Hook) -> dict:
+    """Persist the hook on its job and queue the job's processing; the answer for the sender."""
+    if hook.type == "scm-create" and freeze.unfreeze(rt, hook.app):
+        events.record(rt, events.make(Event.BRANCH_UNFROZEN, hook.git))
+    outcome: Outcome = JobStore(rt).update_current(hook.app, lambda job: apply_hook(job, hook))
+    with log_context(job_id=outcome.job_id):
+        events.record(rt, *(events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events))
+        if outcome.process:
+            rt.enqueue("process_job", outcome.job_id)
+    answer = {"status": "ignored" if outcome.ignored else "accepted", "hook": hook.key}
+    if outcome.ignored:
+        answer["reason"] = outcome.ignored
+    if outcome.job_id:
+        answer["job"] = {"id": outcome.job_id, "url": f"/jobs/{outcome.job_id}"}
+    return answer
+
+
+def unfreeze(rt: Runtime, ref: GitRef) -> dict:
+    app = app_name(ref.owner, ref.repo, ref.ref)
+    if freeze.unfreeze(rt, app):
+        events.record(rt, events.make(Event.BRANCH_UNFROZEN, ref.as_git()))
+    return {"status": "accepted", "action": "unfreeze", "app": app}
+
+
+def undeploy(rt: Runtime, owner: str, repo: str, ref: str, freeze_branch: bool) -> dict:
+    """Freeze the branch (when deleted) and queue the undeploy from every deployer."""
+    app = app_name(owner, repo, ref)
+    git = {"owner": owner, "repo": repo, "ref": ref, "commit": None}
+    if freeze_branch:
+        freeze.freeze(rt, app)
+        events.record(rt, events.make(Event.BRANCH_FROZEN, git, details={"seconds": rt.options.freeze_ttl}))
+    rt.enqueue("undeploy", owner, repo, ref)
+    return {"status": "accepted", "action": "undeploy", "app": app}

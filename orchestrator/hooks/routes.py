@@ -1,0 +1,85 @@
+"""`POST /hooks/github | /hooks/travis | /hooks/generic`: verify, parse, persist, answer 202 with the job."""
+from __future__ import annotations
+
+import contextlib
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+from kombu.exceptions import OperationalError
+
+from orchestrator.hooks import generic, github, intake, travis
+from orchestrator.runtime import Runtime
+from totem.api import ApiError
+from totem.github import first_delivery, read_delivery
+
+blueprint = Blueprint("hooks", __name__)
+SERVICE = "orchestrator"
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["orchestrator"]
+
+
+@contextlib.contextmanager
+def persisting():
+    """Storage or queue down → 503, so the sender retries later."""
+    try:
+        yield
+    except (redis.RedisError, OperationalError, OSError):
+        current_app.logger.warning("could not persist a hook", exc_info=True)
+        raise ApiError(503, "unavailable", "the hook could not be stored; retry later", None,
+                       {"Retry-After": "5"}) from None
+
+
+def accepted(answers: list[dict]):
+    body = answers[0] if len(answers) == 1 else {"status": "accepted", "hooks": answers}
+    status = 202 if any(a["status"] == "accepted" for a in answers) else 200
+    response = jsonify(body)
+    response.status_code = status
+    job = next((a["job"] for a in answers if "job" in a), None)
+    if job:
+        response.headers["Location"] = job["url"]
+    return response
+
+
+@blueprint.post("/hooks/generic")
+def generic_hook():
+    rt = runtime()
+    hook = generic.read(request.headers, request.get_data(), rt.settings.hook_secret, rt.settings.insecure_dev)
+    with persisting():
+        return accepted([intake.accept(rt, hook)])
+
+
+@blueprint.post("/hooks/travis")
+def travis_hook():
+    rt = runtime()
+    hook = travis.read(request.form.get("payload"), request.headers.get("Signature"), rt.options.travis_public_key)
+    if hook is None:
+        return jsonify({"status": "ignored", "reason": "pull requests never deploy"}), 200
+    with persisting():
+        return accepted([intake.accept(rt, hook)])
+
+
+@blueprint.post("/hooks/github")
+def github_hook():
+    rt = runtime()
+    delivery = read_delivery(request.headers, request.get_data(), rt.settings.hook_secret, rt.settings.insecure_dev)
+    action = github.translate(delivery)
+    if action.kind == "ping":
+        return jsonify({"status": "pong", "zen": str(delivery.payload.get("zen", ""))[:200]}), 200
+    if action.kind == "ignored":
+        return jsonify({"status": "ignored", "reason": action.reason}), 200
+    with persisting():
+        if not first_delivery(rt.redis, SERVICE, delivery.delivery, rt.options.job_ttl):
+            return jsonify({"status": "duplicate", "delivery": delivery.delivery}), 200
+        try:
+            if action.kind == "unfreeze":
+                return accepted([intake.unfreeze(rt, action.ref)])
+            if action.kind == "undeploy":
+                ref = action.ref
+                return accepted([intake.undeploy(rt, ref.owner, ref.repo, ref.ref, freeze_branch=True)])
+            return accepted([intake.accept(rt, hook) for hook in action.hooks])
+        except Exception:
+            with contextlib.suppress(redis.RedisError):  # let GitHub's redelivery through
+                rt.redis.delete(f"totem:{SERVICE}:delivery:{delivery.delivery}")
+            raise

@@ -1,0 +1,1 @@
+"""Jobs: one current job per (owner, repo, ref), changed only by atomic read-modify-write."""

@@ -1,0 +1,104 @@
+"""Jobs in Redis. Every change is a WATCH/MULTI read-modify-write, so concurrent hooks never lose updates."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+import redis
+
+from orchestrator.runtime import Runtime
+
+Job = dict[str, Any]
+MAX_ATTEMPTS = 1000  # optimistic retries under contention (each round one writer wins)
+
+
+def app_name(owner: str, repo: str, ref: str) -> str:
+    return f"{owner}/{repo}/{ref}"
+
+
+class JobStore:
+    def __init__(self, runtime: Runtime):
+        self.rt = runtime
+        self.redis = runtime.redis
+        self.ttl = runtime.options.job_ttl
+
+    def _job_key(self, job_id: str) -> str:
+        return self.rt.key("job", job_id)
+
+    def _current_key(self, app: str) -> str:
+        return self.rt.key("current", app)
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self.redis.get(self._job_key(job_id))
+        return json.loads(raw) if raw else None
+
+    def current_id(self, app: str) -> str | None:
+        return self.redis.get(self._current_key(app))
+
+    def _write(self, pipe, job: Job, make_current: bool) -> None:
+        job["updated"] = time.time()
+        pipe.set(self._job_key(job["id"]), json.dumps(job), ex=self.ttl)
+        pipe.zadd(self.rt.key("jobs"), {job["id"]: job["created"]})
+        if make_current:
+            pipe.set(self._current_key(job["app"]), job["id"], ex=self.ttl)
+
+    def update_current(self, app: str, change: Callable[[Job | None], tuple[Job | None, Any]]) -> Any:
+        """Atomically apply `change(current job)` → (job to write or None, result) for one app."""
+        current_key = self._current_key(app)
+        for _ in range(MAX_ATTEMPTS):
+            with self.redis.pipeline() as pipe:
+                try:
+                    pipe.watch(current_key)
+                    job_id = pipe.get(current_key)
+                    job = None
+                    if job_id:
+                        pipe.watch(self._job_key(job_id))
+                        raw = pipe.get(self._job_key(job_id))
+                        job = json.loads(raw) if raw else None
+                    new_job, result = change(job)
+                    pipe.multi()
+                    if new_job is not None:
+                        self._write(pipe, new_job, make_current=True)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+        raise redis.RedisError(f"{app}: too many concurrent updates")
+
+    def update(self, job_id: str, change: Callable[[Job], tuple[Job | None, Any]]) -> Any:
+        """Atomically apply `change(job)` → (job to write or None, result); result None if the job is gone."""
+        key = self._job_key(job_id)
+        for _ in range(MAX_ATTEMPTS):
+            with self.redis.pipeline() as pipe:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        return None
+                    new_job, result = change(json.loads(raw))
+                    pipe.multi()
+                    if new_job is not None:
+                        self._write(pipe, new_job, make_current=False)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+        raise redis.RedisError(f"job {job_id}: too many concurrent updates")
+
+    def list(self, filters: dict[str, str], limit: int, offset: int) -> tuple[list[Job], int]:
+        """Newest first, filtered by owner/repo/ref/state; returns (page, total matching)."""
+        index = self.rt.key("jobs")
+        self.redis.zremrangebyscore(index, "-inf", time.time() - self.ttl)
+        matching: list[Job] = []
+        ids = self.redis.zrevrange(index, 0, -1)
+        for start in range(0, len(ids), 200):
+            chunk = ids[start:start + 200]
+            for job_id, raw in zip(chunk, self.redis.mget([self._job_key(i) for i in chunk])):
+                if not raw:
+                    self.redis.zrem(index, job_id)
+                    continue
+                job = json.loads(raw)
+                if all(job.get(field) == value for field, value in filters.items()):
+                    matching.append(job)
+        return matching[offset:offset + limit], len(matching)

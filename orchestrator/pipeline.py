@@ -1,0 +1,166 @@
+"""What the worker does with a job: load its config, apply the gate, send the deploy requests.
+
+Every step re-reads the job and changes it atomically, so running a step twice (a redelivered
+task, 50 tasks for 50 hooks) never deploys twice: only the task that moves the job from
+SCHEDULED to DEPLOYING sends deploy requests (or that same task, redelivered after a crash).
+"""
+from __future__ import annotations
+
+import logging
+
+from orchestrator import events, notify
+from orchestrator.config import ConfigError, Location, load_config
+from orchestrator.config import providers as config_providers
+from orchestrator.deploy import client
+from orchestrator.deploy.request import RequestError, build, enabled_deployers
+from orchestrator.jobs import freeze
+from orchestrator.jobs.gate import DEPLOY, FAIL, decide, required_hooks
+from orchestrator.jobs.store import Job, JobStore
+from orchestrator.runtime import Runtime
+from orchestrator.states import Event, State
+
+log = logging.getLogger("orchestrator.pipeline")
+
+
+def location(rt: Runtime, job: Job, commit: str | None) -> Location:
+    return Location(rt.settings.env, rt.settings.cluster, job["owner"], job["repo"], job["ref"], commit)
+
+
+def _emit(rt: Runtime, job: Job, *items: tuple[str, dict]) -> None:
+    events.record(rt, *(events.make(kind, job, job["id"], details) for kind, details in items))
+
+
+def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
+    """NEW → SCHEDULED (or FAILED for an invalid config, NOOP for disabled/no deployers/frozen)."""
+    commit = job["commit"]
+    state, config, required, error, reason, sources = State.SCHEDULED, None, None, None, None, []
+    if freeze.is_frozen(rt, job["app"]):
+        state, reason = State.NOOP, "branch is frozen (deleted recently)"
+    else:
+        try:
+            providers = config_providers.build(rt, rt.settings.config_providers)
+            config, sources = load_config(providers, location(rt, job, commit), rt.settings.deployer_url)
+        except ConfigError as exc:
+            state, error = State.FAILED, exc.as_dict()
+        else:
+            required = required_hooks(config)
+            if not config.get("enabled"):
+                state, reason = State.NOOP, "app is disabled"
+            elif not enabled_deployers(config):
+                state, reason = State.NOOP, "no enabled deployers"
+
+    def change(current: Job):
+        if current["state"] != State.NEW or current["commit"] != commit:
+            return None, None
+        current.update(state=state, config=config, required=required, error=error, reason=reason)
+        return current, current
+
+    updated = jobs.update(job["id"], change)
+    if updated is None:
+        return
+    if state == State.FAILED:
+        _emit(rt, updated, (Event.CONFIG_INVALID, error), (Event.JOB_FAILED, {"reason": error["message"]}))
+        notify.notify(rt, updated, notify.FAILED, f"invalid totem.yml: {error['message']}")
+    elif state == State.NOOP:
+        _emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
+    else:
+        _emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": required}))
+        notify.notify(rt, updated, notify.PENDING, "waiting for " + (", ".join(required) or "no hooks"))
+
+
+def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
+    """SCHEDULED → DEPLOYING (True for the one caller that made the move) or → FAILED."""
+    def change(job: Job):
+        if job["state"] != State.SCHEDULED:
+            return None, None
+        decision, hooks = decide(job)
+        if decision == FAIL:
+            job.update(state=State.FAILED, error={"code": "hook_failed", "message": f"failed: {', '.join(hooks)}"})
+        elif decision == DEPLOY:
+            job.update(state=State.DEPLOYING, deploy={"task": task_id, "deployers": {}})
+        else:
+            return None, None
+        return job, (decision, hooks, job)
+
+    result = jobs.update(job_id, change)
+    if result is None:
+        return False
+    decision, hooks, job = result
+    if decision == FAIL:
+        _emit(rt, job, (Event.HOOK_FAILED, {"hooks": hooks}), (Event.JOB_FAILED, {"reason": job["error"]["message"]}))
+        notify.notify(rt, job, notify.FAILED, f"not deployed: {', '.join(hooks)} failed")
+        return False
+    _emit(rt, job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": bool(job.get("force-deploy"))}))
+    notify.notify(rt, job, notify.STARTED, "deploying to " + ", ".join(enabled_deployers(job["config"])))
+    return True
+
+
+def _save_result(jobs: JobStore, job_id: str, name: str, result: dict) -> None:
+    def change(job: Job):
+        job["deploy"]["deployers"][name] = result
+        return job, None
+    jobs.update(job_id, change)
+
+
+def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
+    """Send the request to every enabled deployer not yet answered; then COMPLETE or FAILED."""
+    job = jobs.get(job_id)
+    if job is None or job["state"] != State.DEPLOYING:
+        return
+    options = rt.options
+    for name, deployer in enabled_deployers(job["config"]).items():
+        if name in job["deploy"]["deployers"]:
+            continue
+        try:
+            request = build(job, name, deployer, rt.settings.env, rt.settings.cluster, rt.job_url(job_id))
+        except RequestError as exc:
+            result = {"ok": False, "status": None, "response": {"error": str(exc)}, "attempts": 0}
+        else:
+            _emit(rt, job, (Event.DEPLOY_REQUESTED, {"deployer": name, "url": deployer["url"]}))
+            result = client.deploy(deployer["url"], rt.settings.api_token, request, f"{job_id}-{name}",
+                                   options.deploy_attempts, options.deploy_backoff).summary()
+        _save_result(jobs, job_id, name, result)
+        kind = Event.DEPLOY_ACCEPTED if result["ok"] else Event.DEPLOY_REJECTED
+        _emit(rt, job, (kind, {"deployer": name, "status": result["status"], "response": result["response"]}))
+
+    def finish(current: Job):
+        if current["state"] != State.DEPLOYING:
+            return None, None
+        rejected = {n: r for n, r in current["deploy"]["deployers"].items() if not r["ok"]}
+        if rejected:
+            current.update(state=State.FAILED, error={"code": "deploy_rejected", "message": "deployer(s) refused: "
+                                                      + ", ".join(sorted(rejected)), "details": rejected})
+        else:
+            current["state"] = State.COMPLETE
+        return current, current
+
+    final = jobs.update(job_id, finish)
+    if final is None:
+        return
+    if final["state"] == State.COMPLETE:
+        _emit(rt, final, (Event.JOB_COMPLETE, {"deployers": sorted(final["deploy"]["deployers"])}))
+        notify.notify(rt, final, notify.SUCCESS, "deploy requested on " + ", ".join(sorted(final["deploy"]["deployers"])))
+    else:
+        _emit(rt, final, (Event.JOB_FAILED, {"reason": final["error"]["message"]}))
+        notify.notify(rt, final, notify.FAILED, final["error"]["message"])
+
+
+def process(rt: Runtime, job_id: str, task_id: str) -> str | None:
+    """Advance a job as far as it can go now; returns its state."""
+    jobs = JobStore(rt)
+    for _ in range(4):
+        job = jobs.get(job_id)
+        if job is None:
+            return None
+        if job["state"] == State.NEW:
+            configure(rt, jobs, job)
+            continue
+        if job["state"] == State.SCHEDULED:
+            if not gate(rt, jobs, job_id, task_id):
+                return (jobs.get(job_id) or {}).get("state")
+            continue
+        if job["state"] == State.DEPLOYING and job["deploy"]["task"] == task_id:
+            deploy(rt, jobs, job_id)
+            continue
+        return job["state"]
+    return (jobs.get(job_id) or {}).get("state")

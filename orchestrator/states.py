@@ -1,0 +1,38 @@
+"""Job states and event names: two separate vocabularies."""
+from __future__ import annotations
+
+
+class State:
+    NEW = "NEW"  # hooks arriving, config not loaded yet
+    SCHEDULED = "SCHEDULED"  # config loaded, waiting for the required hooks
+    DEPLOYING = "DEPLOYING"  # gate passed once; deploy requests being sent
+    COMPLETE = "COMPLETE"  # every deployer accepted the request
+    FAILED = "FAILED"  # a required hook failed, the config is invalid, or a deployer refused
+    NOOP = "NOOP"  # disabled app, no enabled deployers, or frozen branch
+
+    ALL = (NEW, SCHEDULED, DEPLOYING, COMPLETE, FAILED, NOOP)
+    OPEN = (NEW, SCHEDULED)  # a new commit may still replace the job's commit
+    FINAL = (COMPLETE, FAILED, NOOP)
+
+
+class Event:
+    NEW_JOB = "NEW_JOB"
+    NEW_COMMIT = "NEW_COMMIT"
+    HOOK_RECEIVED = "HOOK_RECEIVED"
+    HOOK_IGNORED = "HOOK_IGNORED"
+    COMMIT_IGNORED = "COMMIT_IGNORED"
+    CONFIG_LOADED = "CONFIG_LOADED"
+    CONFIG_INVALID = "CONFIG_INVALID"
+    JOB_NOOP = "JOB_NOOP"
+    HOOKS_PASSED = "HOOKS_PASSED"
+    HOOK_FAILED = "HOOK_FAILED"
+    DEPLOY_REQUESTED = "DEPLOY_REQUESTED"
+    DEPLOY_ACCEPTED = "DEPLOY_ACCEPTED"
+    DEPLOY_REJECTED = "DEPLOY_REJECTED"
+    JOB_COMPLETE = "JOB_COMPLETE"
+    JOB_FAILED = "JOB_FAILED"
+    BRANCH_FROZEN = "BRANCH_FROZEN"
+    BRANCH_UNFROZEN = "BRANCH_UNFROZEN"
+    UNDEPLOY_REQUESTED = "UNDEPLOY_REQUESTED"
+    UNDEPLOY_FAILED = "UNDEPLOY_FAILED"
+    NOTIFICATION_FAILED = "NOTIFICATION_FAILED"

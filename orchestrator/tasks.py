@@ -1,0 +1,47 @@
+"""Celery tasks (JSON arguments only; safe to run twice)."""
+from __future__ import annotations
+
+import functools
+
+import redis
+from celery import Celery
+
+from orchestrator.runtime import Runtime
+from orchestrator.settings import options_or_exit
+from totem.settings import load_or_exit
+from totem.logs import log_context
+from totem.store import StoreUnavailable
+
+TRANSIENT = (redis.RedisError, StoreUnavailable, OSError)
+
+
+@functools.lru_cache(maxsize=1)
+def runtime() -> Runtime:
+    settings = load_or_exit("orchestrator worker")
+    return Runtime.create(settings, options_or_exit(settings.config_providers))
+
+
+def register(celery: Celery) -> None:
+    @celery.task(name="orchestrator.process_job", bind=True, autoretry_for=TRANSIENT,
+                 retry_backoff=True, max_retries=5)
+    def process_job(task, job_id: str) -> str | None:
+        from orchestrator import pipeline
+
+        with log_context(job_id=job_id, task_id=task.request.id):
+            return pipeline.process(runtime(), job_id, task.request.id)
+
+    @celery.task(name="orchestrator.undeploy", bind=True, autoretry_for=TRANSIENT,
+                 retry_backoff=True, max_retries=5)
+    def undeploy(task, owner: str, repo: str, ref: str) -> dict:
+        from orchestrator.undeploy import undeploy as run
+
+        with log_context(task_id=task.request.id):
+            return run(runtime(), owner, repo, ref)
+
+    @celery.task(name="orchestrator.sweep")
+    def sweep() -> list[str]:
+        from orchestrator.jobs.sweep import sweep as run
+
+        return run(runtime())
+
+    celery.conf.beat_schedule = {"orchestrator-sweep": {"task": "orchestrator.sweep", "schedule": 60.0}}
