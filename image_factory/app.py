@@ -4,8 +4,13 @@ Run: gunicorn -b 127.0.0.1:9300 'image_factory.app:create_app()'
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import Flask
 
+from image_factory import api_builds, api_github, api_logs
+from image_factory.context import make_factory
+from image_factory.intake import Intake, celery_enqueue
 from totem.api import create_service_app
 from totem.settings import Settings
 
@@ -13,5 +18,11 @@ SERVICE = "image_factory"
 DEFAULT_PORT = 9300
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    return create_service_app(SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=True, settings=settings)
+def create_app(settings: Settings | None = None, enqueue: Callable[[str], None] | None = None) -> Flask:
+    """`enqueue(build_id)` sends the build task; by default through the Celery queue."""
+    app = create_service_app(SERVICE, dependencies=("redis", "docker"), receives_hooks=True, settings=settings)
+    factory = make_factory(app.config["TOTEM_SETTINGS"])
+    app.extensions["image_factory"] = Intake(factory, enqueue or celery_enqueue(factory.config.queue))
+    for blueprint in (api_github.blueprint, api_builds.blueprint, api_logs.blueprint):
+        app.register_blueprint(blueprint)
+    return app

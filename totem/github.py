@@ -96,3 +96,9 @@ def first_delivery(redis_client, service: str, delivery: str, ttl: int = 24 * 36
     if not delivery:
         return True
     return bool(redis_client.set(f"totem:{service}:delivery:{delivery}", "1", nx=True, ex=ttl))
+
+
+def forget_delivery(redis_client, service: str, delivery: str) -> None:
+    """Let a redelivery of `delivery` through again (its processing failed before it was kept)."""
+    if delivery:
+        redis_client.delete(f"totem:{service}:delivery:{delivery}")

@@ -1,0 +1,39 @@
+"""The builder hook: DESIGN.md's generic hook, sent signed to the orchestrator."""
+from __future__ import annotations
+
+from typing import Any
+
+from totem.api import validate
+from totem.hooks import GENERIC_HOOK_SCHEMA, send_hook
+
+HOOK_NAME = "image-factory"
+
+
+class HookError(RuntimeError):
+    pass
+
+
+def builder_hook(record: dict[str, Any], status: str, image: str | None = None, error: str | None = None,
+                 images: list[str] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"build": record["id"]}
+    if image:
+        result.update(image=image, images=images or [image])
+    if error:
+        result["error"] = error[-2000:]
+    hook = {
+        "git": {k: record[k] for k in ("owner", "repo", "ref", "commit")},
+        "type": "builder", "name": HOOK_NAME, "status": status, "result": result, "force-deploy": False,
+    }
+    return validate(hook, GENERIC_HOOK_SCHEMA)
+
+
+def deliver(orchestrator_url: str, hook: dict[str, Any], secret: str | None, attempts: int, backoff: float) -> int:
+    """Send the hook with retries; raise HookError unless the orchestrator accepted it (2xx)."""
+    url = orchestrator_url.rstrip("/") + "/hooks/generic"
+    try:
+        response = send_hook(url, hook, secret, attempts=attempts, backoff=backoff)
+    except Exception as exc:  # connection errors after the last attempt
+        raise HookError(f"builder hook to {url} failed: {type(exc).__name__}") from None
+    if not response.ok:
+        raise HookError(f"builder hook to {url} answered {response.status_code}")
+    return response.status_code

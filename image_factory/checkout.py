@@ -1,0 +1,67 @@
+"""Check out exactly one commit of a repository into a fresh directory (argument lists only)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+from totem.git_names import validate_git
+
+
+class CheckoutError(RuntimeError):
+    pass
+
+
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
+
+
+def clone_url(template: str, owner: str, repo: str) -> str:
+    validate_git({"owner": owner, "repo": repo}, ("owner", "repo"))
+    return template.format(owner=owner, repo=repo)
+
+
+def checkout(url: str, commit: str, directory: Path, timeout: float, say: Callable[[str], None]) -> None:
+    """Fetch `commit` (shallow when the server allows it, else full history) and check it out."""
+    validate_git({"commit": commit}, ("commit",))
+    deadline = time.monotonic() + timeout
+    directory.mkdir(parents=True, exist_ok=False)
+    git = _runner(directory, deadline, say)
+    git("init", "--quiet")
+    try:
+        git("fetch", "--quiet", "--no-tags", "--depth", "1", "--", url, commit)
+    except CheckoutError:
+        say("shallow fetch of the commit was refused; fetching all branches and tags")
+        git("fetch", "--quiet", "--tags", "--", url, "+refs/heads/*:refs/remotes/origin/*")
+        try:
+            git("cat-file", "-e", f"{commit}^{{commit}}")
+        except CheckoutError:
+            raise CheckoutError(f"commit {commit} is not in the repository") from None
+    git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, "--")
+    head = git("rev-parse", "--verify", "HEAD^{commit}").strip()
+    if head != commit:
+        raise CheckoutError(f"checked out {head}, expected {commit}")
+
+
+def _runner(directory: Path, deadline: float, say: Callable[[str], None]):
+    env = {**os.environ, **_GIT_ENV}
+
+    def git(*args: str) -> str:
+        command = args[2] if args[0] == "-c" else args[0]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CheckoutError("checkout timed out")
+        say("$ git " + " ".join(args))
+        try:
+            done = subprocess.run(["git", *args], cwd=directory, env=env, capture_output=True, text=True,
+                                  timeout=remaining, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise CheckoutError(f"git {command} timed out") from None
+        if done.stderr.strip():
+            say(done.stderr.strip())
+        if done.returncode != 0:
+            raise CheckoutError(f"git {command} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        return done.stdout
+
+    return git

@@ -1,0 +1,43 @@
+"""Build requests: reuse a queued, running or recent build of the same commit; supersede older queued ones."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from image_factory.records import FAILED, QUEUED, RECORD_TTL, RUNNING, SUCCEEDED, SUPERSEDED, BuildStore
+
+
+def _reusable(record: dict[str, Any] | None, recent_seconds: int) -> bool:
+    if not record:
+        return False
+    if record["status"] in (QUEUED, RUNNING):
+        return True
+    return record["status"] == SUCCEEDED and (record["finished_at"] or 0) >= time.time() - recent_seconds
+
+
+def request_build(store: BuildStore, git: dict[str, str], trigger: str, recent_seconds: int,
+                  force: bool = False) -> tuple[dict[str, Any], bool]:
+    """Returns (record, created). Serialized per (owner, repo, ref) by a short Redis lock."""
+    ref_id = f"{git['owner']}/{git['repo']}/{git['ref']}"
+    commit_key = store.key("commit", f"{ref_id}@{git['commit']}")
+    queued_key = store.key("queued", ref_id)
+    with store.redis.lock(store.key("lock", ref_id), timeout=30, blocking_timeout=10):
+        if not force:
+            existing_id = store.redis.get(commit_key)
+            existing = store.get(existing_id) if existing_id else None
+            if _reusable(existing, recent_seconds):
+                return existing, False
+        record = store.create(git, trigger)
+        older_id = store.redis.get(queued_key)
+        if older_id and older_id != record["id"]:
+            store.transition(older_id, (QUEUED,), SUPERSEDED, superseded_by=record["id"], finished_at=time.time())
+        pipe = store.redis.pipeline()
+        pipe.set(commit_key, record["id"], ex=RECORD_TTL)
+        pipe.set(queued_key, record["id"], ex=RECORD_TTL)
+        pipe.execute()
+        return record, True
+
+
+def enqueue_failed(store: BuildStore, build_id: str, error: str) -> None:
+    """The queue refused the build: record that instead of leaving it queued forever."""
+    store.transition(build_id, (QUEUED,), FAILED, error=error, finished_at=time.time())

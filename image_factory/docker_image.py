@@ -1,0 +1,100 @@
+"""Build, tag and push an image with the Docker SDK, streaming output, within a deadline."""
+from __future__ import annotations
+
+import re
+import time
+from typing import Callable, Iterable
+
+import docker
+from docker.errors import APIError, DockerException
+from requests.exceptions import RequestException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from image_factory.repo_config import BuildOptions
+
+LABEL_PREFIX = "totem.build."
+_RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
+
+
+class ImageError(RuntimeError):
+    pass
+
+
+def client(docker_host: str, timeout: float) -> docker.DockerClient:
+    """A client whose reads give up after `timeout`: a silent build step cannot outlive its step."""
+    return docker.DockerClient(base_url=docker_host, timeout=max(5, int(timeout)))
+
+
+def _consume(stream: Iterable[dict], deadline: float, what: str, say: Callable[[str], None],
+             chunks: list[dict] | None = None) -> list[dict]:
+    """Log each chunk; raise on an error chunk or when the deadline passes (closing the stream)."""
+    chunks = [] if chunks is None else chunks
+    try:
+        for chunk in stream:
+            chunks.append(chunk)
+            if "error" in chunk or "errorDetail" in chunk:
+                raise ImageError(f"{what} failed: " + str(chunk.get("error") or chunk["errorDetail"]).strip())
+            text = (chunk.get("stream") or _progress(chunk)).rstrip()
+            if text:
+                say(text)
+            if time.monotonic() > deadline:
+                raise ImageError(f"{what} timed out")
+    except (APIError, DockerException) as exc:
+        raise ImageError(f"{what} failed: {exc}") from None
+    except (RequestException, Urllib3Error, OSError):  # the daemon said nothing for the whole step timeout
+        raise ImageError(f"{what} timed out") from None
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
+    return chunks
+
+
+def _progress(chunk: dict) -> str:
+    if "status" not in chunk or "progressDetail" in chunk and chunk.get("progress"):
+        return ""
+    return " ".join(str(chunk[k]) for k in ("id", "status") if chunk.get(k))
+
+
+def build(api, options: BuildOptions, tags: tuple[str, ...], labels: dict[str, str], timeout: float,
+          say: Callable[[str], None]) -> str:
+    """Build the image, apply every tag; returns the image id."""
+    deadline = time.monotonic() + timeout
+    stream = api.build(path=str(options.context), dockerfile=options.dockerfile, buildargs=options.args or None,
+                       target=options.target, tag=tags[0], labels={LABEL_PREFIX + k: v for k, v in labels.items()},
+                       network_mode="host", rm=True, forcerm=True, pull=False, decode=True,
+                       timeout=max(1, int(timeout)))
+    chunks: list[dict] = []
+    try:
+        _consume(stream, deadline, "docker build", say, chunks)
+    except ImageError:
+        _stop_step_container(api, chunks)
+        raise
+    image_id = next((c["aux"]["ID"] for c in reversed(chunks) if isinstance(c.get("aux"), dict) and "ID" in c["aux"]),
+                    None)
+    if not image_id:
+        raise ImageError("docker build produced no image")
+    for tag in tags[1:]:
+        repository, _, name = tag.rpartition(":")
+        api.tag(image_id, repository, name, force=True)
+    return image_id
+
+
+def _stop_step_container(api, chunks: list[dict]) -> None:
+    """The daemon does not stop a RUN step when the client goes away: remove its container."""
+    for chunk in reversed(chunks):
+        match = _RUNNING_IN.search(chunk.get("stream") or "")
+        if match:
+            try:
+                api.remove_container(match.group(1), force=True)
+            except (APIError, DockerException, RequestException, Urllib3Error, OSError):
+                pass  # already gone
+            return
+
+
+def push(api, tag: str, auth: dict | None, timeout: float, say: Callable[[str], None]) -> str | None:
+    """Push one tag; returns the manifest digest the registry reported."""
+    repository, _, name = tag.rpartition(":")
+    stream = api.push(repository, tag=name, auth_config=auth, stream=True, decode=True)
+    chunks = _consume(stream, time.monotonic() + timeout, f"docker push {tag}", say)
+    return next((c["aux"].get("Digest") for c in reversed(chunks) if isinstance(c.get("aux"), dict)), None)

@@ -1,0 +1,175 @@
+"""The image factory API against real Redis, with the queue replaced by a recorder (no worker runs)."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from image_factory.app import create_app
+from image_factory.pipeline import claim, run_build
+from tests.images.image_factory.environment import FactoryEnvironment
+from tests.images.image_factory.github_push import delivery, push_payload
+from totem.settings import Settings
+
+SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    env = FactoryEnvironment(tmp_path, "http://127.0.0.1:9", f"secret-{uuid.uuid4().hex}")
+    for name, value in env.env.items():
+        monkeypatch.setenv(name, value)
+    queued: list[str] = []
+    app = create_app(Settings.from_env(env.env), enqueue=queued.append)
+    client = redis.Redis.from_url(Settings.from_env(env.env).redis_url, decode_responses=True)
+    yield env, app.test_client(), queued, app
+    env.cleanup(client)
+    client.close()
+
+
+def push(env, client, repo="app", ref="main", commit=SHA_A, delivery_id=None):
+    body, headers = delivery(env.hook_secret, push_payload(env.owner, repo, ref, commit),
+                             delivery_id=delivery_id or env.delivery_id())
+    return client.post("/hooks/github", data=body, headers=headers)
+
+
+def auth(env):
+    return {"Authorization": f"Bearer {env.api_token}"}
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status
+    assert response.is_json and response.get_json()["error"]["code"] == code
+
+
+def test_bad_signature_is_401_and_changes_nothing(api):
+    env, client, queued, _ = api
+    body, headers = delivery("wrong-secret", push_payload(env.owner, "app", "main", SHA_A))
+    assert_error(client.post("/hooks/github", data=body, headers=headers), 401, "bad_signature")
+    del headers["X-Hub-Signature-256"]
+    assert_error(client.post("/hooks/github", data=body, headers=headers), 401, "bad_signature")
+    assert queued == [] and client.get(f"/builds?owner={env.owner}").get_json()["builds"] == []
+
+
+BAD_AFTER = b'{"ref": "refs/heads/main", "after": "xyz", "repository": {"name": "a", "owner": {"login": "b"}}}'
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"[1, 2]", b'{"ref": "refs/heads/main"}', BAD_AFTER])
+def test_malformed_payload_is_400_json(api, payload):
+    env, client, queued, _ = api
+    body, headers = delivery(env.hook_secret, payload)
+    response = client.post("/hooks/github", data=body, headers=headers)
+    assert response.status_code == 400 and "error" in response.get_json()
+    assert queued == []
+
+
+def test_names_that_could_reach_a_shell_are_refused(api):
+    env, client, queued, _ = api
+    for repo, ref in (("app;id", "main"), ("app", "$(id)"), ("app", "-rf"), ("..", "main")):
+        body, headers = delivery(env.hook_secret, push_payload(env.owner, repo, ref, SHA_A))
+        assert_error(client.post("/hooks/github", data=body, headers=headers), 400, "invalid_git_name")
+    response = client.post("/builds", json={"owner": env.owner, "repo": "app", "ref": "main", "commit": "HEAD"},
+                           headers=auth(env))
+    assert_error(response, 400, "invalid_git_name")
+    assert queued == []
+
+
+def test_ping_deleted_refs_and_other_events(api):
+    env, client, queued, _ = api
+    body, headers = delivery(env.hook_secret, {"zen": "Keep it logically awesome.", "hook_id": 1}, event="ping")
+    assert client.post("/hooks/github", data=body, headers=headers).status_code == 200
+    body, headers = delivery(env.hook_secret, push_payload(env.owner, "app", "main", SHA_A, deleted=True))
+    assert client.post("/hooks/github", data=body, headers=headers).status_code == 204
+    body, headers = delivery(env.hook_secret, {"action": "opened"}, event="pull_request")
+    assert client.post("/hooks/github", data=body, headers=headers).status_code == 204
+    assert queued == []
+
+
+def test_push_queues_one_build_and_keeps_slashes_in_the_branch(api):
+    env, client, queued, _ = api
+    delivery_id = env.delivery_id()
+    response = push(env, client, ref="feature/login/v2", delivery_id=delivery_id)
+    assert response.status_code == 202
+    build = response.get_json()["build"]
+    assert (build["ref"], build["status"], build["trigger"]) == ("feature/login/v2", "queued", f"github:{delivery_id}")
+    assert queued == [build["id"]]
+    assert push(env, client, ref="feature/login/v2", delivery_id=delivery_id).get_json()["status"] == "duplicate"
+    assert queued == [build["id"]]
+
+
+def test_same_commit_is_coalesced_and_a_newer_commit_supersedes_the_queued_one(api):
+    env, client, queued, app = api
+    first = push(env, client, commit=SHA_A).get_json()["build"]
+    again = push(env, client, commit=SHA_A)
+    assert again.status_code == 200 and again.get_json()["build"]["id"] == first["id"]
+
+    newer = push(env, client, commit=SHA_B).get_json()["build"]
+    old = client.get(f"/builds/{first['id']}").get_json()
+    assert old["status"] == "superseded" and old["superseded_by"] == newer["id"]
+    assert queued == [first["id"], newer["id"]]
+
+    # the superseded build's task is a no-op when a worker gets to it
+    assert run_build(app.extensions["image_factory"].factory, first["id"]) == "superseded"
+    # a commit on another ref is a build of its own (its ref tag and hook differ)
+    other = push(env, client, ref="release", commit=SHA_B).get_json()["build"]
+    assert other["id"] != newer["id"]
+
+
+def test_a_build_is_claimed_once_and_retaken_only_when_its_worker_is_gone(api):
+    env, client, _, app = api
+    store = app.extensions["image_factory"].factory.store
+    build_id = push(env, client, commit=SHA_C).get_json()["build"]["id"]
+
+    assert claim(store, build_id, 60) and store.get(build_id)["status"] == "running"
+    assert not claim(store, build_id, 60)  # a redelivered task while the first worker builds
+    store.redis.delete(store.key("lease", build_id))  # the first worker died: its lease lapsed
+    assert claim(store, build_id, 60)
+    store.finish(build_id, "succeeded")
+    store.redis.delete(store.key("lease", build_id))
+    assert not claim(store, build_id, 60)  # finished builds are never built again
+
+
+def test_post_builds_needs_the_token_and_a_valid_body(api):
+    env, client, queued, _ = api
+    body = {"owner": env.owner, "repo": "app", "ref": "main", "commit": SHA_C}
+    assert_error(client.post("/builds", json=body), 401, "unauthorized")
+    assert_error(client.post("/builds", json=body, headers={"Authorization": "Bearer nope"}), 401, "unauthorized")
+    assert_error(client.post("/builds", json={"owner": env.owner}, headers=auth(env)), 400, "validation_failed")
+    created = client.post("/builds", json=body, headers=auth(env))
+    assert created.status_code == 202
+    reused = client.post("/builds", json=body, headers=auth(env))
+    assert reused.status_code == 200 and reused.get_json()["build"]["id"] == created.get_json()["build"]["id"]
+    forced = client.post("/builds", json={**body, "force": True}, headers=auth(env))
+    assert forced.status_code == 202 and len(queued) == 2
+
+
+def test_list_is_newest_first_filtered_and_paged(api):
+    env, client, queued, _ = api
+    ids = [push(env, client, repo="lister", ref=f"b{i}", commit=f"{i:x}" * 40).get_json()["build"]["id"]
+           for i in range(1, 6)]
+    push(env, client, repo="other", commit=SHA_A)
+
+    page = client.get(f"/builds?owner={env.owner}&repo=lister&limit=2").get_json()
+    assert [b["id"] for b in page["builds"]] == ids[::-1][:2] and page["next_offset"] == 2
+    rest = client.get(f"/builds?owner={env.owner}&repo=lister&limit=2&offset=4").get_json()
+    assert [b["id"] for b in rest["builds"]] == [ids[0]] and rest["next_offset"] is None
+    by_ref = client.get(f"/builds?owner={env.owner}&repo=lister&ref=b3").get_json()["builds"]
+    assert [b["id"] for b in by_ref] == [ids[2]]
+    assert client.get(f"/builds?owner={env.owner}&status=succeeded").get_json()["builds"] == []
+    assert_error(client.get("/builds?status=bogus"), 400, "invalid_query")
+    assert_error(client.get("/builds?limit=1000"), 400, "invalid_query")
+    assert_error(client.get("/builds?ref=a//b"), 400, "invalid_query")
+
+
+def test_unknown_builds_are_404(api):
+    env, client, _, _ = api
+    assert_error(client.get("/builds/b0123456789abcdef"), 404, "build_not_found")
+    assert_error(client.get("/builds/..%2Fetc/log"), 404, "not_found")
+    assert_error(client.get("/builds/nonsense/log"), 404, "build_not_found")
+
+
+def test_health_reports_redis_and_docker(api):
+    _, client, _, _ = api
+    body = client.get("/health").get_json()
+    assert set(body["checks"]) == {"redis", "docker"} and body["status"] == "ok"
