@@ -6,7 +6,10 @@ setup(
     description="Continuous delivery for stateless containerized services",
     python_requires=">=3.11",
     packages=find_packages(exclude=["tests*", "bench*"]),
-    package_data={"fleet_templates": ["*.j2", "*.service", "*.timer"]},
+    package_data={
+        "fleet_templates": ["*.j2", "*.service", "*.timer"],
+        "yoda_proxy": ["templates/*.j2", "templates/pages/*.html"],
+    },
     include_package_data=True,
     install_requires=[
         "flask>=3.0",

@@ -1,0 +1,251 @@
+"""yoda-proxy benchmark: convergence, dropped requests under reloads, and scale.
+
+    python bench/proxy.py [--switches 200] [--reload-switches 50] [--reloads 100] [--hosts 1000]
+
+Runs against the local etcd (TOTEM_ETCD_URL) and /usr/sbin/haproxy; all traffic is loopback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from totem.settings import Settings  # noqa: E402
+from totem.store import connect  # noqa: E402
+from yoda_proxy.certs import ensure_default  # noqa: E402
+from yoda_proxy.config import Bind, ProxyOptions  # noqa: E402
+from yoda_proxy.haproxy import HAProxy  # noqa: E402
+from yoda_proxy.parse import parse  # noqa: E402
+from yoda_proxy.plan import build  # noqa: E402
+from yoda_proxy.render import write_generation  # noqa: E402
+from yoda_proxy.slots import SlotTable  # noqa: E402
+from yoda_proxy.testing import Backend, ProxyProcess, free_port, wait_for  # noqa: E402
+
+HOST = "bench.localhost"
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1000:7.2f} ms   p99 {p99(values) * 1000:7.2f} ms   (n={len(values)})"
+
+
+def served_by(session: requests.Session, proxy: ProxyProcess) -> str | None:
+    try:
+        response = session.get(proxy.url("/"), headers={"Host": HOST}, timeout=5)
+        return response.json()["name"] if response.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+
+
+def converge(store, proxy, session, writes: dict[str, str], target: str, limit: float = 10.0) -> float:
+    started = time.perf_counter()
+    for key, value in writes.items():
+        store.put(proxy.prefix + key, value)
+    while served_by(session, proxy) != target:
+        if time.perf_counter() - started > limit:
+            raise TimeoutError(f"{target} never served")
+    return time.perf_counter() - started
+
+
+def ack(store, proxy) -> None:
+    revision = uuid.uuid4().hex
+    store.put(proxy.prefix + "revision", revision)
+    wait_for(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=30)
+
+
+def bench_convergence(store, proxy, blue: Backend, green: Backend, switches: int, reloads: int) -> None:
+    loc = "hosts/bench.localhost/locations/root/upstream"
+    ups = {"blue": f"bench-v1-{blue.port}", "green": f"bench-v2-{green.port}"}
+    session = requests.Session()
+    runtime = []
+    for i in range(switches):
+        target = "green" if i % 2 == 0 else "blue"
+        runtime.append(converge(store, proxy, session, {loc: ups[target]}, target))
+    before = proxy.status()["reloads"]
+    reload = []
+    for i in range(reloads):
+        target = "green" if i % 2 == 0 else "blue"
+        backend = green if target == "green" else blue
+        up = f"bench-r{i}-{backend.port}"
+        reload.append(converge(store, proxy, session,
+                               {f"upstreams/{up}/endpoints/n1": backend.address, loc: up}, target))
+    print("(1) convergence: etcd write -> first request served by the new backend")
+    print(f"    blue-green switch (runtime API, no reload): {ms(runtime)}")
+    print(f"    change needing a reload (new upstream):      {ms(reload)}")
+    time.sleep(0.2)  # the counter moves just after the new worker starts serving
+    print(f"    reloads during the reload series: {proxy.status()['reloads'] - before}")
+
+
+def bench_dropped(store, proxy, blue: Backend, green: Backend, reloads: int, threads: int = 2) -> None:
+    stop = threading.Event()
+    counts = {"sent": 0, "non_2xx": 0, "conn_errors": 0}
+    lock = threading.Lock()
+
+    def load() -> None:
+        sent = bad = errors = 0
+        with requests.Session() as session:
+            while not stop.is_set():
+                sent += 1
+                try:
+                    if not 200 <= session.get(proxy.url("/"), headers={"Host": HOST}, timeout=10).status_code < 300:
+                        bad += 1
+                except requests.RequestException:
+                    errors += 1
+        with lock:
+            counts["sent"] += sent
+            counts["non_2xx"] += bad
+            counts["conn_errors"] += errors
+
+    workers = [threading.Thread(target=load) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    started = time.perf_counter()
+    ups = [f"bench-v1-{blue.port}", f"bench-v2-{green.port}"]
+    for i in range(reloads):
+        store.put(f"{proxy.prefix}upstreams/drop-{i}-1/endpoints/n1", blue.address)
+        ack(store, proxy)  # a new backend: one hitless reload
+        store.put(f"{proxy.prefix}hosts/{HOST}/locations/root/upstream", ups[i % 2])
+        ack(store, proxy)  # a blue-green switch: runtime update
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for worker in workers:
+        worker.join()
+    print(f"(2) dropped requests: keep-alive load ({threads} connections) during {reloads} reloads "
+          f"and {reloads} switches in {elapsed:.1f} s")
+    print(f"    requests sent {counts['sent']}   non-2xx {counts['non_2xx']}   "
+          f"connection errors {counts['conn_errors']}   ({counts['sent'] / elapsed:.0f} req/s)")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def scale_keys(hosts: int, endpoints: int) -> dict[str, str]:
+    per_up = max(1, endpoints // hosts)
+    keys = {"revision": "scale"}
+    for h in range(hosts):
+        up = f"app{h}-v1-{8000 + h}"
+        keys[f"hosts/app{h}.localhost/aliases/1"] = f"www.app{h}.localhost"
+        keys[f"hosts/app{h}.localhost/locations/root/path"] = "/"
+        keys[f"hosts/app{h}.localhost/locations/root/upstream"] = up
+        keys[f"upstreams/{up}/health/interval"] = "10s"
+        for e in range(per_up):
+            keys[f"upstreams/{up}/endpoints/n{e}"] = f"127.0.0.{2 + e}:{20000 + h}"
+    return keys
+
+
+def bench_scale(hosts: int, endpoints: int) -> None:
+    keys = scale_keys(hosts, endpoints)
+    work = Path(tempfile.mkdtemp(prefix="yp-bench-"))
+    opts = ProxyOptions(http=Bind("127.0.0.1", free_port()), https=Bind("127.0.0.1", free_port()), work_dir=work)
+    haproxy = HAProxy(opts.haproxy, work, timeout=60)
+    cert = ensure_default(work / "default.pem")
+    try:
+        t0 = time.perf_counter()
+        wiring = parse(keys)
+        plan, _ = build(wiring, SlotTable())
+        t1 = time.perf_counter()
+        cfg = write_generation(plan, opts, work, work / "gen-1", cert)
+        t2 = time.perf_counter()
+        ok, output = haproxy.check(cfg)
+        assert ok, output
+        t3 = time.perf_counter()
+        (work / "haproxy.cfg").symlink_to(cfg)
+        haproxy.start()
+        t4 = time.perf_counter()
+        haproxy.reload()
+        t5 = time.perf_counter()
+        worker = haproxy.proc_state().workers[0]
+        counts = wiring.counts()
+        print(f"(3) scale: {counts['hosts']} hosts, {counts['locations']} locations, "
+              f"{counts['endpoints']} endpoints ({len(keys)} keys, config {cfg.stat().st_size // 1024} KiB)")
+        print(f"    parse+plan {1000 * (t1 - t0):.0f} ms   render {1000 * (t2 - t1):.0f} ms   "
+              f"validate (haproxy -c) {1000 * (t3 - t2):.0f} ms   start {1000 * (t4 - t3):.0f} ms")
+        print(f"    total render+validate+apply {t4 - t0:.2f} s   hitless reload of it {1000 * (t5 - t4):.0f} ms")
+        print(f"    resident memory: haproxy master {rss_kb(haproxy.process.pid) // 1024} MiB, "
+              f"worker {rss_kb(worker) // 1024} MiB; planner (this process) {rss_kb(os.getpid()) // 1024} MiB")
+    finally:
+        haproxy.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_scale_live(store, hosts: int, endpoints: int, switches: int) -> None:
+    """The same wiring through etcd and a live yoda-proxy: first apply, then switches at scale."""
+    blue, green = Backend("blue"), Backend("green")
+    proxy = ProxyProcess(etcd_url=store.url)
+    try:
+        keys = scale_keys(hosts, endpoints)
+        keys.update({"hosts/bench.localhost/locations/root/path": "/",
+                     "hosts/bench.localhost/locations/root/upstream": f"bench-v1-{blue.port}",
+                     f"upstreams/bench-v1-{blue.port}/endpoints/n1": blue.address,
+                     f"upstreams/bench-v2-{green.port}/endpoints/n1": green.address})
+        for key, value in keys.items():
+            store.put(proxy.prefix + key, value)
+        started = time.perf_counter()
+        proxy.start()
+        wait_for(lambda: proxy.status()["applied_revision"] == "scale", timeout=60)
+        first = time.perf_counter() - started
+        session, loc = requests.Session(), "hosts/bench.localhost/locations/root/upstream"
+        ups = {"blue": f"bench-v1-{blue.port}", "green": f"bench-v2-{green.port}"}
+        times = [converge(store, proxy, session, {loc: ups[t]}, t)
+                 for t in ("green", "blue") * (switches // 2)]
+        print(f"    live proxy through etcd: process start to first acknowledged apply {first:.2f} s")
+        print(f"    blue-green switch at this scale: {ms(times)}")
+    finally:
+        proxy.stop()
+        store.delete_prefix(proxy.prefix)
+        blue.close()
+        green.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--switches", type=int, default=200)
+    parser.add_argument("--reload-switches", type=int, default=50)
+    parser.add_argument("--reloads", type=int, default=100)
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--endpoints", type=int, default=5000)
+    args = parser.parse_args()
+    store = connect(Settings.from_env().etcd_url)
+    blue, green = Backend("blue"), Backend("green")
+    proxy = ProxyProcess(etcd_url=store.url)
+    try:
+        for key, value in {"hosts/bench.localhost/locations/root/path": "/",
+                           "hosts/bench.localhost/locations/root/upstream": f"bench-v1-{blue.port}",
+                           f"upstreams/bench-v1-{blue.port}/endpoints/n1": blue.address,
+                           f"upstreams/bench-v2-{green.port}/endpoints/n1": green.address}.items():
+            store.put(f"{proxy.base}/{key}", value)
+        proxy.start()
+        ack(store, proxy)
+        bench_convergence(store, proxy, blue, green, args.switches, args.reload_switches)
+        bench_dropped(store, proxy, blue, green, args.reloads)
+    finally:
+        proxy.stop()
+        store.delete_prefix(proxy.prefix)
+        blue.close()
+        green.close()
+    bench_scale(args.hosts, args.endpoints)
+    bench_scale_live(store, args.hosts, args.endpoints, 50)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""yoda-proxy: etcd-driven HAProxy with hitless reloads and runtime updates."""

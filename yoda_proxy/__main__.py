@@ -1,0 +1,6 @@
+"""`python -m yoda_proxy`."""
+import sys
+
+from yoda_proxy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""`yoda-proxy`: watch YODA_BASE in etcd and keep a local HAProxy in line with it."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from totem.settings import load_or_exit
+from yoda_proxy.config import Bind, ProxyOptions
+from yoda_proxy.model import NAME
+
+log = logging.getLogger("yoda_proxy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = load_or_exit("yoda-proxy")
+    parser = argparse.ArgumentParser(prog="yoda-proxy", description=__doc__)
+    add = parser.add_argument
+    add("--http", type=Bind.parse, default=Bind("127.0.0.1", 8080), help="HTTP bind (127.0.0.1:8080)")
+    add("--https", type=Bind.parse, default=Bind("127.0.0.1", 8443), help="HTTPS bind (127.0.0.1:8443)")
+    add("--admin", type=Bind.parse, default=Bind("127.0.0.1", 8081), help="admin bind (127.0.0.1:8081)")
+    add("--node", default=os.environ.get("YODA_NODE") or socket.gethostname(), help="proxy node name")
+    add("--etcd-url", default=settings.etcd_url, help="store URL (TOTEM_ETCD_URL)")
+    add("--base", default=settings.yoda_base, help="key prefix (YODA_BASE)")
+    add("--work-dir", type=Path, default=settings.home / "proxy", help="haproxy.cfg, sockets, maps")
+    add("--haproxy", default="/usr/sbin/haproxy", help="HAProxy binary")
+    add("--default-cert", type=Path, help="PEM served when no SNI matches (self-signed if unset)")
+    add("--advertise", help="address announced in proxy-nodes/<node>/info (default: HTTP bind host)")
+    add("--debounce", type=float, default=0.01, help="quiet seconds before applying a burst")
+    add("--log-level", default="INFO")
+    return parser
+
+
+def options(args: argparse.Namespace) -> ProxyOptions:
+    if not NAME.match(args.node):
+        raise SystemExit(f"yoda-proxy: --node {args.node!r} must match {NAME.pattern}")
+    return ProxyOptions(
+        etcd_url=args.etcd_url, base="/" + args.base.strip("/"), node=args.node, http=args.http,
+        https=args.https, admin=args.admin, work_dir=args.work_dir.expanduser().resolve(),
+        haproxy=args.haproxy, default_cert=args.default_cert, advertise=args.advertise,
+        debounce=args.debounce, admin_password=os.environ.get("YODA_ADMIN_PASSWORD") or None,
+    )
+
+
+def run(opts: ProxyOptions, stop: threading.Event) -> int:
+    from totem.store import connect
+    from yoda_proxy.admin import AdminServer
+    from yoda_proxy.announce import Announcer
+    from yoda_proxy.reconciler import Reconciler
+
+    store = connect(opts.etcd_url)
+    info = {"address": opts.advertise or opts.http.host, "http": opts.http.port,
+            "https": opts.https.port, "admin": opts.admin.port}
+    announcer = Announcer(store, opts.prefix, opts.node, info, opts.lease_ttl)
+    reconciler = Reconciler(store, opts, announcer)
+    admin = None
+    try:
+        admin = AdminServer(opts.admin.host, opts.admin.port, reconciler, opts.admin_password).start()
+        reconciler.start()
+        if not opts.admin_password:
+            log.warning("YODA_ADMIN_PASSWORD is not set: the stats page is disabled")
+        announcer.flush()
+        log.info("yoda-proxy %s serving http %s https %s admin %s", opts.node, opts.http, opts.https, opts.admin)
+        stop.wait()
+    finally:
+        if admin:
+            admin.stop()
+        reconciler.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    opts = options(args)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return run(opts, stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Run HAProxy in master-worker mode: check configs, start, hitless reload, stop.
+
+The master is our child process. A reload is sent on the master CLI; HAProxy 2.6
+answers nothing there, so the reload is confirmed from `show proc` (the master's
+reload counter moves, no failed reload, a new worker) and from the stats socket
+answering with the new worker's pid. Reloads are serialized by the caller.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from yoda_proxy.runtime import ask
+
+log = logging.getLogger("yoda_proxy.haproxy")
+MASTER_LINE = re.compile(r"^(\d+)\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]", re.M)
+SECRET_ENV = {"YODA_ADMIN_PASSWORD"}  # HAProxy does not need it: keep it out of its environment
+WORKERS = re.compile(r"# workers\n(.*?)(?:\n#|\Z)", re.S)
+
+
+class HAProxyError(Exception):
+    """HAProxy refused a config or did not confirm a start or reload."""
+
+
+@dataclass(frozen=True)
+class ProcState:
+    master: int
+    reloads: int
+    failed: int
+    workers: tuple[int, ...]
+
+
+def parse_show_proc(text: str) -> ProcState:
+    master = MASTER_LINE.search(text)
+    if not master:
+        raise HAProxyError(f"unexpected 'show proc' answer: {text[:200]!r}")
+    block = WORKERS.search(text)
+    workers = tuple(int(line.split()[0]) for line in (block.group(1) if block else "").splitlines()
+                    if line.strip() and line.split()[0].isdigit())
+    return ProcState(int(master.group(1)), int(master.group(2)), int(master.group(3)), workers)
+
+
+class HAProxy:
+    def __init__(self, binary: str, work: Path, timeout: float = 15.0):
+        self.binary = binary
+        self.work = work
+        self.timeout = timeout
+        self.cfg = work / "haproxy.cfg"
+        self.master_socket = work / "master.sock"
+        self.stats_socket = work / "admin.sock"
+        self.process: subprocess.Popen | None = None
+        self.adopted: int | None = None  # master pid left running by a previous yoda-proxy
+        self.reloads = 0
+
+    def check(self, cfg: Path) -> tuple[bool, str]:
+        result = subprocess.run([self.binary, "-c", "-f", str(cfg)], capture_output=True,
+                                text=True, timeout=60)
+        output = (result.stdout + result.stderr).strip()
+        return result.returncode == 0, output
+
+    def running(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        return self.adopted is not None and alive(self.adopted)
+
+    def adopt(self) -> bool:
+        """Take over a master a crashed yoda-proxy left serving (same work dir)."""
+        try:
+            state = self.proc_state()
+        except (OSError, HAProxyError):
+            return False
+        pidfile = self.work / "haproxy.pid"
+        if not state.workers or not pidfile.exists() or pidfile.read_text().split()[:1] != [str(state.master)]:
+            return False
+        self.adopted = state.master
+        log.info("adopted running haproxy master %s", state.master)
+        return True
+
+    def start(self) -> None:
+        for stale in (self.master_socket, self.stats_socket):
+            stale.unlink(missing_ok=True)
+        logfile = open(self.work / "haproxy.log", "ab")
+        self.process = subprocess.Popen(
+            [self.binary, "-W", "-S", f"{self.master_socket},mode,600", "-f", str(self.cfg),
+             "-p", str(self.work / "haproxy.pid")],
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile, start_new_session=True,
+            env={k: v for k, v in os.environ.items() if k not in SECRET_ENV},
+        )
+        logfile.close()
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                tail = (self.work / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
+                raise HAProxyError(f"haproxy exited at start (code {self.process.returncode}): "
+                                   + " | ".join(tail))
+            try:
+                state = self.proc_state()
+                if state.workers and self.worker_pid() in state.workers:
+                    log.info("haproxy started (master %s, worker %s)", state.master, state.workers[0])
+                    return
+            except (OSError, HAProxyError):
+                pass
+            time.sleep(0.02)
+        raise HAProxyError("haproxy did not start in time")
+
+    def proc_state(self) -> ProcState:
+        return parse_show_proc(ask(self.master_socket, "show proc", self.timeout))
+
+    def worker_pid(self) -> int:
+        info = ask(self.stats_socket, "show info", self.timeout)
+        match = re.search(r"^Pid:\s*(\d+)", info, re.M)
+        if not match:
+            raise HAProxyError("no Pid in 'show info'")
+        return int(match.group(1))
+
+    def reload(self) -> None:
+        before = self.proc_state()
+        answer = ask(self.master_socket, "reload", self.timeout)
+        if "Success=0" in answer:  # newer HAProxy versions answer; 2.6 says nothing
+            raise HAProxyError("haproxy refused the reload: " + answer.strip()[-300:])
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            try:
+                state = self.proc_state()
+                if state.failed > before.failed:
+                    raise HAProxyError("haproxy reports a failed reload; see haproxy.log")
+                if state.reloads > before.reloads and state.workers:
+                    new = state.workers[0]
+                    if new not in before.workers and self.worker_pid() == new:
+                        self.reloads += 1
+                        return
+            except OSError:
+                pass  # the master re-executes itself; its socket comes back
+            time.sleep(0.005)
+        raise HAProxyError("haproxy did not confirm the reload in time")
+
+    def stop(self, grace: float = 5.0) -> None:
+        pid = self.process.pid if self.process else self.adopted
+        if pid is not None and self.running():
+            for sig in (signal.SIGUSR1, signal.SIGTERM, signal.SIGKILL):  # soft stop first
+                os.killpg(pid, sig)
+                if self._wait_exit(pid, grace):
+                    break
+        self.process = self.adopted = None
+
+    def _wait_exit(self, pid: int, grace: float) -> bool:
+        if self.process is not None:
+            try:
+                self.process.wait(grace)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        deadline = time.monotonic() + grace
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not alive(pid)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False

@@ -1,0 +1,145 @@
+"""The proxy wiring read from etcd: parsed, validated, and kept partial-safe.
+
+`parse(keys)` takes the keys under YODA_BASE (relative, e.g. "hosts/a/aliases/1")
+and returns a `Wiring`. An invalid or incomplete entity never poisons the rest:
+it is reported in `Wiring.errors` and, when the previous good wiring had it,
+that previous version is kept instead.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+PATH = re.compile(r"^/[A-Za-z0-9._~!$'()*+,=:@%/-]*$")
+DURATION = re.compile(r"^(\d+)(ms|s|m)?$")
+TRUE = {"1", "true", "yes", "on"}
+MODES = ("http", "tcp")
+DEFAULT_ACL = "public"
+PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
+
+
+class Invalid(ValueError):
+    """One entity of the wiring is unusable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Location:
+    name: str
+    path: str
+    upstream: str
+    force_ssl: bool = False
+    allowed: tuple[str, ...] = (DEFAULT_ACL,)
+    denied: tuple[str, ...] = ()
+    canary: str | None = None  # a second upstream that gets `canary_percent` of the requests
+    canary_percent: int = 0
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    aliases: tuple[str, ...] = ()
+    locations: tuple[Location, ...] = ()
+
+
+@dataclass(frozen=True)
+class Health:
+    uri: str | None = None
+    timeout_ms: int = 2000
+    interval_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class Upstream:
+    name: str
+    mode: str = "http"
+    health: Health = Health()
+    endpoints: tuple[tuple[str, str, int], ...] = ()  # (node, ip, port)
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    address: str | None  # None: the proxy's own address
+    port: int
+    upstream: str
+
+
+@dataclass
+class Wiring:
+    hosts: dict[str, Host] = field(default_factory=dict)
+    upstreams: dict[str, Upstream] = field(default_factory=dict)
+    listeners: dict[str, Listener] = field(default_factory=dict)
+    acls: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    certs: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+    revision: str | None = None
+    errors: list[str] = field(default_factory=list)
+    raw_hosts: dict[str, Host] = field(default_factory=dict)  # by etcd key (before lowercasing)
+    clean: set[str] = field(default_factory=set)  # entities ("hosts/<id>") built without errors
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "hosts": len(self.hosts),
+            "locations": sum(len(h.locations) for h in self.hosts.values()),
+            "upstreams": len(self.upstreams),
+            "endpoints": sum(len(u.endpoints) for u in self.upstreams.values()),
+            "listeners": len(self.listeners),
+            "certs": len(self.certs),
+        }
+
+
+# -- small value parsers --------------------------------------------------------
+def name(value: str, what: str) -> str:
+    if not NAME.match(value):
+        raise Invalid(f"{what} {value!r} must match {NAME.pattern}")
+    return value
+
+
+def hostname(value: str) -> str:
+    host = value.strip().lower().rstrip(".")
+    if not HOSTNAME.match(host):
+        raise Invalid(f"{value!r} is not a valid host name")
+    return host
+
+
+def duration_ms(value: str, what: str) -> int:
+    match = DURATION.match(value.strip())
+    if not match:
+        raise Invalid(f"{what} {value!r} must look like 2s, 500ms or 1m")
+    number, unit = int(match.group(1)), match.group(2) or "s"
+    ms = number * {"ms": 1, "s": 1000, "m": 60000}[unit]
+    if not 100 <= ms <= 600000:
+        raise Invalid(f"{what} {value!r} must be between 100ms and 10m")
+    return ms
+
+
+def address(value: str, what: str, allow_empty_host: bool = False) -> tuple[str | None, int]:
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise Invalid(f"{what} {value!r} must be host:port")
+    host = host.strip("[]")
+    if not host and allow_empty_host:
+        return None, int(port)
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(host)), int(port)
+    except ValueError:
+        raise Invalid(f"{what} {value!r}: host must be an IP address") from None
+
+
+def cidrs(value: str, what: str) -> tuple[str, ...]:
+    parts = [p for p in re.split(r"[\s,]+", value.strip()) if p]
+    if not parts:
+        raise Invalid(f"{what} is empty")
+    try:
+        return tuple(str(ipaddress.ip_network(p, strict=False)) for p in parts)
+    except ValueError as exc:
+        raise Invalid(f"{what}: {exc}") from None
+
+
+def acl_list(values: dict[str, str], what: str) -> tuple[str, ...]:
+    return tuple(sorted({name(v.strip(), what) for v in values.values() if v.strip()}))

@@ -1,0 +1,119 @@
+"""What HAProxy must look like for a wiring, split in two parts:
+
+- `structure`: what is declared in haproxy.cfg (backends and their slot counts,
+  health checks, TCP listeners, ACL lists, certificates, pages). Changing it needs a reload.
+- runtime state: map contents (host, route and listener maps) and server slot
+  addresses. Changing those is a runtime API update.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from yoda_proxy.model import Health, Wiring
+from yoda_proxy.slots import SlotTable
+
+UNAVAILABLE = "yoda_unavailable"
+MAPS = ("hosts", "routes", "listeners")
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    upstream: str
+    mode: str
+    health: Health
+    capacity: int
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    name: str
+    address: str | None
+    port: int
+
+
+@dataclass
+class Plan:
+    backends: tuple[BackendSpec, ...] = ()
+    listeners: tuple[ListenerSpec, ...] = ()
+    acls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    certs: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+    maps: dict[str, dict[str, str]] = field(default_factory=lambda: {m: {} for m in MAPS})
+    servers: dict[str, dict[int, tuple[str, int]]] = field(default_factory=dict)
+
+    @property
+    def structure(self) -> tuple:
+        certs = tuple(sorted((n, hashlib.sha256(p.encode()).hexdigest()) for n, p in self.certs.items()))
+        return (self.backends, self.listeners, self.acls, certs, tuple(sorted(self.pages.items())))
+
+
+def fits(applied: Plan, new: Plan) -> bool:
+    """True when `new` needs nothing undeclared in `applied`: only backends went away."""
+    declared = {b.name: b for b in applied.backends}
+    return (new.structure[1:] == applied.structure[1:]
+            and all(declared.get(b.name) == b for b in new.backends))
+
+
+def carry_over(applied: Plan, new: Plan) -> None:
+    """Keep backends that went away declared (no servers) until the next reload."""
+    kept = {b.name for b in new.backends}
+    gone = [b for b in applied.backends if b.name not in kept]
+    new.backends = tuple(sorted(new.backends + tuple(gone), key=lambda b: b.name))
+    for backend in gone:
+        new.servers[backend.name] = {}
+
+
+def backend_name(upstream: str) -> str:
+    return f"u_{upstream}"
+
+
+def route_key(host: str, path: str) -> str:
+    """Map key for a location: the path always ends with "/" so /api never matches /apix."""
+    return host + path.rstrip("/") + "/"
+
+
+def build(wiring: Wiring, slots: SlotTable) -> tuple[Plan, bool]:
+    """The plan for `wiring`; True when a backend outgrew its slots."""
+    plan = Plan(certs=dict(wiring.certs), pages=dict(wiring.pages))
+    modes = {u.name: u.mode for u in wiring.upstreams.values()}
+    wanted = {u.name: u for u in wiring.upstreams.values()}
+    for host in wiring.hosts.values():
+        for loc in host.locations:
+            for upstream in filter(None, (loc.upstream, loc.canary)):
+                modes.setdefault(upstream, "http")
+    grown = False
+    backends = []
+    for upstream, mode in sorted(modes.items()):
+        up = wanted.get(upstream)
+        name = backend_name(upstream)
+        endpoints = up.endpoints if up else ()
+        grown |= slots.assign(name, [node for node, _, _ in endpoints])
+        backends.append(BackendSpec(name, upstream, mode, up.health if up else Health(), slots.capacity[name]))
+        plan.servers[name] = {slots.slots[name][node]: (ip, port) for node, ip, port in endpoints}
+    slots.forget({b.name for b in backends})
+    plan.backends = tuple(backends)
+    plan.acls = tuple(sorted(wiring.acls.items()))
+    plan.listeners = tuple(ListenerSpec(l.name, l.address, l.port) for _, l in sorted(wiring.listeners.items()))
+    fill_maps(plan, wiring, modes)
+    return plan, grown
+
+
+def fill_maps(plan: Plan, wiring: Wiring, modes: dict[str, str]) -> None:
+    hosts, routes, listeners = (plan.maps[m] for m in MAPS)
+    for host in sorted(wiring.hosts.values(), key=lambda h: h.name):
+        hosts[host.name] = host.name
+    for host in sorted(wiring.hosts.values(), key=lambda h: h.name):
+        for alias in host.aliases:
+            hosts.setdefault(alias, host.name)
+        for loc in host.locations:
+            backend, canary = (backend_name(u) if modes.get(u) == "http" else UNAVAILABLE
+                               for u in (loc.upstream, loc.canary or loc.upstream))
+            value = "|".join((backend, "1" if loc.force_ssl else "0",
+                              "," + ",".join(loc.allowed) + ",", "," + ",".join(loc.denied) + ",",
+                              canary, str(loc.canary_percent if loc.canary else 0)))
+            routes.setdefault(route_key(host.name, loc.path), value)
+    for listener in wiring.listeners.values():
+        if modes.get(listener.upstream) == "tcp":
+            listeners[listener.name] = backend_name(listener.upstream)

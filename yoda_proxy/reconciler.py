@@ -1,0 +1,258 @@
+"""Keep HAProxy in line with the wiring in etcd.
+
+Watch events update a local copy of the keys; after a short quiet time (bursts are
+coalesced) the wiring is parsed and planned. Map and server-slot changes go through
+the runtime API; anything new to declare goes through a checked, confirmed, hitless
+reload. A failure leaves the running proxy as it was, and is reported.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from totem.store import Event, Store
+from yoda_proxy import cache
+from yoda_proxy.announce import Announcer
+from yoda_proxy.certs import ensure_default
+from yoda_proxy.config import ProxyOptions
+from yoda_proxy.haproxy import HAProxy, HAProxyError
+from yoda_proxy.keytree import KeyTree
+from yoda_proxy.model import Wiring
+from yoda_proxy.parse import IGNORED, parse
+from yoda_proxy.plan import MAPS, Plan, build, carry_over, fits
+from yoda_proxy.render import write_generation
+from yoda_proxy.runtime import RuntimeAPI, RuntimeError_
+from yoda_proxy.slots import SlotTable
+from yoda_proxy.status import Status
+
+log = logging.getLogger("yoda_proxy.reconciler")
+
+
+def runtime_commands(old: Plan, new: Plan, gen: Path) -> list[str]:
+    """Runtime API commands that turn `old` into `new` (same structure)."""
+    adds, removals = [], []
+    for backend, slots in new.servers.items():
+        before = old.servers.get(backend, {})
+        if before == slots:
+            continue
+        for slot, (ip, port) in sorted(slots.items()):
+            if before.get(slot) != (ip, port):
+                adds += [f"set server {backend}/s{slot} addr {ip} port {port}",
+                         f"set server {backend}/s{slot} state ready"]
+        removals += [f"set server {backend}/s{slot} state maint" for slot in sorted(before) if slot not in slots]
+    updates, deletes = [], []
+    for name in MAPS:
+        path, was, now = gen / f"{name}.map", old.maps[name], new.maps[name]
+        if was == now:
+            continue
+        updates += [f"{'set' if key in was else 'add'} map {path} {key} {value}"
+                    for key, value in sorted(now.items()) if was.get(key) != value]
+        deletes += [f"del map {path} {key}" for key in sorted(was) if key not in now]
+    return adds + updates + deletes + removals
+
+
+class Reconciler:
+    def __init__(self, store: Store, opts: ProxyOptions, announcer: Announcer | None = None):
+        self.store = store
+        self.opts = opts
+        self.work = opts.work_dir
+        self.haproxy = HAProxy(opts.haproxy, self.work)
+        self.runtime = RuntimeAPI(self.haproxy.stats_socket)
+        self.announcer = announcer
+        self.status = Status(opts.node)
+        self.keys = KeyTree()
+        self.changed: set[str] = set()  # entities touched since the last parse
+        self.cache = self.work / "wiring.json"
+        self._from_cache = self._full_parse = self._cache_dirty = False
+        self._logged_errors: set[str] = set()
+        self.wiring: Wiring | None = None
+        self.applied: Plan | None = None
+        self.gen = 0
+        self.gen_dir: Path | None = None
+        self.default_cert = opts.default_cert or ensure_default(self.work / "default.pem")
+        self.slots = SlotTable()
+        self._lock = threading.Lock()
+        self._changed = threading.Event()
+        self._first_change = self._last_event = 0.0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="yoda-reconciler", daemon=True)
+        self.watcher = None
+
+    # -- life cycle ----------------------------------------------------------------
+    def start(self, ready_timeout: float = 5.0) -> "Reconciler":
+        self.work.mkdir(parents=True, exist_ok=True)
+        adopted = self.haproxy.adopt()
+        if not adopted:
+            for old in self.work.glob("gen-*"):
+                shutil.rmtree(old, ignore_errors=True)
+        self.gen = max((int(p.name[4:]) for p in self.work.glob("gen-*") if p.name[4:].isdigit()), default=0)
+        self.watcher = self.store.watch(self.opts.prefix, self._on_event, initial=True)
+        self.status.etcd_connected = self.watcher.connected
+        if self.watcher.wait_ready(ready_timeout):
+            self.apply()
+        elif adopted:
+            log.warning("etcd not reachable: the running haproxy keeps its config until etcd answers")
+        else:
+            log.warning("etcd not reachable: starting from the last applied wiring in %s", self.cache)
+            with self._lock:
+                self.keys, self._from_cache = KeyTree.of(cache.load(self.cache)), True
+            self.apply()
+        self.status.ready = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.watcher:
+            self.watcher.stop()
+        if self._thread.is_alive():
+            self._thread.join(5)
+        if self.announcer:
+            self.announcer.stop()
+        self._save_cache()
+        self.haproxy.stop()
+
+    # -- events --------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        key = event.key[len(self.opts.prefix):]
+        if key.startswith(IGNORED):
+            return
+        with self._lock:
+            if self._from_cache:  # etcd is back: its state replaces the cached one
+                self._replace_keys(self.watcher.snapshot)
+            else:
+                entity = self.keys.put(key, event.value or "") if event.type == "put" else self.keys.delete(key)
+                if entity:
+                    self.changed.add(entity)
+            self._last_event = time.monotonic()
+            if not self._changed.is_set():
+                self._first_change = self._last_event
+            self._changed.set()
+
+    def _replace_keys(self, snapshot: dict[str, str]) -> None:
+        """Start over from a full view of etcd (called with the lock held)."""
+        prefix = self.opts.prefix
+        self.keys = KeyTree.of({k[len(prefix):]: v for k, v in snapshot.items()
+                                if not k[len(prefix):].startswith(IGNORED)})
+        self._from_cache, self._full_parse = False, True
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            if not self._changed.wait(1.0):
+                self._supervise()
+                continue
+            while not self._stopped.is_set():  # coalesce a burst: wait for a quiet moment
+                now = time.monotonic()
+                until = min(self._last_event + self.opts.debounce, self._first_change + self.opts.max_delay)
+                if now >= until:
+                    break
+                self._stopped.wait(until - now)
+            self._changed.clear()
+            self.apply()
+
+    def _supervise(self) -> None:
+        if self.announcer:
+            self.announcer.flush()
+        if self._from_cache and self.watcher and self.watcher.connected.is_set():
+            try:  # etcd is back but sent no event (nothing under the prefix)
+                snapshot = dict(self.watcher.snapshot)
+            except RuntimeError:  # changed while copying: events will do it
+                snapshot = None
+            if snapshot is not None:
+                with self._lock:
+                    self._replace_keys(snapshot)
+                self.apply()
+        self._save_cache()
+
+    def _save_cache(self) -> None:
+        if self._cache_dirty and not self._from_cache:
+            with self._lock:
+                keys = self.keys.items()
+            cache.save(self.cache, keys)
+            self._cache_dirty = False
+        if not self.haproxy.running() and not self._stopped.is_set():
+            log.error("haproxy is not running; starting it again")
+            self.applied = None
+            self.apply()
+
+    # -- apply ---------------------------------------------------------------------
+    def apply(self) -> None:
+        started = time.monotonic()
+        with self._lock:  # events wait while the (mostly incremental) parse runs
+            changed, self.changed = (None if self._full_parse else self.changed), set()
+            self._full_parse = False
+            self.wiring = wiring = parse(self.keys, self.wiring, changed)
+        plan, grown = build(wiring, self.slots)
+        try:
+            if self.applied is None or grown or not fits(self.applied, plan):
+                self._reload(plan)
+                self.status.reloads += 1
+            else:
+                carry_over(self.applied, plan)
+                self._runtime(plan)
+            self.applied = plan
+        except (HAProxyError, RuntimeError_, OSError) as exc:
+            self.status.failed(f"apply failed, previous config kept: {exc}")
+            log.error("apply failed, previous config kept: %s", exc)
+            return
+        finally:
+            self.status.last_apply_seconds = time.monotonic() - started
+        self.status.applied(wiring, time.monotonic() - started)
+        self._cache_dirty = True
+        gc.freeze()  # the wiring is long-lived: keep the cyclic GC from rescanning it on every apply
+        for error in sorted(set(wiring.errors) - self._logged_errors):
+            log.warning("invalid wiring: %s", error)
+        self._logged_errors = set(wiring.errors)
+        if self.announcer:
+            if wiring.revision and not wiring.errors:
+                self.announcer.applied(wiring.revision)
+            self.announcer.error("; ".join(wiring.errors[:10]) or None)
+
+    def _runtime(self, plan: Plan) -> None:
+        assert self.applied is not None and self.gen_dir is not None
+        commands = runtime_commands(self.applied, plan, self.gen_dir)
+        if not commands:
+            return
+        try:
+            self.runtime.run(commands)
+            self.status.runtime_updates += 1
+        except (RuntimeError_, OSError) as exc:
+            log.warning("runtime update failed (%s); reloading instead", exc)
+            self._reload(plan)
+            self.status.reloads += 1
+
+    def _reload(self, plan: Plan) -> None:
+        self.gen += 1
+        gen = self.work / f"gen-{self.gen}"
+        shutil.rmtree(gen, ignore_errors=True)
+        cfg = write_generation(plan, self.opts, self.work, gen, self.default_cert)
+        ok, output = self.haproxy.check(cfg)
+        if not ok:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise HAProxyError("haproxy -c rejected the config: " + " | ".join(output.splitlines()[-5:]))
+        previous = self.gen_dir
+        self._point_config_at(cfg)
+        try:
+            if self.haproxy.running():
+                self.haproxy.reload()
+            else:
+                self.haproxy.start()
+        except HAProxyError:
+            if previous:
+                self._point_config_at(previous / "haproxy.cfg")
+            raise
+        self.gen_dir = gen
+        for old in self.work.glob("gen-*"):
+            if old not in (gen, previous):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _point_config_at(self, cfg: Path) -> None:
+        link = self.work / "haproxy.cfg.next"
+        link.unlink(missing_ok=True)
+        link.symlink_to(cfg)
+        os.replace(link, self.work / "haproxy.cfg")
