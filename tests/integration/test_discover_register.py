@@ -1,0 +1,87 @@
+"""`yoda-discover register <container>`: the per-instance sidekick, run as a real process."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.images import busybox_httpd
+from tests.support import free_port, wait_until
+from yoda_discover import keys
+
+pytest_plugins = ["tests.images.fixtures"]
+
+
+@pytest.fixture
+def sidekick(settings, yoda_base):
+    processes = []
+
+    def start(container: str, *extra: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yoda_discover", "register", container, "--etcd", settings.etcd_url,
+             "--base", yoda_base, "--interval", "0.2", "--ttl", "60", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def test_registers_and_deregisters_on_sigterm(yoda_store, yoda_base, apps, sidekick):
+    port = free_port()
+    container = apps.start("side-1-80", "side-a", port)
+    process = sidekick(container.name)
+    key = keys.endpoint_key(yoda_base, "side-1-80", "side-a")
+    assert wait_until(lambda: yoda_store.get(key)) == f"127.0.0.1:{port}"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    assert yoda_store.get(key) is None
+
+
+def test_deregisters_on_sigint(yoda_store, yoda_base, apps, sidekick):
+    container = apps.start("side-1-80", "side-b", free_port())
+    process = sidekick(container.id)
+    key = keys.endpoint_key(yoda_base, "side-1-80", "side-b")
+    wait_until(lambda: yoda_store.get(key))
+    process.send_signal(signal.SIGINT)
+    assert process.wait(10) == 0
+    assert yoda_store.get(key) is None
+
+
+def test_deregisters_and_exits_when_the_container_is_killed(yoda_store, yoda_base, apps, sidekick):
+    container = apps.start("side-1-80", "side-c", free_port())
+    process = sidekick(container.name)
+    key = keys.endpoint_key(yoda_base, "side-1-80", "side-c")
+    wait_until(lambda: yoda_store.get(key))
+    container.kill()
+    assert process.wait(10) == 0
+    assert yoda_store.get(key) is None
+
+
+def test_unhealthy_container_is_not_registered_until_healthy(yoda_store, yoda_base, apps, sidekick):
+    container = apps.start("side-1-80", "side-d", free_port(), healthy=False)
+    sidekick(container.name)
+    key = keys.endpoint_key(yoda_base, "side-1-80", "side-d")
+    wait_until(lambda: busybox_httpd.health_requests(container) >= 4, timeout=10)  # checked, and failed
+    assert yoda_store.get(key) is None
+    busybox_httpd.set_healthy(container, True)
+    assert wait_until(lambda: yoda_store.get(key))
+
+
+def test_unknown_container_fails(sidekick):
+    process = sidekick(f"no-such-{uuid.uuid4().hex[:8]}", "--wait", "0.5")
+    assert process.wait(10) == 1
+
+
+def test_container_without_labels_fails(docker_client, apps, sidekick):
+    bare = busybox_httpd.run(docker_client, free_port(), {"totem.test": apps.tag})
+    apps.started.append(bare)
+    assert sidekick(bare.name).wait(10) == 1

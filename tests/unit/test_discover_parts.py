@@ -1,0 +1,261 @@
+"""Unit tests for discovery's pieces: labels, keys, event classification, checks, registrar."""
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+
+import pytest
+
+from tests.support import free_port, wait_until
+from yoda_discover import health, keys
+from yoda_discover.docker_events import DockerEvents, container_event, means_gone, means_started
+from yoda_discover.health import CheckResult
+from yoda_discover.labels import LabelError, has_totem_labels, instance_from_labels
+from yoda_discover.presence import ProxyNode
+from yoda_discover.registrar import CheckPolicy, Registration
+
+LABELS = {"totem.app": "hello", "totem.version": "v1", "totem.upstream": "hello-v1-80",
+          "totem.port": "8123", "totem.node": "hello-v1-a", "totem.health": "/health"}
+
+
+# -- labels -------------------------------------------------------------------------
+def test_instance_from_labels():
+    instance = instance_from_labels("abc", LABELS)
+    assert (instance.upstream, instance.node) == ("hello-v1-80", "hello-v1-a")
+    assert (instance.port, instance.health) == (8123, "/health")
+
+
+def test_health_label_is_optional():
+    assert instance_from_labels("abc", {**LABELS, "totem.health": ""}).health is None
+
+
+@pytest.mark.parametrize("change", [
+    {"totem.port": None}, {"totem.port": "http"}, {"totem.port": "0"}, {"totem.port": "70000"},
+    {"totem.node": "a/b"}, {"totem.upstream": "../x"}, {"totem.health": "health"}, {"totem.node": None},
+])
+def test_unusable_labels_are_rejected(change):
+    labels = {k: v for k, v in {**LABELS, **change}.items() if v is not None}
+    with pytest.raises(LabelError):
+        instance_from_labels("abc", labels)
+
+
+def test_has_totem_labels():
+    assert has_totem_labels(LABELS) and not has_totem_labels({"app": "x"}) and not has_totem_labels(None)
+
+
+# -- keys ------------------------------------------------------------------------------
+def test_endpoint_keys_round_trip():
+    key = keys.endpoint_key("/yoda", "up", "node-1")
+    assert key == "/yoda/upstreams/up/endpoints/node-1"
+    assert keys.parse_endpoint_key("/yoda", key) == ("up", "node-1")
+    assert keys.parse_endpoint_key("/yoda", "/yoda/upstreams/up/mode") is None
+    assert keys.proxy_node_info_key("/yoda/", "p1") == "/yoda/proxy-nodes/p1/info"
+
+
+def test_proxy_node_info():
+    assert ProxyNode("p", "127.0.0.5", 80, 0, 81).ports() == [80, 81]
+    assert ProxyNode("p", "127.0.0.5").info() == '{"address": "127.0.0.5", "admin": 8081, "http": 8080, "https": 8443}'
+
+
+# -- docker events ------------------------------------------------------------------------
+def event(action, **attributes):
+    return {"Type": "container", "Action": action, "Actor": {"ID": "c1", "Attributes": attributes}}
+
+
+@pytest.mark.parametrize("action,attributes,gone", [
+    ("die", {}, True), ("stop", {}, True), ("destroy", {}, True), ("pause", {}, True),
+    ("kill", {"signal": "9"}, True), ("kill", {"signal": "15"}, True), ("kill", {"signal": "SIGKILL"}, True),
+    ("kill", {"signal": "1"}, False), ("start", {}, False), ("exec_start: sh", {}, False),
+])
+def test_which_events_mean_gone(action, attributes, gone):
+    parsed_action, container_id, attrs = container_event(event(action, **attributes))
+    assert container_id == "c1"
+    assert means_gone(parsed_action, attrs) is gone
+
+
+def test_start_and_unpause_mean_started():
+    assert means_started("start") and means_started("unpause") and not means_started("create")
+
+
+class FlakyDocker:
+    """A docker client whose events stream fails once, then ends, then blocks until closed."""
+
+    def __init__(self):
+        self.calls = 0
+        self.api = self
+        self.closed = threading.Event()
+
+    def events(self, decode, filters):
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("daemon restarting")
+        return Stream(self, [event("start")] if self.calls == 2 else [])
+
+
+class Stream:
+    def __init__(self, client, items):
+        self.client, self.items = client, items
+
+    def __iter__(self):
+        yield from self.items
+        if self.client.calls >= 3:
+            self.client.closed.wait(5)
+
+    def close(self):
+        self.client.closed.set()
+
+
+def test_events_stream_reconnects_and_resyncs_each_time():
+    client, seen, connects = FlakyDocker(), [], []
+    events = DockerEvents(client, seen.append, lambda: connects.append(1), max_backoff=0.05).start()
+    try:
+        wait_until(lambda: client.calls >= 3 and events.connected.is_set(), timeout=5)
+        assert [e["Action"] for e in seen] == ["start"]
+        assert len(connects) == 2  # after each successful (re)connection
+    finally:
+        events.stop()
+
+
+# -- health checks ----------------------------------------------------------------------------
+@pytest.fixture
+def http_server():
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/ok" else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_check(http_server):
+    assert health.check("127.0.0.1", http_server, "/ok", 1).ok
+    assert not health.check("127.0.0.1", http_server, "/bad", 1).ok
+
+
+def test_tcp_check(http_server):
+    assert health.check("127.0.0.1", http_server, None, 1).ok
+    assert not health.check("127.0.0.1", free_port(), None, 1).ok
+
+
+def test_http_check_times_out_on_a_silent_server():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # accepts the connection, never answers
+        result = health.http_check("127.0.0.1", silent.getsockname()[1], "/", 0.2)
+    assert not result.ok and "timed out" in result.detail
+
+
+# -- registrar with an in-memory store --------------------------------------------------------
+class MemoryLease:
+    def __init__(self, store, ttl):
+        self.store, self.ttl, self.on_lost, self.revoked = store, ttl, None, False
+
+    def keep_alive(self, on_lost=None):
+        self.on_lost = on_lost
+        return self
+
+    def stop(self):
+        pass
+
+    def revoke(self):
+        self.revoked = True
+        for key in [k for k, (_, lease) in self.store.data.items() if lease is self]:
+            del self.store.data[key]
+
+    def expire(self):
+        self.revoke()
+        self.on_lost()
+
+
+class MemoryStore:
+    def __init__(self):
+        self.data = {}
+
+    def lease(self, ttl):
+        return MemoryLease(self, ttl)
+
+    def get(self, key):
+        return self.data.get(key, (None, None))[0]
+
+    def put(self, key, value, lease=None):
+        self.data[key] = (value, lease)
+
+    def delete(self, key, prev_value=None):
+        if key in self.data and prev_value in (None, self.data[key][0]):
+            del self.data[key]
+            return True
+        return False
+
+
+class Switch:
+    def __init__(self, ok=True):
+        self.ok, self.calls = ok, 0
+
+    def __call__(self):
+        self.calls += 1
+        return CheckResult(self.ok, "switch")
+
+
+@pytest.fixture
+def registration():
+    made = []
+
+    def make(check, fall=3):
+        policy = CheckPolicy(interval=0.01, fall=fall, ttl=5)
+        made.append(Registration(MemoryStore(), "/y/k", "127.0.0.1:1", check, policy).start())
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.stop()
+        one.join(2)
+
+
+def test_registers_on_pass_and_deregisters_after_fall(registration):
+    check = Switch(True)
+    one = registration(check, fall=3)
+    wait_until(lambda: one.store.get("/y/k") == "127.0.0.1:1")
+    check.ok = False
+    wait_until(lambda: one.store.get("/y/k") is None)
+    assert one.failures >= 3
+
+
+def test_never_registers_while_failing(registration):
+    check = Switch(False)
+    one = registration(check)
+    wait_until(lambda: check.calls >= 5)
+    assert one.store.get("/y/k") is None and not one.registered
+
+
+def test_lost_lease_registers_again(registration):
+    one = registration(Switch(True))
+    wait_until(lambda: one.registered)
+    first = one._lease
+    first.expire()
+    wait_until(lambda: one.registered and one._lease is not first)
+    assert one.store.get("/y/k") == "127.0.0.1:1"
+
+
+def test_stop_deletes_now_and_reassert_restores(registration):
+    one = registration(Switch(True))
+    wait_until(lambda: one.registered)
+    one.store.data.clear()
+    one.reassert()
+    assert one.store.get("/y/k") == "127.0.0.1:1"
+    one.stop()
+    assert one.store.get("/y/k") is None and not one.registered
+
+
+def test_stop_without_deregister_leaves_the_key_to_its_lease(registration):
+    one = registration(Switch(True))
+    wait_until(lambda: one.registered)
+    one.stop(deregister=False)
+    assert one.store.get("/y/k") == "127.0.0.1:1"

@@ -1,0 +1,78 @@
+"""`yoda-discover register <container>`: the sidekick for one app instance.
+
+Registers the container's endpoint while it is healthy; deregisters and returns
+when the container goes away or `done` is set (SIGTERM/SIGINT).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from totem.store import Store
+from yoda_discover.docker_events import DockerEvents, container_event, means_gone
+from yoda_discover.endpoint import endpoint_registration
+from yoda_discover.registrar import CheckPolicy, Registration
+
+log = logging.getLogger("yoda_discover.sidekick")
+
+
+class ContainerNotRunning(RuntimeError):
+    """The container did not run within the wait allowed."""
+
+
+def _running(client: Any, container: str) -> dict | None:
+    try:
+        info = client.api.inspect_container(container)
+    except Exception as exc:  # docker.errors.NotFound, or the daemon is away
+        log.info("inspect %s: %s", container, exc)
+        return None
+    return info if (info.get("State") or {}).get("Running") else None
+
+
+def run_sidekick(
+    store: Store,
+    client: Any,
+    base: str,
+    container: str,
+    done: threading.Event,
+    host_ip: str = "127.0.0.1",
+    policy: CheckPolicy = CheckPolicy(),
+    wait_running: float = 60.0,
+    poll: float = 5.0,
+) -> Registration:
+    """Blocks until the container goes away or `done` is set; the endpoint is deleted on return."""
+    deadline = time.monotonic() + wait_running
+    info = _running(client, container)
+    while info is None:
+        if done.is_set():
+            raise ContainerNotRunning(f"{container}: stopped before it ran")
+        if time.monotonic() >= deadline:
+            raise ContainerNotRunning(f"{container} is not running")
+        done.wait(min(poll, 0.5))
+        info = _running(client, container)
+    container_id = info["Id"]
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    registration = endpoint_registration(store, base, container_id, labels, host_ip, policy)
+
+    def on_event(event: dict) -> None:
+        action, _, attributes = container_event(event)
+        if means_gone(action, attributes):
+            log.info("container %s: %s", container, action)
+            done.set()
+
+    def on_connected() -> None:  # it may have gone before the stream opened
+        if _running(client, container_id) is None:
+            done.set()
+
+    events = DockerEvents(client, on_event, on_connected, filters={"container": container_id}).start()
+    registration.start()
+    try:
+        while not done.wait(poll):
+            if _running(client, container_id) is None:  # in case an event was missed
+                break
+    finally:
+        registration.stop()
+        events.stop()
+    return registration
