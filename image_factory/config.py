@@ -10,27 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from totem import logs
-from totem.settings import Settings, SettingsError
-
-
-def _int(env, name: str, default: int) -> int:
-    value = env.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer (got {value!r})") from None
-    if number < 0:
-        raise SettingsError(f"{name} must not be negative")
-    return number
-
-
-def _float(env, name: str, default: float) -> float:
-    try:
-        return float(env.get(name) or default)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number (got {env.get(name)!r})") from None
+from totem.settings import Settings, SettingsError, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -67,16 +47,16 @@ class FactoryConfig:
             registry_password=env.get("TOTEM_REGISTRY_PASSWORD") or None,
             workdir=Path(env.get("TOTEM_IMAGE_FACTORY_WORKDIR") or settings.home / "image_factory").expanduser(),
             log_bucket=env.get("TOTEM_BUILD_LOG_BUCKET") or None,
-            live_log_lines=_int(env, "TOTEM_BUILD_LOG_LINES", cls.live_log_lines),
-            keep_per_repo=_int(env, "TOTEM_IMAGE_FACTORY_KEEP", cls.keep_per_repo),
-            concurrency=max(1, _int(env, "TOTEM_IMAGE_FACTORY_CONCURRENCY", cls.concurrency)),
-            recent_seconds=_int(env, "TOTEM_IMAGE_FACTORY_RECENT_SECONDS", cls.recent_seconds),
-            checkout_timeout=_int(env, "TOTEM_CHECKOUT_TIMEOUT", cls.checkout_timeout),
-            build_timeout=_int(env, "TOTEM_BUILD_TIMEOUT", cls.build_timeout),
-            push_timeout=_int(env, "TOTEM_PUSH_TIMEOUT", cls.push_timeout),
-            hook_attempts=max(1, _int(env, "TOTEM_HOOK_ATTEMPTS", cls.hook_attempts)),
-            hook_backoff=_float(env, "TOTEM_HOOK_BACKOFF", cls.hook_backoff),
-            cleanup_interval=max(60, _int(env, "TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL", cls.cleanup_interval)),
+            live_log_lines=env_int(env, "TOTEM_BUILD_LOG_LINES", cls.live_log_lines, minimum=0),
+            keep_per_repo=env_int(env, "TOTEM_IMAGE_FACTORY_KEEP", cls.keep_per_repo, minimum=0),
+            concurrency=max(1, env_int(env, "TOTEM_IMAGE_FACTORY_CONCURRENCY", cls.concurrency, minimum=0)),
+            recent_seconds=env_int(env, "TOTEM_IMAGE_FACTORY_RECENT_SECONDS", cls.recent_seconds, minimum=0),
+            checkout_timeout=env_int(env, "TOTEM_CHECKOUT_TIMEOUT", cls.checkout_timeout, minimum=0),
+            build_timeout=env_int(env, "TOTEM_BUILD_TIMEOUT", cls.build_timeout, minimum=0),
+            push_timeout=env_int(env, "TOTEM_PUSH_TIMEOUT", cls.push_timeout, minimum=0),
+            hook_attempts=max(1, env_int(env, "TOTEM_HOOK_ATTEMPTS", cls.hook_attempts, minimum=0)),
+            hook_backoff=env_float(env, "TOTEM_HOOK_BACKOFF", cls.hook_backoff),
+            cleanup_interval=max(60, env_int(env, "TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL", cls.cleanup_interval, minimum=0)),
         )
         logs.register_secret(config.registry_password)
         if config.registry_password and not config.registry_username:

@@ -5,27 +5,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from totem.settings import SettingsError
-
-
-def _int(env, name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer (got {raw!r})") from None
-
-
-def _float(env, name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number (got {raw!r})") from None
+from totem.settings import SettingsError, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -49,8 +29,8 @@ class OrchestratorSettings:
         env = os.environ if environ is None else environ
         return cls(
             redis_prefix=env.get("TOTEM_ORCHESTRATOR_PREFIX", cls.redis_prefix),
-            job_ttl=_int(env, "TOTEM_JOB_TTL", cls.job_ttl),
-            freeze_ttl=_int(env, "TOTEM_FREEZE_TTL", cls.freeze_ttl),
+            job_ttl=env_int(env, "TOTEM_JOB_TTL", cls.job_ttl),
+            freeze_ttl=env_int(env, "TOTEM_FREEZE_TTL", cls.freeze_ttl),
             travis_public_key=env.get("TOTEM_TRAVIS_PUBLIC_KEY") or None,
             config_etcd_prefix="/" + env.get("TOTEM_CONFIG_ETCD_PREFIX", cls.config_etcd_prefix).strip("/"),
             config_s3_bucket=env.get("TOTEM_CONFIG_S3_BUCKET", cls.config_s3_bucket),
@@ -58,9 +38,9 @@ class OrchestratorSettings:
             repo_config_url=env.get("TOTEM_REPO_CONFIG_URL") or None,
             github_api_url=env.get("TOTEM_GITHUB_API_URL", cls.github_api_url).rstrip("/"),
             github_token=env.get("TOTEM_GITHUB_TOKEN") or None,
-            deploy_attempts=max(1, _int(env, "TOTEM_DEPLOY_ATTEMPTS", cls.deploy_attempts)),
-            deploy_backoff=_float(env, "TOTEM_DEPLOY_BACKOFF", cls.deploy_backoff),
-            notify_timeout=_float(env, "TOTEM_NOTIFY_TIMEOUT", cls.notify_timeout),
+            deploy_attempts=max(1, env_int(env, "TOTEM_DEPLOY_ATTEMPTS", cls.deploy_attempts)),
+            deploy_backoff=env_float(env, "TOTEM_DEPLOY_BACKOFF", cls.deploy_backoff),
+            notify_timeout=env_float(env, "TOTEM_NOTIFY_TIMEOUT", cls.notify_timeout),
         )
 
     def validate(self, provider_names: tuple[str, ...]) -> None:

@@ -16,6 +16,31 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(env, name: str, default: int, minimum: int | None = None) -> int:
+    """An integer setting (blank = default); a clear SettingsError naming the variable otherwise."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
+    if minimum is not None and number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum} (got {number})")
+    return number
+
+
+def env_float(env, name: str, default: float) -> float:
+    """A number setting, e.g. seconds (blank = default)."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number (got {raw!r})") from None
+
+
 def _list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
