@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import docker  # noqa: E402
 
 from tests.images import busybox_httpd  # noqa: E402
-from tests.support import free_port  # noqa: E402
+from tests.support import free_port, terminate  # noqa: E402
 from totem.store import connect  # noqa: E402
 from yoda_discover import keys  # noqa: E402
 
@@ -85,12 +84,7 @@ def main() -> int:
             container.kill()
             gone.append(times.wait(times.deleted, key) - killed)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, 10)
         apps.cleanup()
         watch.stop()
         store.delete_prefix(root)

@@ -80,3 +80,15 @@ class PrivateEtcd:
         revision = int(header["revision"])
         requests.post(f"http://{self.address}/v3/kv/compaction", json={"revision": revision, "physical": True}, timeout=5)
         return revision
+
+
+def terminate(process: subprocess.Popen, timeout: float = 30.0, sig: int = 15) -> None:
+    """Stop a child politely (SIGTERM by default), then for sure."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

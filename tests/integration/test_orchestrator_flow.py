@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ from jsonschema import Draft202012Validator
 from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
-from tests.support import free_port, wait_until
+from tests.support import free_port, terminate, wait_until
 from tests.unit.test_orchestrator_payloads import TravisKey, commit, generic_hook, github_headers, payload
 from totem import signatures
 from totem.settings import Settings
@@ -137,12 +136,7 @@ def worker(env, runtime, tmp_path_factory):
         runtime.celery.send_task("orchestrator.ping", queue="orchestrator").get(timeout=60)
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process, 30)
         log.close()
 
 
@@ -488,12 +482,7 @@ def gunicorn(env, worker):
         wait_until(healthy, timeout=30, interval=0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process, 20)
 
 
 def test_fifty_concurrent_hooks_make_exactly_one_deploy_request(gunicorn, client, recorder, app_git, runtime):
