@@ -4,14 +4,40 @@ Run: gunicorn -b 127.0.0.1:9000 'deployer.app:create_app()'
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from flask import Flask
 
+from deployer import api, openapi
+from deployer.context import Context
+from deployer.options import DeployerOptions
 from totem.api import create_service_app
 from totem.settings import Settings
 
 SERVICE = "deployer"
 DEFAULT_PORT = 9000
+MAX_BODY = 1024 * 1024
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    return create_service_app(SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings)
+@dataclass
+class Runtime:
+    ctx: Context
+    dispatch: Callable[..., None]  # dispatch(task name, *args): queue a Celery task
+
+
+def celery_dispatch(name: str, *args) -> None:
+    from deployer.worker import celery
+
+    celery.send_task(name, args=list(args))
+
+
+def create_app(settings: Settings | None = None, options: DeployerOptions | None = None,
+               dispatch: Callable[..., None] | None = None) -> Flask:
+    app = create_service_app(SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    ctx = Context(app.config["TOTEM_SETTINGS"], options or DeployerOptions.from_env())
+    app.extensions["deployer"] = Runtime(ctx, dispatch or celery_dispatch)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    return app

@@ -1,7 +1,31 @@
-"""The deployer Celery worker.
+"""The deployer Celery worker, with the beat schedule for the sweep and reconcile.
 
-Run: celery -A deployer.worker worker -Q deployer
+Run: celery -A deployer.worker worker -Q deployer -B   (or a separate `celery -A deployer.worker beat`)
+With TOTEM_DEPLOYER_QUEUE set, pass the same name to -Q.
 """
+from celery.signals import worker_ready
+from kombu import Queue
+
+from deployer.options import DeployerOptions
 from totem.workers import make_celery
 
+
+def configure(app, options: DeployerOptions) -> None:
+    """Route every deployer task to the cluster's queue and schedule the sweep and reconcile."""
+    app.conf.update(
+        task_default_queue=options.queue, task_queues=[Queue(options.queue)],
+        task_routes={"deployer.*": {"queue": options.queue}}, imports=("deployer.tasks",),
+        beat_schedule={
+            "deployer-sweep": {"task": "deployer.sweep", "schedule": options.sweep_interval},
+            "deployer-reconcile": {"task": "deployer.reconcile", "schedule": options.reconcile_interval},
+        },
+    )
+
+
 celery = make_celery("deployer")
+configure(celery, DeployerOptions.from_env())
+
+
+@worker_ready.connect
+def resume_on_start(**_kwargs) -> None:
+    celery.send_task("deployer.sweep")

@@ -1,0 +1,115 @@
+"""Deployer benchmark against the real stack (Docker, etcd, Redis, yoda-discover, yoda-proxy + HAProxy).
+
+Prints:
+  * deploy request → live latency (POST /apps until the proxy serves the new version) for a
+    pre-built image: median, p90 and max of 10 blue-green deployments;
+  * errors seen by a client hammering the proxy during 20 consecutive blue-green switches.
+
+Run: .venv/bin/python bench/deployer.py [--deploys 10] [--switches 20] [--drain 1]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fixtures.deployer import images  # noqa: E402
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request, wait  # noqa: E402
+
+
+class Load(threading.Thread):
+    def __init__(self, stack: DeployerStack, host: str):
+        super().__init__(daemon=True)
+        self.stack, self.host = stack, host
+        self.stopped = threading.Event()
+        self.requests = 0
+        self.errors: dict[str, int] = {}
+
+    def run(self) -> None:
+        session = requests.Session()
+        while not self.stopped.is_set():
+            try:
+                response = session.get(self.stack.proxy.url("/"), headers={"Host": self.host}, timeout=5)
+                error = None if response.status_code == 200 else f"HTTP {response.status_code}"
+            except requests.RequestException as exc:
+                error = type(exc).__name__
+            self.requests += 1
+            if error:
+                self.errors[error] = self.errors.get(error, 0) + 1
+
+
+def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, image: str, expect: str) -> float:
+    started = time.monotonic()
+    answer = stack.deploy(deploy_request(app, version, image, host, nodes=1, check={
+        "min-nodes": 1, "path": "/health", "timeout": "2s", "attempts": 10}))
+    assert answer.status_code == 202, answer.get_json()
+    deployment_id = answer.get_json()["deployment"]["id"]
+
+    def live() -> bool:
+        try:
+            return stack.get(host).text.strip() == expect
+        except requests.RequestException:
+            return False
+    wait(live, 120, 0.01, f"{version} live")
+    elapsed = time.monotonic() - started
+    record = stack.wait_finished(deployment_id, 120)
+    assert record["state"] == "PROMOTED", record.get("error")
+    return elapsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deploys", type=int, default=10)
+    parser.add_argument("--switches", type=int, default=20)
+    parser.add_argument("--drain", type=float, default=1.0, help="TOTEM_DEPLOYER_DRAIN for the run")
+    args = parser.parse_args()
+
+    client = docker.from_env()
+    tags = [images.build(client, "v1"), images.build(client, "v2")]
+    texts = ["version=v1", "version=v2"]
+    stack = DeployerStack(client, drain=args.drain).start()
+    app = f"bench-{uuid.uuid4().hex[:6]}"
+    host = f"{app}.localhost"
+    try:
+        deploy_until_live(stack, app, host, "warmup", tags[1], texts[1])
+        latencies = [deploy_until_live(stack, app, host, f"l{i}", tags[i % 2], texts[i % 2])
+                     for i in range(args.deploys)]
+        print(f"deploy request -> live (pre-built image, 1 instance, blue-green, drain {args.drain:g}s, "
+              f"n={len(latencies)}): median {statistics.median(latencies):.2f}s  "
+              f"p90 {percentile(latencies, 0.9):.2f}s  max {max(latencies):.2f}s")
+
+        load = Load(stack, host)
+        load.start()
+        started = time.monotonic()
+        try:
+            for i in range(args.switches):
+                deploy_until_live(stack, app, host, f"s{i}", tags[i % 2], texts[i % 2])
+        finally:
+            load.stopped.set()
+            load.join(10)
+        elapsed = time.monotonic() - started
+        print(f"{args.switches} consecutive blue-green switches under load: {load.requests} requests in "
+              f"{elapsed:.1f}s ({load.requests / elapsed:.0f} req/s), errors {sum(load.errors.values())}"
+              + (f" {load.errors}" if load.errors else ""))
+    finally:
+        stack.stop()
+        client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

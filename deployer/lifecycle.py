@@ -1,0 +1,206 @@
+"""The deployment lifecycle: each step is idempotent and recorded as an event in etcd, so a
+deployment resumes after a crash from its last recorded step (under the per-app lock)."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from deployer import gating, notify, wiring
+from deployer.decommission import decommission, remove_instances
+from deployer.records import Record, add_event, has_event
+from deployer.secrets import decrypt_environment
+from deployer.slots import StartSlots
+from deployer.states import ACTIVE, Event, State
+from totem.logs import log_context
+from totem.store import LockLost
+
+log = logging.getLogger("deployer.lifecycle")
+
+
+class Lifecycle:
+    def __init__(self, ctx, lock):
+        self.ctx = ctx
+        self.lock = lock
+        self.records = ctx.records
+        self.yoda = ctx.yoda
+
+    def keep_going(self) -> None:
+        self.lock.check()
+
+    def event(self, record: Record, event: Event, state: State | None = None, **details) -> Record:
+        def change(r: Record) -> None:
+            if state is not None:
+                r["state"] = state.value
+            add_event(r, event.value, **details)
+        log.info("%s %s", record["id"], event.value, extra={"details": details})
+        return self.records.update(record["id"], change)
+
+    # -- driver ------------------------------------------------------------------
+    def run(self, deployment_id: str) -> Record:
+        record = self.records.get(deployment_id)
+        with log_context(deployment_id=deployment_id):
+            if record is None or record["state"] not in ACTIVE:
+                return record
+            if record.get("failing"):
+                return self.fail(record, record["failing"])
+            if _age(record) > self.ctx.options.deadline:
+                return self.fail(record, "deadline passed")
+            if record["state"] == State.NEW.value:
+                previous = self.records.live(record["app"])
+                self.records.update(deployment_id, lambda r: r.update(previous=previous))
+                record = self.event(record, Event.DEPLOYMENT_STARTED, State.STARTED, previous=previous)
+            try:
+                for event, step in self.steps(record):
+                    if not has_event(record, event.value):
+                        self.keep_going()
+                        details = step(self.records.get(deployment_id)) or {}
+                        record = self.event(record, event, State.PROMOTED if event is Event.DEPLOYMENT_PROMOTED
+                                            else None, **details)
+            except LockLost:
+                raise
+            except Exception as exc:  # any step failing fails the deployment (cleanly)
+                log.warning("%s failed: %s", deployment_id, exc)
+                return self.fail(self.records.get(deployment_id), f"{type(exc).__name__}: {exc}"
+                                 if not isinstance(exc, gating.GateFailed) else str(exc))
+            self.records.set_live(record["app"], deployment_id)
+            self._notify(record, "success", "promoted")
+            return record
+
+    def steps(self, record: Record):
+        steps = []
+        if record["mode"] == "red-green":
+            steps.append((Event.OTHERS_STOPPED, self.stop_others))
+        steps += [
+            (Event.INSTANCES_STARTED, self.start_instances),
+            (Event.INSTANCES_RUNNING, self.wait_running),
+            (Event.NODES_DISCOVERED, self.discover),
+            (Event.CHECK_PASSED, self.check),
+            (Event.WIRED, self.wire),
+            (Event.PROXIES_APPLIED, self.wait_proxies),
+            (Event.DRAINED, self.drain),
+            (Event.DEPLOYMENT_PROMOTED, lambda r: {}),
+        ]
+        return steps
+
+    # -- steps -------------------------------------------------------------------
+    def stop_others(self, record: Record) -> dict:
+        stopped = [o["id"] for o in self._others(record)]
+        for other in self._others(record):
+            decommission(self.ctx, other, reason=f"red-green deployment {record['id']}")
+        return {"stopped": stopped}
+
+    def start_instances(self, record: Record) -> dict:
+        scheduler = self.ctx.scheduler(record["scheduler"])
+        slots = StartSlots(self.ctx.store, self.records.root, self.ctx.options.start_limit)
+        slot = slots.acquire(record["id"], self.keep_going)
+        try:
+            placed = scheduler.place(record)
+            record = self.records.update(record["id"], lambda r: r.update(instances=placed))
+            wiring.register_upstream(self.ctx.store, self.yoda, record)
+            environment = decrypt_environment(record["request"].get("environment") or {},
+                                              self.ctx.options.encryption_key)
+            scheduler.deploy(record, environment)
+            del environment
+            scheduler.start(record)
+            gating.wait_running(scheduler, record, self.ctx.options.start_timeout, self.keep_going)
+        finally:
+            slots.release(slot, record["id"])
+        return {"instances": {n: f"{w['address']}:{w['port']}" for n, w in placed.items()}}
+
+    def wait_running(self, record: Record) -> dict:
+        scheduler = self.ctx.scheduler(record["scheduler"])
+        return {"running": gating.wait_running(scheduler, record, self.ctx.options.start_timeout, self.keep_going)}
+
+    def discover(self, record: Record) -> dict:
+        found = gating.wait_discovered(self.ctx.store, self.yoda, record, self.ctx.options.discover_timeout,
+                                       self.keep_going)
+        return {"endpoints": found}
+
+    def check(self, record: Record) -> dict:
+        found = gating.endpoints(self.ctx.store, self.yoda, record)
+        if len(found) < record["spec"]["min_nodes"]:
+            found = gating.wait_discovered(self.ctx.store, self.yoda, record,
+                                           self.ctx.options.discover_timeout, self.keep_going)
+        results = gating.http_check(found, record, self.ctx.options.check_interval, self.keep_going)
+        return {"path": record["spec"]["check_path"], "checked": results}
+
+    def wire(self, record: Record) -> dict:
+        canary = base = None
+        if record["mode"] == "a/b":
+            live = self.records.get(self.records.live(record["app"]) or "")
+            if live and live["upstream"] != record["upstream"] and live["state"] == State.PROMOTED.value:
+                canary, base = record["upstream"], live["upstream"]
+        keys = wiring.desired(self.yoda, record, canary, base)
+        self.records.update(record["id"], lambda r: r.update(wired=True))
+        wiring.apply(self.ctx.store, self.yoda, record["app"], keys)
+        revision = wiring.bump_revision(self.ctx.store, self.yoda, record["id"])
+        self.records.update(record["id"], lambda r: r.update(revision=revision))
+        return {"revision": revision, "hosts": sorted(record["spec"]["wiring"]), "canary-of": base}
+
+    def wait_proxies(self, record: Record) -> dict:
+        nodes = wiring.wait_applied(self.ctx.store, self.yoda, record["revision"], self.ctx.options.ack_timeout,
+                                    self.keep_going)
+        return {"revision": record["revision"], "proxies": nodes}
+
+    def drain(self, record: Record) -> dict:
+        if record["mode"] == "a/b":
+            return {"kept": [o["id"] for o in self._others(record)]}
+        others = self._others(record)
+        if others:
+            gating.poll(lambda: False, record["spec"]["drain"], 0.2, self.keep_going)
+        routed = wiring.routed_upstreams(self.ctx.store, self.yoda, record["app"])
+        stopped = []
+        for other in others:
+            if other["upstream"] in routed and other["upstream"] != record["upstream"]:
+                continue  # the proxy still points at it: never stop what serves traffic
+            decommission(self.ctx, other, reason=f"replaced by {record['id']}", keep_upstream=record["upstream"])
+            stopped.append(other["id"])
+        return {"seconds": record["spec"]["drain"], "decommissioned": stopped}
+
+    # -- failure -----------------------------------------------------------------
+    def fail(self, record: Record, reason: str) -> Record:
+        self.records.update(record["id"], lambda r: r.update(failing=reason))
+        details = {"reason": reason}
+        if record.get("wired"):
+            details.update(self._restore_wiring(record))
+        if details.get("instances") != "kept":
+            remove_instances(self.ctx, record)
+            details["instances"] = "removed"
+
+        def change(r: Record) -> None:
+            r["state"], r["error"] = State.FAILED.value, reason
+            r.pop("failing", None)
+            add_event(r, Event.DEPLOYMENT_FAILED.value, **details)
+        record = self.records.update(record["id"], change)
+        self._notify(record, "failed", reason)
+        return record
+
+    def _restore_wiring(self, record: Record) -> dict:
+        """Point this app's routes back at the previous version (or remove them) and wait for the proxies."""
+        previous = self.records.get(record.get("previous") or "")
+        if previous and previous["state"] == State.PROMOTED.value:
+            keys = wiring.desired(self.yoda, previous)
+        else:
+            keys, previous = {}, None
+        try:
+            wiring.apply(self.ctx.store, self.yoda, record["app"], keys)
+            revision = wiring.bump_revision(self.ctx.store, self.yoda, record["id"])
+            wiring.wait_applied(self.ctx.store, self.yoda, revision, self.ctx.options.ack_timeout, self.keep_going)
+        except gating.GateFailed as exc:
+            return {"wiring": "restore not acknowledged", "instances": "kept", "why": str(exc)}
+        self.records.update(record["id"], lambda r: r.update(wired=False))
+        return {"wiring": f"restored to {previous['id']}" if previous else "removed"}
+
+    # -- helpers -----------------------------------------------------------------
+    def _others(self, record: Record) -> list[Record]:
+        return [r for r in self.records.for_app(record["app"])
+                if r["id"] != record["id"] and r["state"] == State.PROMOTED.value]
+
+    def _notify(self, record: Record, status: str, message: str) -> None:
+        notify.send(record, status, message, self.ctx.settings.hook_secret, self.ctx.options.notify_timeout)
+
+
+def _age(record: Record) -> float:
+    created = datetime.strptime(record["created"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return time.time() - created.timestamp()

@@ -1,0 +1,39 @@
+"""Deployment states (where a deployment is) and event names (what happened to it) — kept apart."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(str, Enum):
+    NEW = "NEW"
+    STARTED = "STARTED"
+    PROMOTED = "PROMOTED"
+    DECOMMISSIONED = "DECOMMISSIONED"
+    FAILED = "FAILED"
+
+
+TERMINAL = {State.PROMOTED.value, State.DECOMMISSIONED.value, State.FAILED.value}
+ACTIVE = {State.NEW.value, State.STARTED.value}
+
+
+class Event(str, Enum):
+    NEW_DEPLOYMENT = "NEW_DEPLOYMENT"
+    DEPLOYMENT_STARTED = "DEPLOYMENT_STARTED"    # lock acquired, work begins
+    OTHERS_STOPPED = "OTHERS_STOPPED"          # red-green: older versions stopped first
+    INSTANCES_STARTED = "INSTANCES_STARTED"
+    INSTANCES_RUNNING = "INSTANCES_RUNNING"
+    NODES_DISCOVERED = "NODES_DISCOVERED"
+    CHECK_PASSED = "CHECK_PASSED"
+    WIRED = "WIRED"
+    PROXIES_APPLIED = "PROXIES_APPLIED"
+    DRAINED = "DRAINED"
+    DEPLOYMENT_PROMOTED = "DEPLOYMENT_PROMOTED"
+    DEPLOYMENT_FAILED = "DEPLOYMENT_FAILED"
+    WIRING_RESTORED = "WIRING_RESTORED"
+    INSTANCES_REMOVED = "INSTANCES_REMOVED"
+    DECOMMISSIONED = "DECOMMISSIONED"
+    ROLLBACK_REQUESTED = "ROLLBACK_REQUESTED"
+    UNDEPLOY_REQUESTED = "UNDEPLOY_REQUESTED"
+    INSTANCE_RESTARTED = "INSTANCE_RESTARTED"
+    ORPHAN_REMOVED = "ORPHAN_REMOVED"
+    DRIFT = "DRIFT"

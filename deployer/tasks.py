@@ -1,0 +1,90 @@
+"""Celery tasks. Each takes the per-app lock (lease kept alive) and works from the state in etcd,
+so running one twice, or after a killed worker, is safe."""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from deployer.context import Context
+from deployer.lifecycle import Lifecycle
+from deployer.operations import reconcile, undeploy
+from deployer.states import ACTIVE
+from deployer.worker import celery
+from totem.store import LockLost
+from totem.store.lock import LOCK_PREFIX
+
+log = logging.getLogger("deployer.tasks")
+BUSY_RETRY = 1.0      # seconds before retrying when another worker holds the app's lock
+BUSY_RETRIES = 1800
+
+
+@lru_cache(maxsize=1)
+def context() -> Context:
+    return Context.from_env()
+
+
+def lock_name(app: str) -> str:
+    return f"deployer/{app}"
+
+
+def _locked(task, app: str, work):
+    ctx = context()
+    lock = ctx.store.lock(lock_name(app), ttl=ctx.options.lock_ttl)
+    if not lock.acquire(blocking=False):
+        raise task.retry(countdown=BUSY_RETRY, max_retries=BUSY_RETRIES)
+    try:
+        return work(ctx, lock)
+    except LockLost:
+        log.warning("lost the lock for %s; the sweep resumes it", app)
+        return None
+    finally:
+        lock.release()
+
+
+@celery.task(name="deployer.run_app", bind=True)
+def run_app(self, app: str) -> list[str]:
+    """Take the app's deployments that are not finished, oldest first, to PROMOTED or FAILED."""
+    def work(ctx, lock):
+        finished = []
+        while True:
+            pending = [r for r in ctx.records.for_app(app) if r["state"] in ACTIVE]
+            if not pending:
+                return finished
+            record = Lifecycle(ctx, lock).run(pending[0]["id"])
+            finished.append(f"{record['id']}:{record['state']}")
+    return _locked(self, app, work)
+
+
+@celery.task(name="deployer.undeploy", bind=True)
+def undeploy_app(self, app: str, version: str | None = None) -> list[str]:
+    return _locked(self, app, lambda ctx, lock: undeploy(ctx, app, version, lock.check))
+
+
+@celery.task(name="deployer.sweep")
+def sweep() -> list[str]:
+    """Resume apps with unfinished deployments whose lock nobody holds (their worker died)."""
+    ctx = context()
+    resumed = []
+    for app in ctx.records.apps():
+        if ctx.store.get(LOCK_PREFIX + lock_name(app)) is None and any(
+                r["state"] in ACTIVE for r in ctx.records.for_app(app)):
+            run_app.delay(app)
+            resumed.append(app)
+    return resumed
+
+
+@celery.task(name="deployer.reconcile")
+def reconcile_all() -> dict[str, list]:
+    ctx = context()
+    done = {}
+    for app in ctx.records.apps():
+        lock = ctx.store.lock(lock_name(app), ttl=ctx.options.lock_ttl)
+        if not lock.acquire(blocking=False):
+            continue  # a deployment is running: it owns the app's state now
+        try:
+            actions = reconcile(ctx, app)
+            if actions:
+                done[app] = actions
+        finally:
+            lock.release()
+    return done

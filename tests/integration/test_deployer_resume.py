@@ -1,0 +1,74 @@
+"""A worker killed mid-deployment: the next worker resumes from the state in etcd and the
+deployment ends PROMOTED (or FAILED), never stuck, with no orphan containers."""
+from __future__ import annotations
+
+import uuid
+
+import docker
+import pytest
+
+from deployer.context import Context
+from deployer.operations import reconcile
+from tests.fixtures.deployer import images
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request, wait
+
+
+@pytest.fixture(scope="module")
+def docker_client():
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def stack(docker_client):
+    stack = DeployerStack(docker_client, drain=4.0).start()
+    yield stack
+    stack.stop()
+
+
+def has_event(stack, deployment_id: str, event: str) -> bool:
+    return event in [e["type"] for e in stack.deployment(deployment_id)["timeline"]]
+
+
+def test_killed_worker_is_resumed(stack, docker_client):
+    tags = {v: images.build(docker_client, v) for v in ("v1", "v2")}
+    app = f"rs-{uuid.uuid4().hex[:8]}"
+    host = f"{app}.localhost"
+
+    # killed right after it started working on v1
+    first = stack.deploy(deploy_request(app, "v1", tags["v1"], host)).get_json()["deployment"]["id"]
+    wait(lambda: has_event(stack, first, "DEPLOYMENT_STARTED"), 30, 0.02, "v1 started")
+    stack.workers[-1].kill()
+    stack.start_worker()
+    record = stack.wait_finished(first)
+    assert record["state"] == "PROMOTED", record
+    assert stack.get(host).text.strip() == "version=v1"
+
+    # killed while draining v1 after the switch to v2
+    second = stack.deploy(deploy_request(app, "v2", tags["v2"], host)).get_json()["deployment"]["id"]
+    wait(lambda: has_event(stack, second, "PROXIES_APPLIED"), 60, 0.02, "v2 switched")
+    stack.workers[-1].kill()
+    stack.start_worker()
+    record = stack.wait_finished(second)
+    assert record["state"] == "PROMOTED", record
+    assert stack.get(host).text.strip() == "version=v2"
+    assert stack.deployment(first)["state"] == "DECOMMISSIONED"
+
+    # no orphans: exactly v2's instances remain
+    remaining = {c.labels["totem.node"] for c in stack.containers(app=app)}
+    assert remaining == set(record["instances"])
+
+    # reconcile: a removed instance comes back, an orphan goes, drift is recorded
+    lost = sorted(record["instances"])[0]
+    docker_client.containers.get(lost).remove(force=True)
+    orphan = docker_client.containers.create(tags["v1"], name=f"{app}-ghost-1", network_mode="host", labels={
+        "totem.cluster": stack.cluster, "totem.app": app, "totem.deployment": f"{app}-ghost", "totem.node": f"{app}-ghost-1"})
+    ctx = Context(stack.settings, stack.options)
+    with ctx.store.lock(f"deployer/{app}") as _:
+        actions = reconcile(ctx, app)
+    assert {a["type"] for a in actions} >= {"INSTANCE_RESTARTED", "ORPHAN_REMOVED"}
+    assert docker_client.containers.get(lost).status == "running"
+    assert stack.containers(deployment=f"{app}-ghost") == []
+    assert orphan.id not in {c.id for c in stack.containers(app=app)}
+    wait(lambda: stack.get(host).status_code == 200, 10, what="still serving")

@@ -1,0 +1,226 @@
+"""The lifecycle against real etcd with an in-memory scheduler: gating, promotion, failure
+handling (before and after wiring), modes, anchored ownership, resume, reconcile."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from deployer import wiring
+from deployer.context import Context
+from deployer.intake import new_record
+from deployer.lifecycle import Lifecycle
+from deployer.operations import reconcile, undeploy
+from deployer.options import DeployerOptions
+from deployer.records import has_event
+from deployer.secrets import encrypt
+from tests.fixtures.deployer.fake_scheduler import FakeScheduler
+from tests.fixtures.deployer.harness import deploy_request
+from totem.settings import Settings
+
+KEY = "yaHvhqpRwLEWGwvc0qCzBaJGvAA6m6cC9bSxIsBVdW4="
+
+
+@pytest.fixture
+def ctx():
+    root = f"/test-{uuid.uuid4().hex[:10]}/"
+    env = {"TOTEM_CLUSTER": "unit", "YODA_BASE": root + "yoda", "TOTEM_DEPLOYER_PREFIX": root + "deployer",
+           "TOTEM_DEPLOYER_DRAIN": "0", "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "1", "TOTEM_DEPLOYER_ACK_TIMEOUT": "1",
+           "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.01", "TOTEM_DEPLOYER_START_TIMEOUT": "2",
+           "TOTEM_ENCRYPTION_KEY": KEY}
+    ctx = Context(Settings.from_env(env), DeployerOptions.from_env(env))
+    ctx.fake = FakeScheduler(ctx)
+    ctx.__dict__["_schedulers"] = {"fake": ctx.fake}
+    yield ctx
+    ctx.fake.close()
+    ctx.store.delete_prefix(root)
+
+
+def submit(ctx, app: str, version: str, **deployment) -> dict:
+    request = deploy_request(app, version, f"img:{version}", f"{app}.localhost", nodes=2,
+                             check={"min-nodes": 2, "path": "/health", "timeout": "1s", "attempts": 2}, **deployment)
+    record = new_record(request, ctx.records, ctx.options, "unit", "fake")
+    ctx.records.create(record)
+    return record
+
+
+def run(ctx, record: dict) -> dict:
+    lock = ctx.store.lock(f"deployer/{record['app']}", ttl=10)
+    with lock:
+        return Lifecycle(ctx, lock).run(record["id"])
+
+
+def location(ctx, app: str, key: str = "upstream") -> str | None:
+    return ctx.store.get(f"{ctx.yoda}hosts/{app}.localhost/locations/{app}_home/{key}")
+
+
+def test_promotion_wires_and_decommissions_the_old_version(ctx):
+    v1 = run(ctx, submit(ctx, "shop", "v1"))
+    assert v1["state"] == "PROMOTED"
+    assert location(ctx, "shop") == "shop-v1-8080"
+    assert ctx.store.get(f"{ctx.yoda}upstreams/shop-v1-8080/health/uri") == "/health"
+    assert ctx.store.get(f"{ctx.yoda}revision").endswith(v1["id"])
+    v2 = run(ctx, submit(ctx, "shop", "v2"))
+    assert v2["state"] == "PROMOTED"
+    assert location(ctx, "shop") == "shop-v2-8080"
+    assert ctx.records.get(v1["id"])["state"] == "DECOMMISSIONED"
+    assert ctx.records.live("shop") == v2["id"]
+    assert not any(c["deployment"] == v1["id"] for c in ctx.fake.created.values())
+    assert ctx.store.list(f"{ctx.yoda}upstreams/shop-v1-8080/") == {}
+
+
+def test_failed_health_check_never_wires_and_keeps_the_previous_version(ctx):
+    v1 = run(ctx, submit(ctx, "shop", "v1"))
+    ctx.fake.healthy = False
+    v2 = run(ctx, submit(ctx, "shop", "v2"))
+    assert v2["state"] == "FAILED"
+    assert "failed the check /health" in v2["error"]
+    assert not has_event(v2, "WIRED")
+    assert location(ctx, "shop") == "shop-v1-8080"
+    assert ctx.records.get(v1["id"])["state"] == "PROMOTED"
+    assert ctx.records.live("shop") == v1["id"]
+    assert {c["deployment"] for c in ctx.fake.created.values()} == {v1["id"]}
+
+
+def test_missing_discovery_fails(ctx):
+    ctx.fake.discover = False
+    record = run(ctx, submit(ctx, "shop", "v1"))
+    assert record["state"] == "FAILED" and "endpoint" in record["error"]
+    assert ctx.fake.created == {}
+
+
+def test_unacknowledged_wiring_is_restored_to_the_previous_version(ctx):
+    v1 = run(ctx, submit(ctx, "shop", "v1"))
+    # a live proxy that never applies anything
+    lease = ctx.store.lease(30)
+    ctx.store.put(f"{ctx.yoda}proxy-nodes/stuck/info", "{}", lease)
+    try:
+        v2 = run(ctx, submit(ctx, "shop", "v2"))
+        failed = [e for e in v2["events"] if e["type"] == "DEPLOYMENT_FAILED"][0]["details"]
+        assert v2["state"] == "FAILED" and "did not apply" in v2["error"]
+        assert location(ctx, "shop") == "shop-v1-8080"
+        # the restore was not acknowledged either: v2's instances are kept, never destroyed under the proxy
+        assert failed["instances"] == "kept"
+        assert any(c["deployment"] == v2["id"] for c in ctx.fake.created.values())
+        assert ctx.records.get(v1["id"])["state"] == "PROMOTED"
+    finally:
+        lease.revoke()
+
+
+def test_proxies_must_acknowledge_the_revision(ctx):
+    lease = ctx.store.lease(30)
+    ctx.store.put(f"{ctx.yoda}proxy-nodes/p1/info", "{}", lease)
+    import threading
+
+    stop = threading.Event()
+
+    def proxy() -> None:  # acknowledges whatever revision is current
+        while not stop.wait(0.02):
+            revision = ctx.store.get(f"{ctx.yoda}revision")
+            if revision:
+                ctx.store.put(f"{ctx.yoda}proxy-nodes/p1/applied", revision, lease)
+
+    thread = threading.Thread(target=proxy, daemon=True)
+    thread.start()
+    try:
+        record = run(ctx, submit(ctx, "shop", "v1"))
+    finally:
+        stop.set()
+        thread.join(5)
+        lease.revoke()
+    assert record["state"] == "PROMOTED"
+    applied = [e for e in record["events"] if e["type"] == "PROXIES_APPLIED"][0]["details"]
+    assert applied["proxies"] == ["p1"]
+
+
+def test_other_apps_routes_are_never_touched(ctx):
+    other = f"{ctx.yoda}hosts/shop.localhost/locations/shop-bar_home/"
+    ctx.store.put(other + "path", "/bar")
+    ctx.store.put(other + "upstream", "shop-bar-1-8080")
+    run(ctx, submit(ctx, "shop", "v1"))
+    with ctx.store.lock("deployer/shop") as lock:
+        undeploy(ctx, "shop", None, lock.check)
+    assert location(ctx, "shop") is None
+    assert ctx.store.get(other + "upstream") == "shop-bar-1-8080"  # `shop` never matches `shop-bar`
+
+
+def test_ab_mode_splits_traffic_and_keeps_the_other_version(ctx):
+    v1 = run(ctx, submit(ctx, "shop", "v1"))
+    v2 = run(ctx, submit(ctx, "shop", "v2", mode="a/b"))
+    assert v2["state"] == "PROMOTED"
+    assert location(ctx, "shop") == "shop-v1-8080"
+    assert location(ctx, "shop", "canary/upstream") == "shop-v2-8080"
+    assert location(ctx, "shop", "canary/weight") == "50"
+    assert ctx.records.get(v1["id"])["state"] == "PROMOTED"
+
+
+def test_red_green_stops_the_old_version_first(ctx):
+    v1 = run(ctx, submit(ctx, "shop", "v1"))
+    v2 = run(ctx, submit(ctx, "shop", "v2", mode="red-green"))
+    assert v2["state"] == "PROMOTED"
+    assert ctx.fake.calls.index(("destroy", v1["id"])) < ctx.fake.calls.index(("deploy", v2["id"]))
+
+
+def test_encrypted_values_reach_only_the_instance(ctx):
+    record = submit(ctx, "shop", "v1")
+    ctx.records.update(record["id"], lambda r: r["request"]["environment"].update(
+        TOKEN={"value": encrypt(KEY, "plain-secret-value"), "encrypted": True}))
+    record = run(ctx, ctx.records.get(record["id"]))
+    assert record["state"] == "PROMOTED"
+    assert all(c["environment"]["TOKEN"] == "plain-secret-value" for c in ctx.fake.created.values())
+    assert "plain-secret-value" not in ctx.store.get(f"{ctx.records.root}deployments/{record['id']}")
+
+
+def test_undecryptable_value_fails_without_revealing_it(ctx):
+    record = submit(ctx, "shop", "v1")
+    ctx.records.update(record["id"], lambda r: r["request"]["environment"].update(
+        TOKEN={"value": "not-a-fernet-token", "encrypted": True}))
+    record = run(ctx, ctx.records.get(record["id"]))
+    assert record["state"] == "FAILED" and "TOKEN" in record["error"]
+    assert "not-a-fernet-token" not in record["error"]
+
+
+def test_resume_after_a_crash_continues_from_the_recorded_step(ctx):
+    record = submit(ctx, "shop", "v1")
+    lifecycle_steps = []
+
+    class Crash(BaseException):
+        pass
+
+    lock = ctx.store.lock("deployer/shop", ttl=10)
+    with lock:
+        lifecycle = Lifecycle(ctx, lock)
+        original = lifecycle.wire
+
+        def crash(r):
+            lifecycle_steps.append("wire")
+            raise Crash()
+        lifecycle.wire = crash
+        with pytest.raises(Crash):
+            lifecycle.run(record["id"])
+        assert ctx.records.get(record["id"])["state"] == "STARTED"
+        lifecycle.wire = original
+        finished = lifecycle.run(record["id"])
+    assert finished["state"] == "PROMOTED"
+    assert [e["type"] for e in finished["events"]].count("INSTANCES_STARTED") == 1
+    assert ctx.fake.calls.count(("deploy", record["id"])) == 1
+
+
+def test_reconcile_restarts_missing_instances_and_removes_orphans(ctx):
+    record = run(ctx, submit(ctx, "shop", "v1"))
+    node = sorted(record["instances"])[0]
+    ctx.fake.backends.pop(node).close()  # an instance died
+    ctx.fake.created["shop-old-9-1"] = {"deployment": "shop-old-9", "app": "shop", "environment": {}}
+    actions = reconcile(ctx, "shop")
+    types = {a["type"] for a in actions}
+    assert {"INSTANCE_RESTARTED", "ORPHAN_REMOVED"} <= types
+    assert node in ctx.fake.backends
+    assert "shop-old-9-1" not in ctx.fake.created
+    timeline = [e["type"] for e in ctx.records.get(record["id"])["events"]]
+    assert "INSTANCE_RESTARTED" in timeline
+
+
+def test_routed_upstreams_are_exact(ctx):
+    run(ctx, submit(ctx, "shop", "v1"))
+    assert wiring.routed_upstreams(ctx.store, ctx.yoda, "shop") == {"shop-v1-8080"}
+    assert wiring.routed_upstreams(ctx.store, ctx.yoda, "sho") == set()
