@@ -9,6 +9,7 @@ setup(
     package_data={
         "fleet_templates": ["*.j2", "*.service", "*.timer"],
         "yoda_proxy": ["templates/*.j2", "templates/pages/*.html"],
+        "totem.dashboard": ["templates/*.html", "static/*.css", "static/*.js"],
     },
     include_package_data=True,
     install_requires=[
@@ -27,7 +28,7 @@ setup(
         "cryptography>=41",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "moto[server]>=5", "openapi-spec-validator>=0.7"],
+        "test": ["pytest>=7", "hypothesis>=6", "moto[server]>=5", "openapi-spec-validator>=0.7", "selenium>=4.20"],
     },
     entry_points={
         "console_scripts": [

@@ -13,10 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     from orchestrator import config_cli
+    from totem import ops
     from totem.stack import cli as stack_cli
 
     stack_cli.register(commands)
     config_cli.register(commands)
+    ops.register(commands)
     return parser
 
 

@@ -1,0 +1,116 @@
+"""The dashboard in real headless Chromium against the whole stack: a sample app built and deployed
+through the pipeline (v1, then v2), shown in the apps list and on its page; an action without the
+token is refused; a rollback from the UI makes the proxy serve v1 again, and the page follows it live."""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.fullstack import TOKEN, FullStack
+from tests.fixtures.deployer.harness import wait
+
+
+@pytest.fixture(scope="module")
+def stack():
+    stack = FullStack().start()
+    try:
+        stack.deploy("v1")
+        live = stack.deploy("v2")
+        assert live["state"] == "PROMOTED", stack.logs()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def until(browser, condition, timeout: float = 30):
+    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(condition)
+
+
+def text(browser, selector: str) -> str:
+    return browser.find_element(By.CSS_SELECTOR, selector).text
+
+
+def test_apps_list_shows_the_deployed_app(stack, browser, screenshot):
+    browser.get(stack.urls["dashboard"] + "/apps")
+    row = until(browser, ready.presence_of_element_located((By.CSS_SELECTOR, f'tr[data-app="{stack.app}"]')))
+    assert stack.commits["v2"][:12] in row.text
+    assert "PROMOTED" in row.text and "1/1 healthy" in row.text
+    link = row.find_element(By.LINK_TEXT, stack.host).get_attribute("href")
+    assert link == f"http://{stack.host}:{stack.proxy.http}/"
+    screenshot("apps")
+    browser.get(stack.urls["dashboard"] + "/apps?repo=no-such-repo")
+    assert "No apps match these filters" in text(browser, "#apps")
+    browser.set_window_size(390, 844)
+    browser.get(stack.urls["dashboard"] + f"/apps?owner={stack.owner}")
+    assert stack.app in text(browser, "#apps")
+    screenshot("apps-phone")
+    browser.set_window_size(1280, 900)
+
+
+def test_app_page_shows_timeline_and_instances(stack, browser, screenshot):
+    browser.get(stack.urls["dashboard"] + f"/apps/{stack.app}")
+    phases = {p.get_attribute("data-phase"): p.get_attribute("class")
+              for p in browser.find_elements(By.CSS_SELECTOR, "#timeline .phase")}
+    assert list(phases) == ["webhook", "build", "CI", "deploy", "healthy", "wired", "proxies applied",
+                            "drained", "promoted"]
+    assert all("phase-done" in phases[name] for name in ("webhook", "build", "healthy", "wired", "promoted"))
+    assert "phase-skipped" in phases["CI"]
+    instances = text(browser, "#instances")
+    assert "GET /health → 200" in instances and "127.0.0.1:" in instances
+    assert stack.host in text(browser, "#wiring")
+    assert "DEPLOYMENT_PROMOTED" in text(browser, "#events")
+    assert text(browser, "#live-version") == stack.commits["v2"][:12]
+    screenshot("app")
+
+
+def test_action_without_token_is_refused(stack, browser, screenshot):
+    browser.get(stack.urls["dashboard"] + f"/apps/{stack.app}")
+    Select(browser.find_element(By.ID, "rollback-version")).select_by_value(stack.commits["v1"][:12])
+    browser.find_element(By.CSS_SELECTOR, "#rollback-form button").click()
+    until(browser, ready.presence_of_element_located((By.ID, "confirm-button"))).click()
+    assert "Sign in with the API token" in until(browser, ready.presence_of_element_located((By.ID, "refused"))).text
+    screenshot("action-refused")
+    assert stack.served() == "version=v2"
+    browser.get(stack.urls["dashboard"] + "/login")
+    browser.find_element(By.ID, "token").send_keys("not-the-token")
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    assert "not accepted" in until(browser, ready.presence_of_element_located((By.ID, "login-error"))).text
+    assert stack.served() == "version=v2"
+
+
+def test_rollback_from_the_ui_changes_what_the_proxy_serves(stack, browser, screenshot):
+    browser.get(stack.urls["dashboard"] + f"/login?next=/apps/{stack.app}")
+    browser.find_element(By.ID, "token").send_keys(TOKEN)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    until(browser, ready.presence_of_element_located((By.ID, "rollback-form")))
+    cookie = browser.get_cookie("totem_dashboard")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert TOKEN not in cookie["value"]
+    Select(browser.find_element(By.ID, "rollback-version")).select_by_value(stack.commits["v1"][:12])
+    browser.find_element(By.CSS_SELECTOR, "#rollback-form button").click()
+    screenshot("confirm-rollback")
+    until(browser, ready.presence_of_element_located((By.ID, "confirm-button"))).click()
+    assert "Rollback of" in until(browser, ready.presence_of_element_located((By.CSS_SELECTOR, ".flash.ok"))).text
+    browser.execute_script("window.notReloaded = true;")
+    version = stack.commits["v1"][:12]
+    until(browser, lambda b: b.find_element(By.ID, "live-version").text == version, 90)
+    assert browser.execute_script("return window.notReloaded === true;")
+    wait(lambda: stack.served() == "version=v1", 30, 0.2, "the proxy serving v1")
+    screenshot("app-after-rollback")
+
+
+def test_jobs_builds_and_a_coloured_build_log(stack, browser, screenshot):
+    browser.get(stack.urls["dashboard"] + f"/jobs?owner={stack.owner}")
+    assert "COMPLETE" in text(browser, "#jobs")
+    screenshot("jobs")
+    browser.get(stack.urls["dashboard"] + f"/builds?owner={stack.owner}")
+    assert text(browser, "#builds").count("succeeded") == 2
+    screenshot("builds")
+    browser.find_element(By.CSS_SELECTOR, "#builds tbody a").click()
+    green = until(browser, ready.presence_of_element_located((By.CSS_SELECTOR, "#log .ansi-fg-32")))
+    assert green.text == "built"
+    assert "\x1b" not in text(browser, "#log")
+    screenshot("build")

@@ -1,0 +1,1 @@
+"""The operator dashboard: a small Flask app reading the services' public APIs (default port 9500)."""

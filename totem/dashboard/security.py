@@ -1,0 +1,67 @@
+"""The operator's token in the session (encrypted, in a signed HttpOnly SameSite=Strict cookie) and CSRF."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app, session
+
+TOKEN_KEY, CSRF_KEY = "token", "csrf"
+
+
+def configure(app) -> None:
+    secret = os.environ.get("TOTEM_DASHBOARD_SECRET") or secrets.token_hex(32)
+    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      SESSION_COOKIE_NAME="totem_dashboard",
+                      SESSION_COOKIE_SECURE=os.environ.get("TOTEM_DASHBOARD_SECURE_COOKIE", "") in ("1", "true"))
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(b"totem-dashboard-token\0" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def sign_in(token: str) -> None:
+    session.clear()
+    session[TOKEN_KEY] = _fernet().encrypt(token.encode()).decode()
+    session[CSRF_KEY] = secrets.token_urlsafe(32)
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def token() -> str | None:
+    sealed = session.get(TOKEN_KEY)
+    if not sealed:
+        return None
+    try:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+def csrf_token() -> str:
+    if CSRF_KEY not in session:
+        session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return session[CSRF_KEY]
+
+
+def csrf_ok(given: str | None) -> bool:
+    expected = session.get(CSRF_KEY)
+    return bool(given and expected) and same(given, expected)
+
+
+def token_accepted(given: str, configured: str | None) -> bool:
+    """With TOTEM_API_TOKEN known to the dashboard, check it here (constant time); else the services decide."""
+    if not given:
+        return False
+    return same(given, configured) if configured else True
