@@ -82,8 +82,8 @@ def routed_upstreams(store, yoda: str, app: str) -> set[str]:
 def bump_revision(store, yoda: str, deployment_id: str) -> str:
     """A new opaque revision: "<counter>.<deployment id>"; proxies acknowledge it once applied."""
     def next_value(old: str | None) -> str:
-        head = (old or "0").split(".", 1)[0]
-        counter = int(head) if head.isdigit() else int(time.time() * 1000)
+        counter = revision_counter(old or "0")
+        counter = counter if counter >= 0 else int(time.time() * 1000)
         return f"{counter + 1}.{deployment_id}"
     return store.update(f"{yoda}revision", next_value)
 
@@ -98,14 +98,25 @@ def live_proxies(store, yoda: str) -> dict[str, str | None]:
     return {node: keys.get("applied") for node, keys in nodes.items() if "info" in keys}
 
 
+def revision_counter(revision: str | None) -> int:
+    """The counter of a "<counter>.<deployment id>" revision (-1 when unreadable)."""
+    head = (revision or "").split(".", 1)[0]
+    return int(head) if head.isdigit() else -1
+
+
+def covers(applied: str | None, revision: str) -> bool:
+    """A proxy that applied a later revision has applied this one too (revisions only grow)."""
+    return applied == revision or revision_counter(applied) >= revision_counter(revision) >= 0
+
+
 def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going) -> list[str]:
-    """Wait until every live proxy node has applied `revision`; returns those nodes."""
+    """Wait until every live proxy node has applied `revision` (or a later one); returns those nodes."""
     def done():
         proxies = live_proxies(store, yoda)
-        return sorted(proxies) or ["-"] if all(v == revision for v in proxies.values()) else None
+        return sorted(proxies) or ["-"] if all(covers(v, revision) for v in proxies.values()) else None
 
     nodes = poll(done, timeout, 0.1, keep_going)
     if not nodes:
-        lagging = sorted(n for n, v in live_proxies(store, yoda).items() if v != revision)
+        lagging = sorted(n for n, v in live_proxies(store, yoda).items() if not covers(v, revision))
         raise GateFailed(f"proxies {', '.join(lagging)} did not apply wiring revision {revision} in {timeout:.0f}s")
     return [n for n in nodes if n != "-"]

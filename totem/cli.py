@@ -14,11 +14,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     from orchestrator import config_cli
     from totem import ops
+    from totem.demo import cli as demo_cli
     from totem.stack import cli as stack_cli
 
     stack_cli.register(commands)
     config_cli.register(commands)
     ops.register(commands)
+    demo_cli.register(commands)
     return parser
 
 

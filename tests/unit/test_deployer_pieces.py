@@ -96,3 +96,13 @@ def test_failure_notice_goes_to_the_webhook_signed():
     signature, body = received[0]
     assert signatures.verify("hook-secret", body, signature)
     assert json.loads(body)["status"] == "failed"
+
+
+def test_a_later_applied_revision_covers_an_earlier_one():
+    from deployer.wiring import covers
+
+    assert covers("7.dep-a", "7.dep-a")
+    assert covers("9.dep-b", "7.dep-a")  # overlapping rewires: the later one includes the earlier
+    assert not covers("6.dep-z", "7.dep-a")
+    assert not covers(None, "7.dep-a")
+    assert not covers("garbage", "7.dep-a")

@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 from typing import Iterator, TextIO
 
-# Package -> a binary it installs. Totem needs these beside the stack's own services.
-TOOLS = {"git": "git", "haproxy": "haproxy", "busybox-static": "busybox",
-         "iproute2": "ip", "curl": "curl"}
+# Package -> a binary it installs. Totem needs these beside the stack's own services
+# (debootstrap, docker-compose and systemd's unit verifier for the image, compose and fleet tests).
+TOOLS = {"git": "git", "haproxy": "haproxy", "busybox-static": "busybox", "iproute2": "ip", "curl": "curl",
+         "debootstrap": "debootstrap", "docker-compose": "docker-compose", "systemd": "systemd-analyze"}
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 # Debian's switch that keeps packages from starting their system daemons on install.
 POLICY_RC = Path("/usr/sbin/policy-rc.d")

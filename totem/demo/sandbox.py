@@ -1,0 +1,31 @@
+"""Settings for a demo run kept apart from everything else on the machine (tests, benchmarks):
+its own $TOTEM_HOME, Redis database, key prefixes, yoda base, cluster name and instance ports."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+
+def environment(home: Path, redis_db: int, tag: str | None = None) -> dict[str, str]:
+    tag = tag or uuid.uuid4().hex[:8]
+    return {
+        "TOTEM_HOME": str(home),
+        "TOTEM_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "YODA_BASE": f"/{tag}/yoda",
+        "TOTEM_CLUSTER": f"c{tag}",
+        "TOTEM_ENV": f"e{tag}",
+        "TOTEM_DEPLOYER_PREFIX": f"/{tag}/deployer",
+        "TOTEM_CONFIG_ETCD_PREFIX": f"/{tag}/config",
+        "TOTEM_ORCHESTRATOR_PREFIX": f"{tag}:orchestrator",
+        "TOTEM_IMAGE_FACTORY_PREFIX": f"{tag}:image_factory",
+        "TOTEM_IMAGE_FACTORY_QUEUE": f"image_factory_{tag}",
+        "TOTEM_DEPLOYER_QUEUE": f"deployer_{tag}",
+        "TOTEM_DEPLOYER_PORTS": "30000-30999",
+        "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "20",
+        "TOTEM_DEPLOYER_START_TIMEOUT": "30",
+    }
+
+
+def etcd_prefixes(env: dict[str, str]) -> list[str]:
+    """What to delete from etcd afterwards."""
+    return ["/" + env["YODA_BASE"].strip("/").split("/")[0] + "/"]

@@ -1,0 +1,41 @@
+"""A push's way through the pipeline as milestones (epoch seconds), and the phases between them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+# Milestones in pipeline order; the phase ending at each one starts at the milestone named beside it.
+MILESTONES = (
+    ("webhook received", "pushed"),
+    ("image built", "webhook received"),
+    ("CI reported", "webhook received"),
+    ("deploy requested", "gate open"),
+    ("instances healthy", "deploy requested"),
+    ("wired", "instances healthy"),
+    ("proxies applied", "wired"),
+    ("old version drained", "proxies applied"),
+)
+# Deployer timeline events that mark milestones.
+DEPLOYER_EVENTS = {"CHECK_PASSED": "instances healthy", "WIRED": "wired", "PROXIES_APPLIED": "proxies applied",
+                   "DRAINED": "old version drained"}
+
+
+def epoch(date: str) -> float:
+    return datetime.fromisoformat(date).timestamp()
+
+
+def phases(milestones: dict[str, float]) -> list[tuple[str, float]]:
+    """(phase name, seconds) for every milestone reached; the gate opens when build and CI are both in."""
+    points = dict(milestones)
+    if "image built" in points:
+        points["gate open"] = max(points["image built"], points.get("CI reported", points["image built"]))
+    found = []
+    for name, start in MILESTONES:
+        if name in points and start in points:
+            found.append((name, max(0.0, points[name] - points[start])))
+    if "webhook received" in points and "proxies applied" in points:
+        found.append(("hook to live", points["proxies applied"] - points["webhook received"]))
+    return found
+
+
+def format_phases(milestones: dict[str, float]) -> str:
+    return "\n".join(f"  {name:<22} {seconds:7.2f}s" for name, seconds in phases(milestones))
