@@ -11,7 +11,8 @@ from typing import Callable
 import requests
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05,
+               what: str = "condition"):
     """Poll until `condition()` is truthy; returns its value, or raises AssertionError."""
     deadline = time.monotonic() + timeout
     while True:
@@ -19,7 +20,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval:
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"{what} not met within {timeout}s")
         time.sleep(interval)
 
 

@@ -4,6 +4,7 @@ token is refused; a rollback from the UI makes the proxy serve v1 again, and the
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.select import Select
@@ -26,7 +27,9 @@ def stack():
 
 
 def until(browser, condition, timeout: float = 30):
-    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(condition)
+    # live regions are replaced while we poll: an element found a moment ago may be gone
+    return WebDriverWait(browser, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def text(browser, selector: str) -> str:
