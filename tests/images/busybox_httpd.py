@@ -41,7 +41,8 @@ def run(client, port: int, labels: dict[str, str], healthy: bool = True, name: s
 
 def set_healthy(container, healthy: bool) -> None:
     command = ["touch", "/www/health"] if healthy else ["rm", "-f", "/www/health"]
-    container.exec_run(["/bin/busybox", *command])
+    result = container.exec_run(["/bin/busybox", *command])
+    assert result.exit_code == 0, f"could not change health of {container.name}: {result.output!r}"
 
 
 def remove(container) -> None:
