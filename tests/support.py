@@ -1,12 +1,15 @@
 """Small helpers shared by tests: polling and a private etcd that a test may stop and restart."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import requests
 
@@ -93,3 +96,15 @@ def terminate(process: subprocess.Popen, timeout: float = 30.0, sig: int = 15) -
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+@contextlib.contextmanager
+def serve_http(handler: type) -> Iterator[str]:
+    """A threaded HTTP server on a free loopback port for the test's handler; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -43,48 +43,52 @@ class JobStore:
         if make_current:
             pipe.set(self._current_key(job["app"]), job["id"], ex=self.ttl)
 
-    def update_current(self, app: str, change: Callable[[Job | None], tuple[Job | None, Any]]) -> Any:
-        """Atomically apply `change(current job)` → (job to write or None, result) for one app."""
-        current_key = self._current_key(app)
+    def _optimistic(self, what: str, attempt: Callable[[Any], Any]) -> Any:
+        """Run `attempt(pipeline)` under WATCH until no watched key changed meanwhile."""
         for _ in range(MAX_ATTEMPTS):
             with self.redis.pipeline() as pipe:
                 try:
-                    pipe.watch(current_key)
-                    job_id = pipe.get(current_key)
-                    job = None
-                    if job_id:
-                        pipe.watch(self._job_key(job_id))
-                        raw = pipe.get(self._job_key(job_id))
-                        job = json.loads(raw) if raw else None
-                    new_job, result = change(job)
-                    pipe.multi()
-                    if new_job is not None:
-                        self._write(pipe, new_job, make_current=True)
-                    pipe.execute()
-                    return result
+                    return attempt(pipe)
                 except redis.WatchError:
                     continue
-        raise redis.RedisError(f"{app}: too many concurrent updates")
+        raise redis.RedisError(f"{what}: too many concurrent updates")
+
+    def _apply(self, pipe, job: Job | None, change, make_current: bool) -> Any:
+        new_job, result = change(job)
+        pipe.multi()
+        if new_job is not None:
+            self._write(pipe, new_job, make_current=make_current)
+        pipe.execute()
+        return result
+
+    def update_current(self, app: str, change: Callable[[Job | None], tuple[Job | None, Any]]) -> Any:
+        """Atomically apply `change(current job)` → (job to write or None, result) for one app."""
+        current_key = self._current_key(app)
+
+        def attempt(pipe) -> Any:
+            pipe.watch(current_key)
+            job_id = pipe.get(current_key)
+            job = None
+            if job_id:
+                pipe.watch(self._job_key(job_id))
+                raw = pipe.get(self._job_key(job_id))
+                job = json.loads(raw) if raw else None
+            return self._apply(pipe, job, change, make_current=True)
+
+        return self._optimistic(app, attempt)
 
     def update(self, job_id: str, change: Callable[[Job], tuple[Job | None, Any]]) -> Any:
         """Atomically apply `change(job)` → (job to write or None, result); result None if the job is gone."""
         key = self._job_key(job_id)
-        for _ in range(MAX_ATTEMPTS):
-            with self.redis.pipeline() as pipe:
-                try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
-                    if not raw:
-                        return None
-                    new_job, result = change(json.loads(raw))
-                    pipe.multi()
-                    if new_job is not None:
-                        self._write(pipe, new_job, make_current=False)
-                    pipe.execute()
-                    return result
-                except redis.WatchError:
-                    continue
-        raise redis.RedisError(f"job {job_id}: too many concurrent updates")
+
+        def attempt(pipe) -> Any:
+            pipe.watch(key)
+            raw = pipe.get(key)
+            if not raw:
+                return None
+            return self._apply(pipe, json.loads(raw), change, make_current=False)
+
+        return self._optimistic(f"job {job_id}", attempt)
 
     def list(self, filters: dict[str, str], limit: int, offset: int) -> tuple[list[Job], int]:
         """Newest first, filtered by owner/repo/ref/state; returns (page, total matching)."""

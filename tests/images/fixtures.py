@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 
 import docker
@@ -38,3 +40,23 @@ def apps(docker_client):
     apps = busybox_httpd.Apps(docker_client, uuid.uuid4().hex[:12])
     yield apps
     apps.cleanup()
+
+
+@pytest.fixture
+def discover_cli(settings, yoda_base):
+    """Start `yoda-discover MODE ...` against this test's etcd base; killed after the test."""
+    processes = []
+
+    def start(mode: str, *args: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yoda_discover", mode, *args, "--etcd", settings.etcd_url, "--base", yoda_base],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

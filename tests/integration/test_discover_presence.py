@@ -5,7 +5,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 
 import pytest
 
@@ -46,24 +45,12 @@ def listeners():
 
 
 @pytest.fixture
-def presence(settings, yoda_base):
-    processes = []
-
+def presence(discover_cli):
     def start(node: str, http: int, admin: int, ttl: int = 60) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "yoda_discover", "presence", "--etcd", settings.etcd_url, "--base", yoda_base,
-             "--node", node, "--address", "127.0.0.7", "--host-ip", "127.0.0.1", "--http", str(http),
-             "--https", "0", "--admin", str(admin), "--interval", "0.2", "--ttl", str(ttl)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        return discover_cli("presence", "--node", node, "--address", "127.0.0.7", "--host-ip", "127.0.0.1",
+                            "--http", str(http), "--https", "0", "--admin", str(admin), "--interval", "0.2",
+                            "--ttl", str(ttl))
+    return start
 
 
 def test_announces_node_with_ports_and_withdraws_on_sigterm(yoda_store, yoda_base, listeners, presence):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import uuid
 
 import pytest
@@ -16,23 +15,10 @@ pytest_plugins = ["tests.images.fixtures"]
 
 
 @pytest.fixture
-def sidekick(settings, yoda_base):
-    processes = []
-
+def sidekick(discover_cli):
     def start(container: str, *extra: str) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "yoda_discover", "register", container, "--etcd", settings.etcd_url,
-             "--base", yoda_base, "--interval", "0.2", "--ttl", "60", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        return discover_cli("register", container, "--interval", "0.2", "--ttl", "60", *extra)
+    return start
 
 
 def test_registers_and_deregisters_on_sigterm(yoda_store, yoda_base, apps, sidekick):

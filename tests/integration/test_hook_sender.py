@@ -1,13 +1,13 @@
 """send_hook signs and retries against a real local HTTP server."""
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
 from totem.hooks import send_hook
 from totem.signatures import verify
+from tests.support import serve_http
 
 
 @pytest.fixture
@@ -24,10 +24,8 @@ def receiver():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hooks/generic", received, answers
-    server.shutdown()
+    with serve_http(Handler) as url:
+        yield f"{url}/hooks/generic", received, answers
 
 
 HOOK = {"git": {"owner": "o", "repo": "r", "ref": "main", "commit": "a" * 40},

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -15,6 +14,7 @@ from orchestrator.config.providers.etcd import EtcdProvider
 from orchestrator.config.providers.repo import RepoProvider
 from orchestrator.config.providers.s3 import S3Provider
 from totem.store import connect
+from tests.support import serve_http
 
 SHA_LEN = 40
 
@@ -111,16 +111,9 @@ def test_repo_provider_fetches_from_an_http_url_template():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{{owner}}/{{repo}}/{{commit}}/totem.yml"
-        provider = RepoProvider(url)
+    with serve_http(Handler) as base:
+        provider = RepoProvider(base + "/{owner}/{repo}/{commit}/totem.yml")
         level = ("prod", "acme", "shop", "master")
         assert provider.load(location(commit="a" * 40), level, "totem.yml") == "environment: {SOURCE: http}\n"
         assert provider.load(location(commit="b" * 40), level, "totem.yml") is None
         assert provider.load(location(commit="a" * 40), level[:3], "totem.yml") is None
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from tests.support import wait_until
 from totem.stack.services import NAMES, docker_exec_root
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dockerd runs as root")
@@ -34,13 +34,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def lines_by_service(output: str) -> dict[str, str]:
@@ -95,7 +88,7 @@ def test_killed_service_shows_down_until_up_restarts_it(env, first_up):
     before = status_json(env)
     killed = before["registry"]["pid"]
     os.kill(killed, signal.SIGKILL)
-    wait_for(lambda: not alive(killed))
+    wait_until(lambda: not alive(killed))
 
     status = stack(env, "status")
     assert status.returncode == 1
@@ -136,7 +129,7 @@ def test_external_service_is_reused_and_left_running(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         client = redis.Redis(port=16380)
-        wait_for(lambda: _pings(client))
+        wait_until(lambda: _pings(client))
 
         up = stack(env, "up", "--only", "etcd,redis")
         assert up.returncode == 0, up.stdout + up.stderr

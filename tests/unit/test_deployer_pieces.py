@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,6 +12,7 @@ from deployer.durations import seconds
 from deployer.secrets import SecretError, decrypt_environment, encrypt, masked
 from totem import signatures
 from totem.logs import redact
+from tests.support import serve_http
 
 
 def test_durations():
@@ -79,20 +79,14 @@ def test_failure_notice_goes_to_the_webhook_signed():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/notice"
+    with serve_http(Handler) as base:
+        url = f"{base}/notice"
         record = {"id": "shop-v1-1", "app": "shop", "version": "v1", "state": "FAILED", "cluster": "c",
                   "request": {"meta-info": {"job-id": "j"}, "notifications": {
                       "webhook": {"enabled": True, "level": 1, "url": url},
                       "slack": {"enabled": False, "level": 5, "url": url}}}}
         assert notify.send(record, "failed", "check failed", "hook-secret", 5) == ["webhook"]
         assert notify.send(record, "success", "promoted", "hook-secret", 5) == []  # level 1 gets failures only
-    finally:
-        server.shutdown()
-        server.server_close()
     signature, body = received[0]
     assert signatures.verify("hook-secret", body, signature)
     assert json.loads(body)["status"] == "failed"

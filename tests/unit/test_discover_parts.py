@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.support import free_port, wait_until
+from tests.support import free_port, serve_http, wait_until
 from yoda_discover import health, keys
 from yoda_discover.docker_events import DockerEvents, container_event, means_gone, means_started
 from yoda_discover.health import CheckResult
@@ -128,11 +128,8 @@ def http_server():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serve_http(Handler) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def test_http_check(http_server):
