@@ -95,12 +95,19 @@ class Backend(ThreadingHTTPServer):
         self.server_close()
 
 
+def local_etcd_url(scheme: str = "etcd") -> str:
+    """The etcd of TOTEM_ETCD_URL (the local stack's by default), through the adapter `scheme`."""
+    from totem.settings import Settings
+
+    return f"{scheme}://" + Settings.from_env().etcd_url.split("://", 1)[1]
+
+
 class ProxyProcess:
     """`python -m yoda_proxy` on free loopback ports with a private work dir and YODA_BASE."""
 
-    def __init__(self, etcd_url: str = "etcd://127.0.0.1:2379", base: str | None = None,
+    def __init__(self, etcd_url: str | None = None, base: str | None = None,
                  password: str = "test-admin-password", extra: list[str] | None = None):
-        self.etcd_url = etcd_url
+        self.etcd_url = etcd_url or local_etcd_url()
         self.base = base or f"/test-{uuid.uuid4().hex[:12]}/yoda"
         self.http, self.https, self.admin = free_port(), free_port(), free_port()
         self.node = f"node-{uuid.uuid4().hex[:8]}"

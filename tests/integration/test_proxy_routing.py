@@ -11,14 +11,14 @@ import requests
 
 from totem.store import connect
 from yoda_proxy.certs import self_signed
-from yoda_proxy.testing import Backend, ProxyProcess, wait_for
+from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
 @pytest.fixture(scope="module")
 def store():
-    return connect("etcd://127.0.0.1:2379")
+    return connect(local_etcd_url())
 
 
 @pytest.fixture(scope="module")

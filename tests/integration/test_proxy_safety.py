@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from totem.store import connect
-from yoda_proxy.testing import Backend, ProxyProcess, free_port, wait_for
+from yoda_proxy.testing import Backend, ProxyProcess, free_port, local_etcd_url, wait_for
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def app_wiring(backend: Backend) -> dict[str, str]:
 
 
 def test_invalid_data_keeps_the_last_good_config(backend):
-    store = connect("etcd://127.0.0.1:2379")
+    store = connect(local_etcd_url())
     proxy = ProxyProcess().start()
     try:
         good = commit(store, proxy, app_wiring(backend))
@@ -88,7 +88,7 @@ def test_invalid_data_keeps_the_last_good_config(backend):
 
 
 def test_restart_after_a_crash_adopts_the_running_haproxy(backend):
-    store = connect("etcd://127.0.0.1:2379")
+    store = connect(local_etcd_url())
     proxy = ProxyProcess().start()
     green = Backend("green")
     try:
@@ -109,7 +109,7 @@ def test_restart_after_a_crash_adopts_the_running_haproxy(backend):
 
 
 def test_announcement_is_removed_on_exit():
-    store = connect("etcd://127.0.0.1:2379")
+    store = connect(local_etcd_url())
     proxy = ProxyProcess().start()
     info = f"{proxy.prefix}proxy-nodes/{proxy.node}/info"
     try:

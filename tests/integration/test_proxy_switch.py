@@ -8,12 +8,12 @@ import pytest
 import requests
 
 from totem.store import connect
-from yoda_proxy.testing import Backend, ProxyProcess, wait_for
+from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url, wait_for
 
 
 @pytest.fixture(scope="module")
 def store():
-    return connect("etcd://127.0.0.1:2379")
+    return connect(local_etcd_url())
 
 
 @pytest.fixture
@@ -131,8 +131,8 @@ def test_zero_dropped_requests_during_reloads_and_switches(store, proxy, blue_gr
 
 def test_blue_green_switch_through_the_etcd_v2_adapter(blue_green):
     blue, green = blue_green
-    store = connect("etcd2://127.0.0.1:2379")
-    proxy = ProxyProcess(etcd_url="etcd2://127.0.0.1:2379").start()
+    store = connect(local_etcd_url("etcd2"))
+    proxy = ProxyProcess(etcd_url=local_etcd_url("etcd2")).start()
     try:
         commit(store, proxy, initial(blue, green))
         assert names(proxy) == {"blue"}
