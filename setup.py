@@ -9,7 +9,7 @@ setup(
     package_data={
         "fleet_templates": ["*.j2", "*.service", "*.timer"],
         "yoda_proxy": ["templates/*.j2", "templates/pages/*.html"],
-        "totem.dashboard": ["templates/*.html", "static/*.css", "static/*.js"],
+        "totem_dashboard": ["templates/*.html", "static/*.css", "static/*.js"],
     },
     include_package_data=True,
     install_requires=[
@@ -32,7 +32,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "totem=totem.cli:main",
+            "totem=totem_cli.main:main",
             "yoda-proxy=yoda_proxy.cli:main",
             "yoda-discover=yoda_discover.cli:main",
             "yoda-route53=yoda_route53.cli:main",

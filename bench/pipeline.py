@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.demo_run import DemoRun, busy_ports  # noqa: E402
-from totem.demo import layout, timeline  # noqa: E402
-from totem.demo.environment import DEMO_DEFAULTS  # noqa: E402
+from totem_demo import layout, timeline  # noqa: E402
+from totem_demo.environment import DEMO_DEFAULTS  # noqa: E402
 
 REDIS_DB = 10
 HOST = "hello.localhost"

@@ -9,7 +9,7 @@ from deployer import views, wiring
 from deployer.intake import new_record
 from deployer.records import add_event
 from deployer.states import ACTIVE, Event
-from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem.api import ApiError, json_body, require_token
 
 blueprint = Blueprint("deployer", __name__)

@@ -8,7 +8,7 @@ from deployer import proxy_spec
 from deployer.durations import seconds
 from deployer.records import Record, Records, add_event, now
 from deployer.states import Event, State
-from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem.api import ApiError, validate
 
 DEFAULT_PORT = 8080

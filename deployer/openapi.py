@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify
 
 from deployer.proxy_spec import PROXY_SCHEMA
 from deployer.states import Event, State
-from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem import __version__
 
 blueprint = Blueprint("openapi", __name__)

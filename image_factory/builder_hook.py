@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from totem.api import validate
-from totem.hooks import GENERIC_HOOK_SCHEMA, send_hook
+from totem.contracts.hook import GENERIC_HOOK_SCHEMA, send_hook
 
 HOOK_NAME = "image-factory"
 

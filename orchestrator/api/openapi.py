@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from orchestrator.config.schema import EVALUATED_SCHEMA
-from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from orchestrator.states import State
 from totem import __version__
-from totem.hooks import GENERIC_HOOK_SCHEMA
+from totem.contracts.hook import GENERIC_HOOK_SCHEMA
 
 blueprint = Blueprint("openapi", __name__)
 ERROR = {"$ref": "#/components/schemas/Error"}

@@ -5,7 +5,7 @@ import copy
 
 from jsonschema import Draft202012Validator
 
-from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from orchestrator.jobs.gate import builder_image
 from orchestrator.jobs.store import Job
 

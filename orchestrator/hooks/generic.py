@@ -8,7 +8,7 @@ from orchestrator.jobs.model import Hook
 from totem import signatures
 from totem.api import ApiError, validate
 from totem.git_names import validate_git
-from totem.hooks import GENERIC_HOOK_SCHEMA
+from totem.contracts.hook import GENERIC_HOOK_SCHEMA
 
 
 def read(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_dev: bool) -> Hook:

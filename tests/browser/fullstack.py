@@ -119,7 +119,7 @@ class FullStack:
         self._gunicorn("orchestrator", "orchestrator.app:create_app()")
         self._gunicorn("image_factory", "image_factory.app:create_app()")
         self._gunicorn("deployer", "deployer.app:create_app()")
-        self._gunicorn("dashboard", "totem.dashboard.app:create_app()")
+        self._gunicorn("dashboard", "totem_dashboard.app:create_app()")
         self._worker("orchestrator", "orchestrator.worker", "orchestrator")
         self._worker("image_factory", "image_factory.worker", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])
         self._worker("deployer", "deployer.worker", "deployer", "-B", "-s", str(self.work / "beat"))

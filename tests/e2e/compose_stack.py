@@ -14,7 +14,7 @@ import requests
 
 from tests.e2e.stack_images import REPO, totem_image
 from tests.support import wait_until
-from totem.demo.environment import PROXY_VARIABLES
+from totem_demo.environment import PROXY_VARIABLES
 
 # Below the ephemeral range, apart from the demo's: nothing else binds these.
 PORTS = {"ETCD_PORT": 12379, "ETCD_PEER_PORT": 12380, "REDIS_PORT": 16379, "REGISTRY_PORT": 15000,

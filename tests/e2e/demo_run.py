@@ -12,8 +12,8 @@ from pathlib import Path
 import docker
 import redis
 
-from totem.demo import follow, layout, sample_repo, sandbox
-from totem.demo.layout import DemoHome
+from totem_demo import follow, layout, sample_repo, sandbox
+from totem_demo.layout import DemoHome
 from totem.settings import Settings
 from totem.store import connect
 
@@ -45,7 +45,7 @@ class DemoRun:
         self.home = DemoHome.of(self.settings)
 
     def command(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "totem.demo", *args], env=self.env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "totem_demo", *args], env=self.env, capture_output=True,
                               text=True, timeout=timeout)
 
     @property

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.compose_stack import PORTS, ComposeStack
-from totem.demo import follow, layout, sample_repo
-from totem.demo.layout import DemoHome
+from totem_demo import follow, layout, sample_repo
+from totem_demo.layout import DemoHome
 from totem.settings import Settings
 
 LIVE_TIMEOUT = 240.0

@@ -12,8 +12,8 @@ import requests
 
 from tests.e2e.demo_run import DemoRun, busy_ports
 from tests.support import wait_until
-from totem.demo import follow, layout
-from totem.stack import process as proc
+from totem_demo import follow, layout
+from totem_stack import process as proc
 
 MAIN = "hello.localhost"
 BROKEN_DOCKERFILE = """FROM scratch
@@ -139,6 +139,6 @@ def test_totem_demo_down_stops_everything_it_started(demo):
 
 
 def _greeting(word: str) -> str:
-    from totem.demo.sample_repo import example_dir
+    from totem_demo.sample_repo import example_dir
 
     return (example_dir() / "app" / "start.sh").read_text().replace("hello from", f"{word} from")

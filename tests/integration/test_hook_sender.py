@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 import requests
 
-from totem.hooks import send_hook
+from totem.contracts.hook import send_hook
 from totem.signatures import verify
 from tests.support import serve_http
 

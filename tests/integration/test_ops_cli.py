@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.browser.fullstack import FullStack
-from totem import ops
+from totem_cli import ops
 
 SHARED = ("TOTEM_ORCHESTRATOR_URL", "TOTEM_DEPLOYER_URL", "TOTEM_IMAGE_FACTORY_URL", "TOTEM_API_TOKEN",
           "TOTEM_HOOK_SECRET", "TOTEM_GIT_URL_TEMPLATE", "TOTEM_REDIS_URL", "TOTEM_CLUSTER")

@@ -21,7 +21,7 @@ import requests
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from orchestrator.deploy.schema import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
 from tests.support import free_port, terminate, wait_until

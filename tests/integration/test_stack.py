@@ -12,13 +12,13 @@ import pytest
 import redis
 
 from tests.support import wait_until
-from totem.stack.services import NAMES, docker_exec_root
+from totem_stack.services import NAMES, docker_exec_root
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dockerd runs as root")
 
 
 def stack(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "totem.cli", "stack", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "totem_cli", "stack", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from totem.client import Clients, ServiceError
-from totem.dashboard.app import create_app
+from totem_client import Clients, ServiceError
+from totem_dashboard.app import create_app
 from totem.settings import Settings
 
 TOKEN = "unit-test-token"
@@ -208,7 +208,7 @@ def test_an_unreachable_service_is_a_502_page(monkeypatch):
 
 
 def test_the_serve_command_runs_gunicorn_with_an_argument_list():
-    from totem.dashboard import serve
+    from totem_dashboard import serve
 
     argv = serve.command("127.0.0.1:9500", 2)
-    assert argv[1:4] == ["-m", "gunicorn", "--bind"] and argv[-1] == "totem.dashboard.app:create_app()"
+    assert argv[1:4] == ["-m", "gunicorn", "--bind"] and argv[-1] == "totem_dashboard.app:create_app()"

@@ -1,8 +1,8 @@
 """ANSI colours to escaped HTML, and the deployment timeline's phases."""
 from __future__ import annotations
 
-from totem.dashboard import ansi, timeline
-from totem.dashboard.times import duration
+from totem_dashboard import ansi, timeline
+from totem_dashboard.times import duration
 
 
 def test_ansi_text_is_escaped_before_colouring():

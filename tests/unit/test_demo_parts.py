@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from totem.demo import ci_runner, github_push, sample_repo, secrets, timeline
-from totem.demo.github_push import ZERO
+from totem_demo import ci_runner, github_push, sample_repo, secrets, timeline
+from totem_demo.github_push import ZERO
 from totem.signatures import verify
 
 

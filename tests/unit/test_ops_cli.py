@@ -8,9 +8,9 @@ import pytest
 
 from tests.support import free_port
 from tests.unit.test_dashboard_app import Deployer, Factory, Orchestrator, record
-from totem import ops
-from totem.client import Clients
-from totem.ops import output
+from totem_cli import ops
+from totem_client import Clients
+from totem_cli.ops import output
 
 COMMANDS = ("apps", "app", "deploy", "rollback", "undeploy", "jobs", "builds", "logs", "dashboard")
 

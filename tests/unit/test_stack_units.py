@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from totem.settings import Settings
-from totem.stack import packages, process, services
-from totem.stack.cli import parse_only
+from totem_stack import packages, process, services
+from totem_stack.cli import parse_only
 
 
 @pytest.mark.parametrize("value, default, expected", [

@@ -1,0 +1,1 @@
+"""What crosses a service boundary: the generic hook, the deploy request, the /yoda key layout."""

@@ -1,0 +1,79 @@
+"""The bundled local CI: check out a commit, run the app's tests, report a signed `ci` generic hook.
+
+    python -m totem_demo.ci_runner --secrets FILE --owner O --repo R --ref REF --commit SHA
+                                   --git-url URL --report URL [--name local-ci]
+
+The tests are `tests/run.sh` in the repository, run by busybox `sh` with a free `PORT`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from totem_demo import secrets
+from totem.contracts.hook import send_hook
+
+TESTS = "tests/run.sh"
+TEST_TIMEOUT = 300
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def checkout(url: str, commit: str, into: Path) -> None:
+    subprocess.run(["git", "clone", "--quiet", "--no-checkout", url, str(into)], check=True, timeout=120)
+    subprocess.run(["git", "-C", str(into), "checkout", "--quiet", "--detach", commit], check=True, timeout=120)
+
+
+def run_tests(work: Path) -> int:
+    if not (work / TESTS).is_file():
+        print(f"ci: {TESTS} is missing")
+        return 1
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "PORT": str(free_port())}
+    try:
+        return subprocess.run(["busybox", "sh", TESTS], cwd=work, env=env, timeout=TEST_TIMEOUT).returncode
+    except subprocess.TimeoutExpired:
+        print(f"ci: tests ran longer than {TEST_TIMEOUT}s")
+        return 1
+
+
+def hook(args: argparse.Namespace, status: str, result: dict) -> dict:
+    return {"git": {"owner": args.owner, "repo": args.repo, "ref": args.ref, "commit": args.commit},
+            "type": "ci", "name": args.name, "status": status, "result": result}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="totem-ci")
+    for name in ("secrets", "owner", "repo", "ref", "commit", "git-url", "report"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--name", default="local-ci", help="hook name (the config's hooks.ci.<name>)")
+    args = parser.parse_args(argv)
+    secret = secrets.load_or_create(Path(args.secrets))["TOTEM_HOOK_SECRET"]
+    print(f"ci: {args.owner}/{args.repo} {args.ref} {args.commit[:12]}: started", flush=True)
+    send_hook(args.report, hook(args, "pending", {}), secret)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="totem-ci-") as tmp:
+        try:
+            checkout(args.git_url, args.commit, Path(tmp) / "src")
+            code = run_tests(Path(tmp) / "src")
+        except (subprocess.SubprocessError, OSError) as exc:
+            print(f"ci: checkout failed: {exc}")
+            code = 1
+    status = "success" if code == 0 else "failed"
+    result = {"tests": TESTS, "exit-code": code, "duration-s": round(time.monotonic() - started, 3)}
+    response = send_hook(args.report, hook(args, status, result), secret)
+    print(f"ci: {args.ref} {args.commit[:12]}: {status}, reported ({response.status_code})", flush=True)
+    return 0 if response.status_code < 400 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The local remote's post-receive hook: for each updated branch, a signed GitHub `push` delivery
+(and `create` for a new branch) to every receiver, then the bundled CI runner in the background.
+
+    post-receive --secrets FILE --owner O --repo R --receiver URL... [--ci-report URL]
+    (git feeds "<old> <new> <ref>" lines on stdin)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from totem_demo import github_push, secrets
+from totem_demo.github_push import ZERO
+
+ATTEMPTS = 5
+
+
+def deliver(url: str, secret: str, event: str, payload: dict) -> str:
+    """POST one delivery, retrying connection errors and 5xx; returns what to show the pusher."""
+    body, headers = github_push.signed(secret, event, payload)  # one delivery id for every retry
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            response = requests.post(url, data=body, headers=headers, timeout=10)
+            if response.status_code < 500 or attempt == ATTEMPTS:
+                return str(response.status_code)
+        except requests.RequestException as exc:
+            if attempt == ATTEMPTS:
+                return f"unreachable ({type(exc).__name__})"
+        time.sleep(0.5 * 2 ** (attempt - 1))
+    return "unreachable"
+
+
+def start_ci(args: argparse.Namespace, ref: str, commit: str) -> None:
+    """Run the CI runner detached, so the push returns at once; its log goes under $TOTEM_HOME/log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    argv = [sys.executable, "-m", "totem_demo.ci_runner", "--secrets", args.secrets, "--owner", args.owner,
+            "--repo", args.repo, "--ref", ref, "--commit", commit, "--git-url", f"file://{Path.cwd()}",
+            "--report", args.ci_report]
+    log_dir = Path(args.log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "demo-ci.log", "ab") as log:
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                         cwd=log_dir, start_new_session=True)
+
+
+def handle(args: argparse.Namespace, secret: str, old: str, new: str, full_ref: str) -> None:
+    if not full_ref.startswith("refs/heads/"):
+        return
+    ref = full_ref[len("refs/heads/"):]
+    repo = Path.cwd()
+    if old == ZERO and new != ZERO:
+        created = github_push.create_payload(args.owner, args.repo, ref)
+        for url in args.receiver:
+            print(f"totem: create {ref} -> {url}: {deliver(url, secret, 'create', created)}")
+    payload = github_push.push_payload(repo, args.owner, args.repo, old, new, full_ref)
+    for url in args.receiver:
+        print(f"totem: push {ref} {new[:12]} -> {url}: {deliver(url, secret, 'push', payload)}")
+    if new != ZERO and args.ci_report:
+        start_ci(args, ref, new)
+        print(f"totem: CI started for {ref} {new[:12]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="post-receive")
+    parser.add_argument("--secrets", required=True)
+    parser.add_argument("--owner", required=True)
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--receiver", action="append", default=[], help="GitHub webhook URL (repeatable)")
+    parser.add_argument("--ci-report", help="generic hook URL the CI runner reports to")
+    parser.add_argument("--log-dir", default=".")
+    args = parser.parse_args(argv)
+    secret = secrets.load_or_create(Path(args.secrets))["TOTEM_HOOK_SECRET"]
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) == 3:
+            handle(args, secret, *parts)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Totem's own processes the demo runs: APIs under gunicorn, Celery workers, yoda-proxy, yoda-discover."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from totem_demo import layout
+from totem_demo.layout import DemoHome
+from totem.settings import Settings
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    argv: tuple[str, ...]
+    program: str  # what /proc/<pid>/cmdline shows (to recognise our own pid file)
+    health_url: str | None = None  # answers 200 once ready
+    queue: str | None = None  # a Celery worker's queue: ready once `ping` sent there is answered
+    ping: str | None = None  # the worker's ping task
+
+
+def _api(name: str, module: str, url: str) -> Process:
+    argv = (str(BIN / "gunicorn"), "--bind", layout.bind_of(url), "--workers", "2", "--timeout", "60",
+            "--access-logfile", "-", "--name", f"totem-{name}", f"{module}.app:create_app()")
+    return Process(f"{name}-api", argv, "gunicorn", health_url=f"{url.rstrip('/')}/health")
+
+
+def _worker(name: str, module: str, queue: str, home: DemoHome, beat: bool = True) -> Process:
+    """`module`'s Celery worker (with its beat schedule) on `queue`."""
+    argv = [str(BIN / "celery"), "-A", f"{module}.worker", "worker", "-Q", queue, "-n", f"{name}@%h",
+            "--concurrency", "2", "--loglevel", "INFO"]
+    if beat:
+        argv += ["-B", "-s", str(home.root / f"{name}-beat-schedule")]
+    return Process(f"{name}-worker", tuple(argv), "celery", queue=queue, ping=f"{module}.ping")
+
+
+def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.environ) -> list[Process]:
+    """In start order: what receives hooks last, so nothing it calls is missing."""
+    admin = layout.PROXY_ADMIN
+    deployer_queue = env.get("TOTEM_DEPLOYER_QUEUE") or "deployer"
+    factory_queue = env.get("TOTEM_IMAGE_FACTORY_QUEUE") or "image_factory"
+    return [
+        Process("yoda-proxy", (str(BIN / "yoda-proxy"), "--http", layout.PROXY_HTTP, "--https", layout.PROXY_HTTPS,
+                               "--admin", admin, "--node", layout.PROXY_NODE), "yoda-proxy",
+                health_url=f"http://{admin}/healthz"),
+        Process("yoda-discover", (str(BIN / "yoda-discover"), "watch", "--label",
+                                  f"totem.cluster={settings.cluster}"), "yoda-discover"),
+        _worker("deployer", "deployer", deployer_queue, home),
+        _api("deployer", "deployer", settings.deployer_url),
+        _worker("orchestrator", "orchestrator", "orchestrator", home),
+        _api("orchestrator", "orchestrator", settings.orchestrator_url),
+        _worker("image-factory", "image_factory", factory_queue, home),
+        _api("image-factory", "image_factory", settings.image_factory_url),
+        Process("dashboard", (str(BIN / "gunicorn"), "--bind", layout.DASHBOARD, "--workers", "1", "--threads", "8",
+                              "--name", "totem-dashboard", "totem_dashboard.app:create_app()"), "gunicorn",
+                health_url=f"http://{layout.DASHBOARD}/healthz"),
+    ]

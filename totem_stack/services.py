@@ -1,0 +1,177 @@
+"""The stack's services, one small definition each: address, command, health check."""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import sys
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import yaml
+
+from totem.settings import Settings
+from totem_stack import health
+
+DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:5001"
+# dockerd and containerd put unix sockets under --exec-root (the longest ends in
+# "/containerd/containerd.sock.ttrpc"); a socket path must fit in 108 bytes.
+EXEC_ROOT_MAX = 60
+
+
+@dataclass(frozen=True)
+class StackHome:
+    """$TOTEM_HOME: data in <svc>/, logs in log/<svc>.log, pid files in run/<svc>.pid."""
+
+    root: Path
+
+    def data(self, name: str) -> Path:
+        return self.root / name
+
+    def log(self, name: str) -> Path:
+        return self.root / "log" / f"{name}.log"
+
+    def pid(self, name: str) -> Path:
+        return self.root / "run" / f"{name}.pid"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "run" / "stack.lock"
+
+    @classmethod
+    def of(cls, settings: Settings) -> "StackHome":
+        return cls(settings.home.absolute())  # services run with it as their working directory
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    program: str  # executable name; /proc/<pid>/cmdline must show it
+    package: str | None  # Debian package providing `program`
+    address: str  # what the user sees
+    argv: tuple[str, ...]  # argv[0] is looked up on PATH unless absolute
+    healthy: Callable[[], bool] = field(compare=False)
+    local: bool = True  # on loopback, so the stack may start it
+    tcp: tuple[str, int] | None = None  # must be free before starting
+    files: dict[Path, str] = field(default_factory=dict)  # config written before starting
+    dirs: tuple[Path, ...] = ()
+    timeout: float = 30.0  # seconds to become healthy
+    leftovers_under: str | None = None  # containerd processes and mounts below it are ours
+
+
+def host_port(value: str, default_port: int) -> tuple[str, int]:
+    """Host and port of a URL (`etcd://h:p`) or a bare `host:port`."""
+    parts = urlsplit(value if "://" in value else f"//{value}")
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def join_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def docker_exec_root(home: Path) -> Path:
+    """$TOTEM_HOME/docker/exec, or /run/totem-<hash> when that is too long for sockets."""
+    candidate = home / "docker" / "exec"
+    if len(str(candidate)) <= EXEC_ROOT_MAX:
+        return candidate
+    return Path("/run") / f"totem-{hashlib.sha256(str(home).encode()).hexdigest()[:12]}"
+
+
+def etcd(settings: Settings, home: StackHome) -> Service:
+    host, port = host_port(settings.etcd_url, 2379)
+    client = f"http://{join_host_port(host, port)}"
+    peer = f"http://{join_host_port(host, port + 1)}"
+    argv = (
+        "etcd", "--name", "totem", "--data-dir", str(home.data("etcd")),
+        "--listen-client-urls", client, "--advertise-client-urls", client,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", f"totem={peer}", "--enable-v2=true", "--logger=zap",
+    )
+    return Service("etcd", program="etcd", package="etcd-server",
+                   address=join_host_port(host, port), argv=argv,
+                   healthy=partial(health.etcd, client), local=is_loopback(host), tcp=(host, port))
+
+
+def redis(settings: Settings, home: StackHome) -> Service:
+    url = urlsplit(settings.redis_url)
+    host, port = host_port(settings.redis_url, 6379)
+    local = url.scheme in {"redis", "rediss"} and is_loopback(host)
+    data = home.data("redis")
+    config = [f"bind {host}", f"port {port}", f'dir "{data}"', "appendonly yes", "daemonize no"]
+    if url.password:
+        config.append(f'requirepass "{url.password}"')
+    conf = data / "redis.conf"
+    return Service("redis", program="redis-server", package="redis-server",
+                   address=join_host_port(host, port), argv=("redis-server", str(conf)),
+                   healthy=partial(health.redis_ping, settings.redis_url), local=local,
+                   tcp=(host, port), files={conf: "\n".join(config) + "\n"}, dirs=(data,),
+                   timeout=15)
+
+
+def docker(settings: Settings, home: StackHome) -> Service:
+    data = home.data("docker")
+    exec_root = docker_exec_root(home.root)
+    url = urlsplit(settings.docker_host)
+    tcp = None if url.scheme == "unix" else host_port(settings.docker_host, 2375)
+    argv = (
+        "dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false",
+        "--data-root", str(data / "data"), "--exec-root", str(exec_root),
+        "--pidfile", str(data / "dockerd.pid"), "--config-file", str(data / "daemon.json"),
+        "-H", settings.docker_host,
+    )
+    return Service("docker", program="dockerd", package="docker.io",
+                   address=settings.docker_host, argv=argv,
+                   healthy=partial(health.docker_ping, settings.docker_host),
+                   local=tcp is None or is_loopback(tcp[0]), tcp=tcp,
+                   files={data / "daemon.json": "{}\n"}, dirs=(data, exec_root), timeout=60,
+                   leftovers_under=str(exec_root))
+
+
+def registry(settings: Settings, home: StackHome) -> Service:
+    host, port = host_port(settings.registry, 5000)
+    address = join_host_port(host, port)
+    data = home.data("registry")
+    config = {
+        "version": 0.1,
+        "log": {"level": "info"},
+        "storage": {"filesystem": {"rootdirectory": str(data / "storage")},
+                    "delete": {"enabled": True}},
+        "http": {"addr": address},
+    }
+    conf = data / "config.yml"
+    return Service("registry", program="docker-registry", package="docker-registry",
+                   address=address, argv=("docker-registry", "serve", str(conf)),
+                   healthy=partial(health.registry, f"http://{address}"),
+                   local=is_loopback(host), tcp=(host, port),
+                   files={conf: yaml.safe_dump(config)}, dirs=(data,), timeout=15)
+
+
+def moto(settings: Settings, home: StackHome) -> Service:
+    host, port = host_port(settings.aws_endpoint_url or DEFAULT_AWS_ENDPOINT, 5001)
+    address = join_host_port(host, port)
+    server = Path(sys.executable).parent / "moto_server"
+    return Service("moto", program="moto_server", package=None, address=address,
+                   argv=(str(server), "-H", host, "-p", str(port)),
+                   healthy=partial(health.moto, f"http://{address}"),
+                   local=is_loopback(host), tcp=(host, port), dirs=(home.data("moto"),))
+
+
+DEFINITIONS = (etcd, redis, docker, registry, moto)
+NAMES = tuple(define.__name__ for define in DEFINITIONS)
+
+
+def build(settings: Settings, only: tuple[str, ...] = ()) -> list[Service]:
+    """The services in start order, optionally only those named."""
+    home = StackHome.of(settings)
+    return [define(settings, home) for define in DEFINITIONS if not only or define.__name__ in only]
