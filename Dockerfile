@@ -12,7 +12,7 @@ RUN if ! command -v git >/dev/null || ! command -v haproxy >/dev/null; then \
     fi
 
 WORKDIR /opt/totem/src
-COPY setup.py README.md ./
+COPY pyproject.toml README.md ./
 COPY totem/ totem/
 COPY orchestrator/ orchestrator/
 COPY image_factory/ image_factory/
@@ -21,6 +21,12 @@ COPY yoda_proxy/ yoda_proxy/
 COPY yoda_discover/ yoda_discover/
 COPY yoda_route53/ yoda_route53/
 COPY fleet_templates/ fleet_templates/
+# the `totem` command and the dashboard
+COPY totem_cli/ totem_cli/
+COPY totem_client/ totem_client/
+COPY totem_dashboard/ totem_dashboard/
+COPY totem_demo/ totem_demo/
+COPY totem_stack/ totem_stack/
 # A venv that also sees the base's packages: dependencies the base already has are not fetched again.
 RUN python3 -m venv --system-site-packages /opt/totem/venv \
     && /opt/totem/venv/bin/pip install --no-cache-dir --no-build-isolation . \

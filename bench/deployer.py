@@ -23,7 +23,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fixtures.deployer import images  # noqa: E402
-from tests.fixtures.deployer.harness import DeployerStack, deploy_request, wait  # noqa: E402
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request  # noqa: E402
+from totem.waiting import wait  # noqa: E402
 
 
 class Load(threading.Thread):
@@ -59,7 +60,7 @@ def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, i
             return stack.get(host).text.strip() == expect
         except requests.RequestException:
             return False
-    wait(live, 120, 0.01, f"{version} live")
+    wait(live, 120, 0.01, what=f"{version} live")
     elapsed = time.monotonic() - started
     record = stack.wait_finished(deployment_id, 120)
     assert record["state"] == "PROMOTED", record.get("error")

@@ -14,7 +14,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,9 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import docker  # noqa: E402
 
 from tests.images import busybox_httpd  # noqa: E402
-from tests.support import free_port, terminate  # noqa: E402
+from tests.support import terminate  # noqa: E402
+from totem.contracts import yoda  # noqa: E402
+from totem.net import free_port  # noqa: E402
 from totem.store import connect  # noqa: E402
-from yoda_discover import keys  # noqa: E402
+from totem.waiting import WaitTimeout, wait  # noqa: E402
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -40,18 +41,16 @@ class KeyTimes:
     def __init__(self):
         self.put: dict[str, float] = {}
         self.deleted: dict[str, float] = {}
-        self.changed = threading.Condition()
 
     def __call__(self, event) -> None:
-        with self.changed:
-            (self.put if event.type == "put" else self.deleted)[event.key] = time.perf_counter()
-            self.changed.notify_all()
+        (self.put if event.type == "put" else self.deleted)[event.key] = time.perf_counter()
 
     def wait(self, table: dict, key: str, timeout: float = 30.0) -> float:
-        with self.changed:
-            if not self.changed.wait_for(lambda: key in table, timeout):
-                raise TimeoutError(key)
-            return table[key]
+        """When `key` was seen in `table` (stamped by the watch callback, so polling adds nothing)."""
+        try:
+            return wait(lambda: table.get(key), timeout, 0.005, what=f"{key} in the watch")
+        except WaitTimeout:
+            raise TimeoutError(key) from None
 
 
 def main() -> int:
@@ -67,7 +66,7 @@ def main() -> int:
     root = f"/bench-{tag}/"
     base = root + "yoda"
     times = KeyTimes()
-    watch = store.watch(keys.endpoints_prefix(base), times)
+    watch = store.watch(yoda.upstreams_prefix(base), times)
     watch.wait_ready()
     process = subprocess.Popen([sys.executable, "-m", "yoda_discover", "watch", "--etcd", args.etcd, "--base", base,
                                 "--label", f"totem.test={tag}"], stderr=subprocess.DEVNULL)
@@ -76,7 +75,7 @@ def main() -> int:
     try:
         time.sleep(1.0)  # let the watcher connect to the events stream
         for i in range(args.count):
-            key = keys.endpoint_key(base, "bench-1-80", f"bench-{i}")
+            key = yoda.endpoint_key(base, "bench-1-80", f"bench-{i}")
             started = time.perf_counter()
             container = apps.start("bench-1-80", f"bench-{i}", free_port())
             registered.append(times.wait(times.put, key) - started)

@@ -31,6 +31,7 @@ from tests.images.image_factory.github_push import delivery, push_payload  # noq
 from tests.images.image_factory.hook_receiver import HookReceiver  # noqa: E402
 from tests.images.image_factory.worker_process import WorkerProcess  # noqa: E402
 from totem.settings import Settings  # noqa: E402
+from totem.waiting import WaitTimeout, wait  # noqa: E402
 
 WAIT = 300.0
 
@@ -63,11 +64,10 @@ class Bench:
         self.http.post(f"{self.url}/hooks/github", data=body, headers=headers, timeout=30).raise_for_status()
 
     def wait_in_registry(self, image: str) -> None:
-        deadline = time.monotonic() + WAIT
-        while self.env.manifest(image).status_code != 200:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{image} never reached the registry")
-            time.sleep(0.02)
+        try:
+            wait(lambda: self.env.manifest(image).status_code == 200, WAIT, 0.02, what=f"{image} in the registry")
+        except WaitTimeout:
+            raise RuntimeError(f"{image} never reached the registry") from None
 
     def image(self, repo: GitRepo, tag: str) -> str:
         return f"{self.env.registry}/{repo.owner}-{repo.repo}".lower() + f":{tag}"

@@ -9,11 +9,11 @@ removes what it wrote.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +28,9 @@ from pathlib import Path
 import redis
 import requests
 
-from totem import signatures
+from totem import signed_post
+from totem.net import free_port
+from totem.waiting import WaitTimeout, wait
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret"
@@ -38,12 +40,6 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Deployer:
@@ -79,8 +75,8 @@ def hook(owner: str, repo: str, ref: str, sha: str, kind: str, name: str) -> byt
 
 def post(session: requests.Session, base: str, body: bytes) -> tuple[float, int]:
     started = time.perf_counter()
-    response = session.post(f"{base}/hooks/generic", data=body, timeout=30, headers={
-        "Content-Type": "application/json", "X-Hook-Signature": signatures.sign(SECRET, body)})
+    response = signed_post.post(f"{base}/hooks/generic", body, signed_post.signed_headers(body, SECRET), timeout=30,
+                                session=session)
     return time.perf_counter() - started, response.status_code
 
 
@@ -115,21 +111,29 @@ def last_hook_to_deploy(base: str, deployer: Deployer, configs: Path, count: int
         path.write_text("hooks:\n  ci:\n    travis:\n      enabled: true\n")
         _, status = post(session, base, hook(owner, repo, f"l{i}", sha, "ci", "travis"))
         job = session.get(f"{base}/jobs?owner={owner}&repo={repo}&ref=l{i}", timeout=10).json()["jobs"][0]["id"]
-        deadline = time.monotonic() + 30
-        while session.get(f"{base}/jobs/{job}", timeout=10).json()["state"] != "SCHEDULED":
-            if time.monotonic() > deadline:
-                raise SystemExit("job never reached SCHEDULED; is the worker running?")
-            time.sleep(0.01)
+        wait_scheduled(session, base, job)
         started = time.perf_counter()
         post(session, base, hook(owner, repo, f"l{i}", sha, "builder", "image-factory"))
-        while sha not in deployer.arrivals:
-            if time.perf_counter() - started > 30:
-                raise SystemExit("no deploy request within 30 s")
-            time.sleep(0.001)
-        latencies.append(deployer.arrivals[sha] - started)
+        latencies.append(arrival(deployer, sha) - started)
     print(f"last hook → deploy request  ({count} jobs, builder hook after ci success)")
     print(f"  median          {statistics.median(latencies) * 1000:8.1f} ms")
     print(f"  p99             {percentile(latencies, 99) * 1000:8.1f} ms")
+
+
+def wait_scheduled(session: requests.Session, base: str, job: str) -> None:
+    try:
+        wait(lambda: session.get(f"{base}/jobs/{job}", timeout=10).json()["state"] == "SCHEDULED", 30, 0.01,
+             what=f"job {job} SCHEDULED")
+    except WaitTimeout:
+        raise SystemExit("job never reached SCHEDULED; is the worker running?") from None
+
+
+def arrival(deployer: Deployer, sha: str) -> float:
+    """When the deploy request for `sha` reached the stub (stamped there, so polling adds nothing)."""
+    try:
+        return wait(lambda: deployer.arrivals.get(sha), 30, 0.001, what=f"the deploy request for {sha}")
+    except WaitTimeout:
+        raise SystemExit("no deploy request within 30 s") from None
 
 
 def start(command: list[str], env: dict) -> subprocess.Popen:
@@ -165,21 +169,15 @@ def main() -> None:
                  "--log-level", "error", "orchestrator.app:create_app()"], env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("orchestrator did not start")
-            time.sleep(0.2)
+        try:
+            wait(lambda: requests.get(f"{base}/health", timeout=2).ok, 30, 0.2, what="the orchestrator healthy",
+                 ignoring=(requests.RequestException,))
+        except WaitTimeout:
+            raise SystemExit("orchestrator did not start") from None
         ingestion(base, args.hooks, args.concurrency, run)
         client = redis.Redis.from_url(REDIS_URL)
-        deadline = time.monotonic() + 120
-        while client.llen("orchestrator") and time.monotonic() < deadline:  # let the backlog drain first
-            time.sleep(0.2)
+        with contextlib.suppress(WaitTimeout):  # let the backlog drain first
+            wait(lambda: not client.llen("orchestrator"), 120, 0.2, what="the orchestrator queue drained")
         last_hook_to_deploy(base, deployer, configs, args.deploys, run)
     finally:
         stop(api)

@@ -21,16 +21,19 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from totem.contracts import yoda  # noqa: E402
+from totem.net import free_port  # noqa: E402
 from totem.settings import Settings  # noqa: E402
 from totem.store import connect  # noqa: E402
+from totem.waiting import WaitTimeout, wait  # noqa: E402
 from yoda_proxy.certs import ensure_default  # noqa: E402
-from yoda_proxy.config import Bind, ProxyOptions  # noqa: E402
 from yoda_proxy.haproxy import HAProxy  # noqa: E402
 from yoda_proxy.parse import parse  # noqa: E402
 from yoda_proxy.plan import build  # noqa: E402
 from yoda_proxy.render import write_generation  # noqa: E402
+from yoda_proxy.settings import Bind, ProxySettings  # noqa: E402
 from yoda_proxy.slots import SlotTable  # noqa: E402
-from yoda_proxy.testing import Backend, ProxyProcess, free_port, wait_for  # noqa: E402
+from yoda_proxy.testing import Backend, ProxyProcess  # noqa: E402
 
 HOST = "bench.localhost"
 
@@ -56,16 +59,18 @@ def converge(store, proxy, session, writes: dict[str, str], target: str, limit: 
     started = time.perf_counter()
     for key, value in writes.items():
         store.put(proxy.prefix + key, value)
-    while served_by(session, proxy) != target:
-        if time.perf_counter() - started > limit:
-            raise TimeoutError(f"{target} never served")
+    try:  # no pause between requests: the figure is the moment the answer changes
+        wait(lambda: served_by(session, proxy) == target, limit, 0, what=f"{target} served")
+    except WaitTimeout:
+        raise TimeoutError(f"{target} never served") from None
     return time.perf_counter() - started
 
 
 def ack(store, proxy) -> None:
     revision = uuid.uuid4().hex
-    store.put(proxy.prefix + "revision", revision)
-    wait_for(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=30)
+    store.put(yoda.revision_key(proxy.base), revision)
+    wait(lambda: store.get(yoda.proxy_node_key(proxy.base, proxy.node, yoda.APPLIED)) == revision, 30, 0.02,
+         what=f"revision {revision} acknowledged")
 
 
 def bench_convergence(store, proxy, blue: Backend, green: Backend, switches: int, reloads: int) -> None:
@@ -117,9 +122,9 @@ def bench_dropped(store, proxy, blue: Backend, green: Backend, reloads: int, thr
     started = time.perf_counter()
     ups = [f"bench-v1-{blue.port}", f"bench-v2-{green.port}"]
     for i in range(reloads):
-        store.put(f"{proxy.prefix}upstreams/drop-{i}-1/endpoints/n1", blue.address)
+        store.put(yoda.endpoint_key(proxy.base, f"drop-{i}-1", "n1"), blue.address)
         ack(store, proxy)  # a new backend: one hitless reload
-        store.put(f"{proxy.prefix}hosts/{HOST}/locations/root/upstream", ups[i % 2])
+        store.put(yoda.location_key(proxy.base, HOST, "root", yoda.UPSTREAM), ups[i % 2])
         ack(store, proxy)  # a blue-green switch: runtime update
     elapsed = time.perf_counter() - started
     stop.set()
@@ -155,7 +160,7 @@ def scale_keys(hosts: int, endpoints: int) -> dict[str, str]:
 def bench_scale(hosts: int, endpoints: int) -> None:
     keys = scale_keys(hosts, endpoints)
     work = Path(tempfile.mkdtemp(prefix="yp-bench-"))
-    opts = ProxyOptions(http=Bind("127.0.0.1", free_port()), https=Bind("127.0.0.1", free_port()), work_dir=work)
+    opts = ProxySettings(http=Bind("127.0.0.1", free_port()), https=Bind("127.0.0.1", free_port()), work_dir=work)
     haproxy = HAProxy(opts.haproxy, work, timeout=60)
     cert = ensure_default(work / "default.pem")
     try:
@@ -201,7 +206,8 @@ def bench_scale_live(store, hosts: int, endpoints: int, switches: int) -> None:
             store.put(proxy.prefix + key, value)
         started = time.perf_counter()
         proxy.start()
-        wait_for(lambda: proxy.status()["applied_revision"] == "scale", timeout=60)
+        wait(lambda: proxy.status()["applied_revision"] == "scale", 60, 0.02, what="the scale wiring applied",
+             ignoring=(requests.RequestException,))
         first = time.perf_counter() - started
         session, loc = requests.Session(), "hosts/bench.localhost/locations/root/upstream"
         ups = {"blue": f"bench-v1-{blue.port}", "green": f"bench-v2-{green.port}"}

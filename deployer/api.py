@@ -130,7 +130,7 @@ def rollback(name: str):
         raise ApiError(409, "deployment_in_progress", f"{name} has a deployment in progress")
     ctx = _runtime().ctx
     live = ctx.records.get(ctx.records.live(name) or "")
-    promoted = [r for r in reversed(records) if any(e["type"] == Event.DEPLOYMENT_PROMOTED.value
+    promoted = [r for r in reversed(records) if any(e["type"] == Event.DEPLOYMENT_PROMOTED
                                                     for e in r.get("events", []))]
     if wanted:
         candidates = [r for r in promoted if r["version"] == wanted]
@@ -141,7 +141,7 @@ def rollback(name: str):
                        + (f" {wanted!r}" if wanted else ""))
     target = candidates[0]
     record = new_record(target["request"], ctx.records, ctx.options, ctx.settings.cluster, target["scheduler"])
-    add_event(record, Event.ROLLBACK_REQUESTED.value, to=target["id"], replacing=live["id"] if live else None)
+    add_event(record, Event.ROLLBACK_REQUESTED, to=target["id"], replacing=live["id"] if live else None)
     ctx.records.create(record)
     _runtime().dispatch("deployer.run_app", name)
     return _accepted(record)

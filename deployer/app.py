@@ -11,7 +11,7 @@ from flask import Flask
 
 from deployer import api, openapi
 from deployer.context import Context
-from deployer.options import DeployerOptions
+from deployer.settings import DeployerSettings
 from totem.api import create_service_app
 from totem.settings import Settings
 
@@ -32,11 +32,11 @@ def celery_dispatch(name: str, *args) -> None:
     celery.send_task(name, args=list(args))
 
 
-def create_app(settings: Settings | None = None, options: DeployerOptions | None = None,
+def create_app(settings: Settings | None = None, options: DeployerSettings | None = None,
                dispatch: Callable[..., None] | None = None) -> Flask:
     app = create_service_app(SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    ctx = Context(app.config["TOTEM_SETTINGS"], options or DeployerOptions.from_env())
+    ctx = Context(app.config["TOTEM_SETTINGS"], options or DeployerSettings.from_env())
     app.extensions["deployer"] = Runtime(ctx, dispatch or celery_dispatch)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)

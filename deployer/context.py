@@ -1,29 +1,39 @@
 """Everything a request or task needs, built once per process from the environment."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from deployer.options import DeployerOptions
 from deployer.ports import Ports
 from deployer.records import Records
+from deployer.settings import DeployerSettings
+from totem.logs import register_secret
 from totem.settings import Settings
 from totem.store import Store, connect
+
+if TYPE_CHECKING:
+    from deployer.schedulers.base import Scheduler
 
 
 @dataclass
 class Context:
     settings: Settings
-    options: DeployerOptions
+    options: DeployerSettings
     store: Store = field(default=None)  # type: ignore[assignment]
+    # schedulers by name that take precedence over the registry's (a test passes an in-memory one)
+    scheduler_factories: dict[str, Callable[[Context], Scheduler]] = field(default_factory=dict)
+    _schedulers: dict[str, Scheduler] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        register_secret(self.options.github_token)
         if self.store is None:
             self.store = connect(self.settings.etcd_url)
 
     @classmethod
     def from_env(cls) -> "Context":
-        return cls(Settings.from_env(), DeployerOptions.from_env())
+        return cls(Settings.from_env(), DeployerSettings.from_env())
 
     @cached_property
     def records(self) -> Records:
@@ -45,7 +55,7 @@ class Context:
         from deployer import schedulers
 
         name = name or self.settings.scheduler
-        cache = self.__dict__.setdefault("_schedulers", {})
-        if name not in cache:
-            cache[name] = schedulers.get(name, self)
-        return cache[name]
+        if name not in self._schedulers:
+            make = self.scheduler_factories.get(name)
+            self._schedulers[name] = make(self) if make else schedulers.get(name, self)
+        return self._schedulers[name]

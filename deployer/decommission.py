@@ -13,7 +13,7 @@ log = logging.getLogger("deployer.decommission")
 def upstream_shared(ctx, record: Record) -> bool:
     """Another live or in-progress deployment (a redeploy of the same version) uses the upstream."""
     return any(r["id"] != record["id"] and r["upstream"] == record["upstream"]
-               and (r["state"] in ACTIVE or r["state"] == State.PROMOTED.value)
+               and (r["state"] in ACTIVE or r["state"] == State.PROMOTED)
                for r in ctx.records.for_app(record["app"]))
 
 
@@ -34,9 +34,10 @@ def decommission(ctx, record: Record, reason: str, keep_upstream: str | None = N
     else:
         remove_instances(ctx, record)
 
-    def change(r: Record) -> None:
-        r["state"] = State.DECOMMISSIONED.value
-        add_event(r, Event.DECOMMISSIONED.value, reason=reason)
+    def change(r: Record) -> tuple[Record, Record]:
+        r["state"] = State.DECOMMISSIONED
+        add_event(r, Event.DECOMMISSIONED, reason=reason)
+        return r, r
     record = ctx.records.update(record["id"], change)
     if ctx.records.live(record["app"]) == record["id"]:
         ctx.records.set_live(record["app"], None)

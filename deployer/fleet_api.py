@@ -6,9 +6,11 @@ from urllib.parse import quote
 
 import requests
 
+from deployer.errors import DeployerError
 
-class FleetError(RuntimeError):
-    pass
+
+class FleetError(DeployerError, RuntimeError):
+    """fleet answered a request with an error status."""
 
 
 class FleetClient:

@@ -15,6 +15,7 @@ import fleet_templates
 from deployer.records import Record
 from deployer.schedulers.base import labels as instance_labels
 from deployer.secrets import is_encrypted
+from totem.contracts.labels import NODE
 
 _LINE_BREAKS = re.compile(r"[\r\n\x00]")
 
@@ -54,13 +55,13 @@ def render(record: Record, settings, options, port: int) -> dict[str, str]:
     env = environment(options.fleet_templates)
     request_env = record["request"].get("environment") or {}
     labels = instance_labels(record, "-", port)
-    labels.pop("totem.node")
+    labels.pop(NODE)  # the template names each instance (%i), so it sets this one itself
     context = {
         "app": record["app"], "version": record["version"], "deployment": record["id"],
         "image": record["spec"]["image"], "port": port, "stop_timeout": int(record["spec"]["stop_timeout"]),
         "environment": {k: v for k, v in request_env.items() if not is_encrypted(v)},
         "secrets": sorted(k for k, v in request_env.items() if is_encrypted(v)),
-        "labels": labels, "unit_prefix": unit_prefix(record), "node_prefix": record["id"],
+        "labels": labels, "node_label": NODE, "unit_prefix": unit_prefix(record), "node_prefix": record["id"],
         "discover_image": options.discover_image, "etcd_url": settings.etcd_url, "yoda_base": settings.yoda_base,
         "schedule": record["spec"].get("schedule") or "",
     }

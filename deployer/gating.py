@@ -6,54 +6,52 @@ from typing import Callable
 
 import requests
 
+from deployer.errors import DeployerError
 from deployer.records import Record
+from totem.contracts.yoda import endpoints_prefix, parse_endpoint_key
+from totem.waiting import WaitTimeout, wait
 
 
-class GateFailed(RuntimeError):
+class GateFailed(DeployerError, RuntimeError):
     """A health gate was not passed; the message says which and why."""
 
 
-def poll(condition: Callable[[], object], timeout: float, interval: float, keep_going: Callable[[], None]):
-    """Call `condition` until truthy or `timeout`; `keep_going` raises to abort (lost lock)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        keep_going()
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def wait_running(scheduler, record: Record, timeout: float, keep_going) -> int:
+def wait_running(scheduler, record: Record, timeout: float, keep_going: Callable[[], None]) -> int:
+    """`keep_going` raises to abort (lost lock); it is called before each look."""
     need = record["spec"]["min_nodes"]
 
     def running() -> int:
+        keep_going()
         count = sum(1 for i in scheduler.status(record) if i.running)
         return count if count >= need else 0
-
-    count = poll(running, timeout, 0.5, keep_going)
-    if not count:
-        raise GateFailed(f"fewer than {need} instance(s) running after {timeout:.0f}s")
-    return count
+    try:
+        return wait(running, timeout, 0.5, what=f"{need} instance(s) running")
+    except WaitTimeout:
+        raise GateFailed(f"fewer than {need} instance(s) running after {timeout:.0f}s") from None
 
 
 def endpoints(store, yoda: str, record: Record) -> dict[str, str]:
     """This deployment's endpoints in etcd: {node: "ip:port"}, exact node names only."""
-    prefix = f"{yoda}upstreams/{record['upstream']}/endpoints/"
-    found = {key[len(prefix):]: value for key, value in store.list(prefix).items()}
-    return {node: value for node, value in found.items() if node in record["instances"]}
+    found = {}
+    for key, value in store.list(endpoints_prefix(yoda, record["upstream"])).items():
+        parsed = parse_endpoint_key(yoda, key)
+        if parsed and parsed[1] in record["instances"]:
+            found[parsed[1]] = value
+    return found
 
 
 def wait_discovered(store, yoda: str, record: Record, timeout: float, keep_going) -> dict[str, str]:
     need = record["spec"]["min_nodes"]
-    found = poll(lambda: (lambda e: e if len(e) >= need else {})(endpoints(store, yoda, record)),
-                 timeout, 0.25, keep_going)
-    if not found:
+
+    def discovered() -> dict[str, str]:
+        keep_going()
+        found = endpoints(store, yoda, record)
+        return found if len(found) >= need else {}
+    try:
+        return wait(discovered, timeout, 0.25, what=f"{need} endpoint(s) under upstream {record['upstream']}")
+    except WaitTimeout:
         raise GateFailed(f"fewer than {need} endpoint(s) registered under upstream {record['upstream']} "
-                         f"after {timeout:.0f}s")
-    return found
+                         f"after {timeout:.0f}s") from None
 
 
 def http_check(found: dict[str, str], record: Record, interval: float, keep_going) -> dict[str, int]:

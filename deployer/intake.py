@@ -8,8 +8,9 @@ from deployer import proxy_spec
 from deployer.durations import seconds
 from deployer.records import Record, Records, add_event, now
 from deployer.states import Event, State
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem.api import ApiError, validate
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.yoda import upstream_name
 
 DEFAULT_PORT = 8080
 MODES = ("blue-green", "red-green", "a/b")
@@ -76,10 +77,10 @@ def new_record(request: dict, records: Records, options, cluster: str, scheduler
     sequence = records.next_sequence()
     record: Record = {
         "id": f"{app}-{version}-{sequence}", "sequence": sequence, "app": app, "version": version,
-        "mode": deployment["mode"], "state": State.NEW.value, "cluster": cluster, "scheduler": scheduler,
-        "upstream": f"{app}-{version}-{spec['port']}", "spec": spec, "request": copy.deepcopy(request),
+        "mode": deployment["mode"], "state": State.NEW, "cluster": cluster, "scheduler": scheduler,
+        "upstream": upstream_name(app, version, spec["port"]), "spec": spec, "request": copy.deepcopy(request),
         "instances": {}, "created": now(), "updated": now(), "error": None, "events": [],
     }
-    add_event(record, Event.NEW_DEPLOYMENT.value, job=request["meta-info"].get("job-id"),
+    add_event(record, Event.NEW_DEPLOYMENT, job=request["meta-info"].get("job-id"),
               git=request["meta-info"].get("git"))
     return record

@@ -8,12 +8,14 @@ from datetime import datetime, timezone
 
 from deployer import gating, notify, wiring
 from deployer.decommission import decommission, remove_instances
-from deployer.records import Record, add_event, has_event
+from deployer.records import Record, add_event, has_event, with_fields
 from deployer.secrets import decrypt_environment
 from deployer.slots import StartSlots
 from deployer.states import ACTIVE, Event, State
 from totem.logs import log_context
+from totem.notify import Level
 from totem.store import LockLost
+from totem.waiting import pause
 
 log = logging.getLogger("deployer.lifecycle")
 
@@ -29,11 +31,12 @@ class Lifecycle:
         self.lock.check()
 
     def event(self, record: Record, event: Event, state: State | None = None, **details) -> Record:
-        def change(r: Record) -> None:
+        def change(r: Record) -> tuple[Record, Record]:
             if state is not None:
-                r["state"] = state.value
-            add_event(r, event.value, **details)
-        log.info("%s %s", record["id"], event.value, extra={"details": details})
+                r["state"] = state
+            add_event(r, event, **details)
+            return r, r
+        log.info("%s %s", record["id"], event, extra={"details": details})
         return self.records.update(record["id"], change)
 
     # -- driver ------------------------------------------------------------------
@@ -46,13 +49,13 @@ class Lifecycle:
                 return self.fail(record, record["failing"])
             if _age(record) > self.ctx.options.deadline:
                 return self.fail(record, "deadline passed")
-            if record["state"] == State.NEW.value:
+            if record["state"] == State.NEW:
                 previous = self.records.live(record["app"])
-                self.records.update(deployment_id, lambda r: r.update(previous=previous))
+                self.records.update(deployment_id, with_fields(previous=previous))
                 record = self.event(record, Event.DEPLOYMENT_STARTED, State.STARTED, previous=previous)
             try:
                 for event, step in self.steps(record):
-                    if not has_event(record, event.value):
+                    if not has_event(record, event):
                         self.keep_going()
                         details = step(self.records.get(deployment_id)) or {}
                         record = self.event(record, event, State.PROMOTED if event is Event.DEPLOYMENT_PROMOTED
@@ -64,7 +67,7 @@ class Lifecycle:
                 return self.fail(self.records.get(deployment_id), f"{type(exc).__name__}: {exc}"
                                  if not isinstance(exc, gating.GateFailed) else str(exc))
             self.records.set_live(record["app"], deployment_id)
-            self._notify(record, "success", "promoted")
+            self._notify(record, Level.SUCCESS, "promoted")
             return record
 
     def steps(self, record: Record):
@@ -96,7 +99,7 @@ class Lifecycle:
         slot = slots.acquire(record["id"], self.keep_going)
         try:
             placed = scheduler.place(record)
-            record = self.records.update(record["id"], lambda r: r.update(instances=placed))
+            record = self.records.update(record["id"], with_fields(instances=placed))
             wiring.register_upstream(self.ctx.store, self.yoda, record)
             environment = decrypt_environment(record["request"].get("environment") or {},
                                               self.ctx.options.encryption_key)
@@ -129,13 +132,13 @@ class Lifecycle:
         canary = base = None
         if record["mode"] == "a/b":
             live = self.records.get(self.records.live(record["app"]) or "")
-            if live and live["upstream"] != record["upstream"] and live["state"] == State.PROMOTED.value:
+            if live and live["upstream"] != record["upstream"] and live["state"] == State.PROMOTED:
                 canary, base = record["upstream"], live["upstream"]
         keys = wiring.desired(self.yoda, record, canary, base)
-        self.records.update(record["id"], lambda r: r.update(wired=True))
+        self.records.update(record["id"], with_fields(wired=True))
         wiring.apply(self.ctx.store, self.yoda, record["app"], keys)
         revision = wiring.bump_revision(self.ctx.store, self.yoda, record["id"])
-        self.records.update(record["id"], lambda r: r.update(revision=revision))
+        self.records.update(record["id"], with_fields(revision=revision))
         return {"revision": revision, "hosts": sorted(record["spec"]["wiring"]), "canary-of": base}
 
     def wait_proxies(self, record: Record) -> dict:
@@ -148,7 +151,8 @@ class Lifecycle:
             return {"kept": [o["id"] for o in self._others(record)]}
         others = self._others(record)
         if others:
-            gating.poll(lambda: False, record["spec"]["drain"], 0.2, self.keep_going)
+            pause(record["spec"]["drain"], self.lock.lost)  # a lost lock ends the drain at once
+            self.keep_going()
         routed = wiring.routed_upstreams(self.ctx.store, self.yoda, record["app"])
         stopped = []
         for other in others:
@@ -160,7 +164,7 @@ class Lifecycle:
 
     # -- failure -----------------------------------------------------------------
     def fail(self, record: Record, reason: str) -> Record:
-        self.records.update(record["id"], lambda r: r.update(failing=reason))
+        self.records.update(record["id"], with_fields(failing=reason))
         details = {"reason": reason}
         if record.get("wired"):
             details.update(self._restore_wiring(record))
@@ -168,18 +172,19 @@ class Lifecycle:
             remove_instances(self.ctx, record)
             details["instances"] = "removed"
 
-        def change(r: Record) -> None:
-            r["state"], r["error"] = State.FAILED.value, reason
+        def change(r: Record) -> tuple[Record, Record]:
+            r["state"], r["error"] = State.FAILED, reason
             r.pop("failing", None)
-            add_event(r, Event.DEPLOYMENT_FAILED.value, **details)
+            add_event(r, Event.DEPLOYMENT_FAILED, **details)
+            return r, r
         record = self.records.update(record["id"], change)
-        self._notify(record, "failed", reason)
+        self._notify(record, Level.FAILED, reason)
         return record
 
     def _restore_wiring(self, record: Record) -> dict:
         """Point this app's routes back at the previous version (or remove them) and wait for the proxies."""
         previous = self.records.get(record.get("previous") or "")
-        if previous and previous["state"] == State.PROMOTED.value:
+        if previous and previous["state"] == State.PROMOTED:
             keys = wiring.desired(self.yoda, previous)
         else:
             keys, previous = {}, None
@@ -189,16 +194,17 @@ class Lifecycle:
             wiring.wait_applied(self.ctx.store, self.yoda, revision, self.ctx.options.ack_timeout, self.keep_going)
         except gating.GateFailed as exc:
             return {"wiring": "restore not acknowledged", "instances": "kept", "why": str(exc)}
-        self.records.update(record["id"], lambda r: r.update(wired=False))
+        self.records.update(record["id"], with_fields(wired=False))
         return {"wiring": f"restored to {previous['id']}" if previous else "removed"}
 
     # -- helpers -----------------------------------------------------------------
     def _others(self, record: Record) -> list[Record]:
         return [r for r in self.records.for_app(record["app"])
-                if r["id"] != record["id"] and r["state"] == State.PROMOTED.value]
+                if r["id"] != record["id"] and r["state"] == State.PROMOTED]
 
-    def _notify(self, record: Record, status: str, message: str) -> None:
-        notify.send(record, status, message, self.ctx.settings.hook_secret, self.ctx.options.notify_timeout)
+    def _notify(self, record: Record, level: Level, message: str) -> None:
+        notify.send(record, level, message, notify.delivery(self.ctx.settings, self.ctx.options),
+                    self.ctx.settings.deployer_url)
 
 
 def _age(record: Record) -> float:

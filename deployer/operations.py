@@ -32,7 +32,7 @@ def undeploy(ctx, app: str, version: str | None, keep_going) -> list[str]:
             continue
         if record["state"] in ACTIVE:
             _cancel(ctx, record)
-        elif record["state"] == State.PROMOTED.value:
+        elif record["state"] == State.PROMOTED:
             decommission(ctx, record, reason="undeploy requested")
         else:
             continue
@@ -45,9 +45,10 @@ def _cancel(ctx, record: Record) -> None:
 
     remove_instances(ctx, record)
 
-    def change(r: Record) -> None:
-        r["state"], r["error"] = State.FAILED.value, "undeployed before it was promoted"
-        add_event(r, Event.DEPLOYMENT_FAILED.value, reason=r["error"])
+    def change(r: Record) -> tuple[Record, None]:
+        r["state"], r["error"] = State.FAILED, "undeployed before it was promoted"
+        add_event(r, Event.DEPLOYMENT_FAILED, reason=r["error"])
+        return r, None
     ctx.records.update(record["id"], change)
 
 
@@ -55,7 +56,7 @@ def reconcile(ctx, app: str) -> list[dict]:
     """Desired (PROMOTED deployments) against actual (scheduler status): restart missing
     instances, remove orphans, record drift as events. Returns what it did."""
     records = {r["id"]: r for r in ctx.records.for_app(app)}
-    wanted = {i: r for i, r in records.items() if r["state"] in ACTIVE or r["state"] == State.PROMOTED.value}
+    wanted = {i: r for i, r in records.items() if r["state"] in ACTIVE or r["state"] == State.PROMOTED}
     actions: list[dict] = []
     by_scheduler = {r["scheduler"] for r in records.values()} or {ctx.settings.scheduler}
     routed = wiring.routed_upstreams(ctx.store, ctx.yoda, app)
@@ -69,10 +70,10 @@ def reconcile(ctx, app: str) -> list[dict]:
                 orphan = records.get(instance.deployment) or {"id": instance.deployment, "instances": {},
                                                                "scheduler": name, "spec": {}}
                 scheduler.destroy(orphan)
-                actions.append({"type": Event.ORPHAN_REMOVED.value, "node": instance.node,
+                actions.append({"type": Event.ORPHAN_REMOVED, "node": instance.node,
                                 "deployment": instance.deployment})
     for record in wanted.values():
-        if record["state"] != State.PROMOTED.value:
+        if record["state"] != State.PROMOTED:
             continue
         scheduler = ctx.scheduler(record["scheduler"])
         status = {i.node: i for i in scheduler.status(record)}
@@ -82,14 +83,16 @@ def reconcile(ctx, app: str) -> list[dict]:
             scheduler.deploy(record, environment)
             del environment
             scheduler.start(record)
-            actions.append({"type": Event.INSTANCE_RESTARTED.value, "deployment": record["id"], "nodes": missing})
+            actions.append({"type": Event.INSTANCE_RESTARTED, "deployment": record["id"], "nodes": missing})
         registered = gating.endpoints(ctx.store, ctx.yoda, record)
         unregistered = sorted(set(record["instances"]) - set(registered) - set(missing))
         if unregistered:
-            actions.append({"type": Event.DRIFT.value, "deployment": record["id"], "unregistered": unregistered})
+            actions.append({"type": Event.DRIFT, "deployment": record["id"], "unregistered": unregistered})
     for action in actions:
         target = action.get("deployment")
         if target in wanted:
-            ctx.records.update(target, lambda r, a=action: add_event(r, a["type"], component="reconcile",
-                                                                      **{k: v for k, v in a.items() if k != "type"}))
+            def note(r: Record, a: dict = action) -> tuple[Record, None]:
+                add_event(r, a["type"], component="reconcile", **{k: v for k, v in a.items() if k != "type"})
+                return r, None
+            ctx.records.update(target, note)
     return actions

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from totem.contracts.yoda import HEALTH_INTERVAL, HEALTH_TIMEOUT, HEALTH_URI, MODE
+
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 HOSTNAME = r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 PATH = r"^/[A-Za-z0-9._~!$'()*+,=:@%/-]*$"
@@ -80,8 +82,8 @@ def upstream_config(proxy: dict, port: int, check_path: str) -> dict[str, str]:
     conf = (proxy.get("upstreams") or {}).get(str(port)) or {}
     health = conf.get("health") or {}
     return {
-        "mode": conf.get("mode", "http"),
-        "health/uri": health.get("uri", check_path),
-        "health/timeout": health.get("timeout", "2s"),
-        "health/interval": health.get("interval", "2s"),
+        MODE: conf.get("mode", "http"),
+        HEALTH_URI: health.get("uri", check_path),
+        HEALTH_TIMEOUT: health.get("timeout", "2s"),
+        HEALTH_INTERVAL: health.get("interval", "2s"),
     }

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, Callable
+from typing import Any, TypeVar
 
-from totem.store import Store
+from totem.store import Change, Store
 
 Record = dict[str, Any]
+R = TypeVar("R")
 
 
 def now() -> str:
@@ -36,8 +37,10 @@ class Records:
 
     # -- ids -------------------------------------------------------------------
     def next_sequence(self) -> int:
-        value = self.store.update(f"{self.root}sequence", lambda old: str(int(old or 0) + 1))
-        return int(value)
+        def increment(old: str | None) -> tuple[str, int]:
+            number = int(old or 0) + 1
+            return str(number), number
+        return self.store.update(f"{self.root}sequence", increment)
 
     def claim_idempotency_key(self, key: str, deployment_id: str) -> str:
         """The id already created for `key`, or `deployment_id` once claimed for it."""
@@ -55,16 +58,17 @@ class Records:
     def get(self, deployment_id: str) -> Record | None:
         return self.store.get_json(self._record(deployment_id))
 
-    def update(self, deployment_id: str, change: Callable[[Record], None]) -> Record:
-        """Apply `change` (mutating the record) atomically; returns the stored record."""
-        def apply(old: str | None) -> str | None:
+    def update(self, deployment_id: str, change: Change[Record, R]) -> R:
+        """Apply `change` to the record atomically (the store's `Change` contract); KeyError if none."""
+        def apply(old: str | None) -> tuple[str | None, R]:
             if old is None:
                 raise KeyError(deployment_id)
-            record = json.loads(old)
-            change(record)
+            record, result = change(json.loads(old))
+            if record is None:
+                return None, result
             record["updated"] = now()
-            return json.dumps(record, sort_keys=True)
-        return json.loads(self.store.update(self._record(deployment_id), apply))
+            return json.dumps(record, sort_keys=True), result
+        return self.store.update(self._record(deployment_id), apply)
 
     def for_app(self, app: str) -> list[Record]:
         """The app's deployments, oldest first."""
@@ -104,3 +108,11 @@ def add_event(record: Record, event: str, component: str = "deployer", **details
 
 def has_event(record: Record, event: str) -> bool:
     return any(e["type"] == event for e in record.get("events", []))
+
+
+def with_fields(**fields: Any) -> Change[Record, Record]:
+    """A change that sets `fields` on the record; `Records.update` then returns the stored record."""
+    def change(record: Record) -> tuple[Record, Record]:
+        record.update(fields)
+        return record, record
+    return change

@@ -6,10 +6,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from deployer.errors import DeployerError
 from totem.logs import register_secret
 
 
-class SecretError(ValueError):
+class SecretError(DeployerError, ValueError):
     """An encrypted value cannot be decrypted; the message names the variable, never the value."""
 
 

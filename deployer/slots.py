@@ -1,9 +1,8 @@
 """A cluster-wide limit on concurrent instance starts: N leased slot keys in etcd."""
 from __future__ import annotations
 
-import time
-
 from totem.store import Store
+from totem.waiting import wait
 
 
 class StartSlots:
@@ -11,8 +10,9 @@ class StartSlots:
         self.store, self.prefix, self.limit = store, f"{root}start-slots/", max(1, limit)
 
     def acquire(self, owner: str, keep_going, ttl: int = 15):
-        """Take a free slot (waiting for one); returns a handle for `release`."""
-        while True:
+        """Take a free slot, waiting for one as long as `keep_going` does not raise; returns a handle
+        for `release`."""
+        def take():
             for index in range(self.limit):
                 key = f"{self.prefix}{index}"
                 if self.store.get(key) == owner:
@@ -22,7 +22,8 @@ class StartSlots:
                     return key, lease
                 lease.revoke()
             keep_going()
-            time.sleep(0.2)
+            return None
+        return wait(take, None, 0.2, what="a free start slot")
 
     def release(self, handle, owner: str) -> None:
         key, lease = handle

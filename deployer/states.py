@@ -1,10 +1,13 @@
-"""Deployment states (where a deployment is) and event names (what happened to it) — kept apart."""
+"""Deployment states (where a deployment is) and event names (what happened to it) — kept apart.
+
+Both are StrEnums: a member is its string, so records hold, compare and serialise the plain names.
+"""
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class State(str, Enum):
+class State(StrEnum):
     NEW = "NEW"
     STARTED = "STARTED"
     PROMOTED = "PROMOTED"
@@ -12,11 +15,11 @@ class State(str, Enum):
     FAILED = "FAILED"
 
 
-TERMINAL = {State.PROMOTED.value, State.DECOMMISSIONED.value, State.FAILED.value}
-ACTIVE = {State.NEW.value, State.STARTED.value}
+TERMINAL = frozenset({State.PROMOTED, State.DECOMMISSIONED, State.FAILED})
+ACTIVE = frozenset({State.NEW, State.STARTED})
 
 
-class Event(str, Enum):
+class Event(StrEnum):
     NEW_DEPLOYMENT = "NEW_DEPLOYMENT"
     DEPLOYMENT_STARTED = "DEPLOYMENT_STARTED"    # lock acquired, work begins
     OTHERS_STOPPED = "OTHERS_STOPPED"          # red-green: older versions stopped first

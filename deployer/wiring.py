@@ -8,29 +8,31 @@ from __future__ import annotations
 
 import time
 
-from deployer.gating import GateFailed, poll
+from deployer.gating import GateFailed
 from deployer.proxy_spec import owner_of
 from deployer.records import Record
+from totem.contracts import yoda as layout  # `yoda` here is the base prefix ("/yoda/")
+from totem.waiting import WaitTimeout, wait
 
 
 def register_upstream(store, yoda: str, record: Record) -> None:
     """Upstream settings; endpoints are left alone (yoda-discover owns them)."""
-    base = f"{yoda}upstreams/{record['upstream']}/"
-    for key, value in record["spec"]["upstream_config"].items():
-        if store.get(base + key) != value:
-            store.put(base + key, value)
+    for field, value in record["spec"]["upstream_config"].items():
+        key = layout.upstream_key(yoda, record["upstream"], field)
+        if store.get(key) != value:
+            store.put(key, value)
 
 
 def remove_upstream(store, yoda: str, upstream: str) -> None:
-    store.delete_prefix(f"{yoda}upstreams/{upstream}/")
+    store.delete_prefix(layout.upstream_prefix(yoda, upstream))
 
 
 def _app_keys(store, yoda: str, app: str) -> dict[str, str]:
     """Every location and alias key under any host that belongs to `app` (exact owner match)."""
     owned = {}
-    for key, value in store.list(f"{yoda}hosts/").items():
-        parts = key[len(yoda):].split("/")  # hosts/<host>/(locations|aliases)/<id>/...
-        if len(parts) >= 4 and parts[2] in ("locations", "aliases") and owner_of(parts[3]) == app:
+    for key, value in store.list(layout.hosts_prefix(yoda)).items():
+        parsed = layout.parse_host_key(yoda, key)
+        if parsed and owner_of(parsed.ident) == app:
             owned[key] = value
     return owned
 
@@ -40,21 +42,17 @@ def desired(yoda: str, record: Record, canary: str | None = None, base_upstream:
     keys: dict[str, str] = {}
     app = record["app"]
     for host, entry in record["spec"]["wiring"].items():
-        root = f"{yoda}hosts/{host}/"
         for index, alias in enumerate(entry["aliases"]):
-            keys[f"{root}aliases/{app}_{index}"] = alias
+            keys[layout.alias_key(yoda, host, f"{app}_{index}")] = alias
         for loc_id, loc in entry["locations"].items():
-            loc_root = f"{root}locations/{loc_id}/"
-            keys[loc_root + "path"] = loc["path"]
-            keys[loc_root + "upstream"] = base_upstream or record["upstream"]
-            keys[loc_root + "force-ssl"] = "true" if loc["force-ssl"] else "false"
-            for acl in loc["allowed"]:
-                keys[f"{loc_root}acls/allowed/{acl}"] = acl
-            for acl in loc["denied"]:
-                keys[f"{loc_root}acls/denied/{acl}"] = acl
+            fields = {layout.PATH: loc["path"], layout.UPSTREAM: base_upstream or record["upstream"],
+                      layout.FORCE_SSL: "true" if loc["force-ssl"] else "false"}
+            keys.update((layout.location_key(yoda, host, loc_id, name), value) for name, value in fields.items())
+            for kind, acls in ((layout.ALLOWED, loc["allowed"]), (layout.DENIED, loc["denied"])):
+                keys.update((layout.location_acl_key(yoda, host, loc_id, kind, acl), acl) for acl in acls)
             if canary:
-                keys[loc_root + "canary/upstream"] = canary
-                keys[loc_root + "canary/weight"] = str(record["spec"]["ab_weight"])
+                keys[layout.location_key(yoda, host, loc_id, layout.CANARY_UPSTREAM)] = canary
+                keys[layout.location_key(yoda, host, loc_id, layout.CANARY_WEIGHT)] = str(record["spec"]["ab_weight"])
     return keys
 
 
@@ -76,26 +74,33 @@ def unwire(store, yoda: str, app: str) -> None:
 def routed_upstreams(store, yoda: str, app: str) -> set[str]:
     """Upstreams this app's locations point at right now (main and canary)."""
     return {value for key, value in _app_keys(store, yoda, app).items()
-            if key.endswith("/upstream")}
+            if _location_field(yoda, key) in (layout.UPSTREAM, layout.CANARY_UPSTREAM)}
+
+
+def _location_field(yoda: str, key: str) -> str | None:
+    parsed = layout.parse_host_key(yoda, key)
+    return parsed.field if parsed and parsed.kind == layout.LOCATIONS else None
 
 
 def bump_revision(store, yoda: str, deployment_id: str) -> str:
     """A new opaque revision: "<counter>.<deployment id>"; proxies acknowledge it once applied."""
-    def next_value(old: str | None) -> str:
+    def next_value(old: str | None) -> tuple[str, str]:
         counter = revision_counter(old or "0")
         counter = counter if counter >= 0 else int(time.time() * 1000)
-        return f"{counter + 1}.{deployment_id}"
-    return store.update(f"{yoda}revision", next_value)
+        revision = f"{counter + 1}.{deployment_id}"
+        return revision, revision
+    return store.update(layout.revision_key(yoda), next_value)
 
 
 def live_proxies(store, yoda: str) -> dict[str, str | None]:
     """{node: applied revision} for every proxy node announcing itself (leased info key)."""
     nodes: dict[str, dict[str, str]] = {}
-    prefix = f"{yoda}proxy-nodes/"
-    for key, value in store.list(prefix).items():
-        node, _, name = key[len(prefix):].partition("/")
-        nodes.setdefault(node, {})[name] = value
-    return {node: keys.get("applied") for node, keys in nodes.items() if "info" in keys}
+    for key, value in store.list(layout.proxy_nodes_prefix(yoda)).items():
+        parsed = layout.parse_proxy_node_key(yoda, key)
+        if parsed:
+            node, field = parsed
+            nodes.setdefault(node, {})[field] = value
+    return {node: fields.get(layout.APPLIED) for node, fields in nodes.items() if layout.INFO in fields}
 
 
 def revision_counter(revision: str | None) -> int:
@@ -112,11 +117,13 @@ def covers(applied: str | None, revision: str) -> bool:
 def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going) -> list[str]:
     """Wait until every live proxy node has applied `revision` (or a later one); returns those nodes."""
     def done():
+        keep_going()
         proxies = live_proxies(store, yoda)
         return sorted(proxies) or ["-"] if all(covers(v, revision) for v in proxies.values()) else None
-
-    nodes = poll(done, timeout, 0.1, keep_going)
-    if not nodes:
+    try:
+        nodes = wait(done, timeout, 0.1, what=f"every live proxy applying wiring revision {revision}")
+    except WaitTimeout:
         lagging = sorted(n for n, v in live_proxies(store, yoda).items() if not covers(v, revision))
-        raise GateFailed(f"proxies {', '.join(lagging)} did not apply wiring revision {revision} in {timeout:.0f}s")
+        raise GateFailed(f"proxies {', '.join(lagging)} did not apply wiring revision {revision} "
+                         f"in {timeout:.0f}s") from None
     return [n for n in nodes if n != "-"]

@@ -6,11 +6,11 @@ With TOTEM_DEPLOYER_QUEUE set, pass the same name to -Q.
 from celery.signals import worker_ready
 from kombu import Queue
 
-from deployer.options import DeployerOptions
+from deployer.settings import DeployerSettings
 from totem.workers import make_celery
 
 
-def configure(app, options: DeployerOptions) -> None:
+def configure(app, options: DeployerSettings) -> None:
     """Route every deployer task to the cluster's queue and schedule the sweep and reconcile."""
     app.conf.update(
         task_default_queue=options.queue, task_queues=[Queue(options.queue)],
@@ -23,7 +23,7 @@ def configure(app, options: DeployerOptions) -> None:
 
 
 celery = make_celery("deployer")
-configure(celery, DeployerOptions.from_env())
+configure(celery, DeployerSettings.from_env())
 
 
 @worker_ready.connect

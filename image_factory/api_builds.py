@@ -6,7 +6,8 @@ from itertools import islice
 from flask import Blueprint, jsonify, request
 
 from image_factory.intake import intake, submit
-from image_factory.records import STATUSES, is_build_id
+from image_factory.records import is_build_id
+from image_factory.states import STATUSES
 from totem.api import ApiError, json_body, require_token
 from totem.git_names import CHECKS, validate_git
 

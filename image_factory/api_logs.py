@@ -1,14 +1,13 @@
 """`GET /builds/<id>/log`: the whole log as text, or `?follow=1` as a text/event-stream of new lines."""
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, request, stream_with_context
 
 from image_factory.api_builds import load_build
 from image_factory.intake import intake
 from image_factory.live_log import live_text, read_live
-from image_factory.records import FINISHED
+from image_factory.states import FINISHED
+from totem.waiting import Deadline
 
 blueprint = Blueprint("logs", __name__)
 FOLLOW_LIMIT_SECONDS = 3600  # a follower is cut off after an hour (it may reconnect with Last-Event-ID)
@@ -44,9 +43,9 @@ def _event(entry_id: str, event: str, data: str) -> str:
 def _follow(store, build_id: str, stream_key: str, after: str):
     """Everything after `after`, then new lines as they arrive, until the end-of-log marker."""
     redis = store.redis
-    deadline = time.monotonic() + FOLLOW_LIMIT_SECONDS
+    limit = Deadline(FOLLOW_LIMIT_SECONDS)
     backlog = True
-    while time.monotonic() < deadline:
+    while not limit.expired:
         entries = list(read_live(redis, stream_key, after, None if backlog else POLL_MS))
         backlog = bool(entries) and backlog
         for entry_id, fields in entries:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from flask import Flask
 
-from image_factory import api_builds, api_github, api_logs
+from image_factory import api_builds, api_github, api_logs, openapi
 from image_factory.context import make_factory
 from image_factory.intake import Intake, celery_enqueue
 from totem.api import create_service_app
@@ -23,6 +23,6 @@ def create_app(settings: Settings | None = None, enqueue: Callable[[str], None] 
     app = create_service_app(SERVICE, dependencies=("redis", "docker"), receives_hooks=True, settings=settings)
     factory = make_factory(app.config["TOTEM_SETTINGS"])
     app.extensions["image_factory"] = Intake(factory, enqueue or celery_enqueue(factory.config.queue))
-    for blueprint in (api_github.blueprint, api_builds.blueprint, api_logs.blueprint):
+    for blueprint in (api_github.blueprint, api_builds.blueprint, api_logs.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)
     return app

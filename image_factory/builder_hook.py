@@ -1,19 +1,21 @@
-"""The builder hook: DESIGN.md's generic hook, sent signed to the orchestrator."""
+"""The builder hook: the generic hook of docs/architecture.md §3.1, sent signed to the orchestrator."""
 from __future__ import annotations
 
 from typing import Any
 
+from image_factory.errors import ImageFactoryError
 from totem.api import validate
-from totem.contracts.hook import GENERIC_HOOK_SCHEMA, send_hook
+from totem.contracts.hook import GENERIC_HOOK_SCHEMA, HookStatus
+from totem.signed_post import send_hook
 
 HOOK_NAME = "image-factory"
 
 
-class HookError(RuntimeError):
-    pass
+class HookError(ImageFactoryError, RuntimeError):
+    """The orchestrator did not accept the builder hook (unreachable, or not 2xx)."""
 
 
-def builder_hook(record: dict[str, Any], status: str, image: str | None = None, error: str | None = None,
+def builder_hook(record: dict[str, Any], status: HookStatus, image: str | None = None, error: str | None = None,
                  images: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"build": record["id"]}
     if image:

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Callable
 
+from image_factory.errors import ImageFactoryError
 from totem.git_names import validate_git
+from totem.waiting import Deadline
 
 
-class CheckoutError(RuntimeError):
-    pass
+class CheckoutError(ImageFactoryError, RuntimeError):
+    """A commit could not be fetched or checked out."""
 
 
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
@@ -25,7 +26,7 @@ def clone_url(template: str, owner: str, repo: str) -> str:
 def checkout(url: str, commit: str, directory: Path, timeout: float, say: Callable[[str], None]) -> None:
     """Fetch `commit` (shallow when the server allows it, else full history) and check it out."""
     validate_git({"commit": commit}, ("commit",))
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     directory.mkdir(parents=True, exist_ok=False)
     git = _runner(directory, deadline, say)
     git("init", "--quiet")
@@ -44,12 +45,12 @@ def checkout(url: str, commit: str, directory: Path, timeout: float, say: Callab
         raise CheckoutError(f"checked out {head}, expected {commit}")
 
 
-def _runner(directory: Path, deadline: float, say: Callable[[str], None]):
+def _runner(directory: Path, deadline: Deadline, say: Callable[[str], None]):
     env = {**os.environ, **_GIT_ENV}
 
     def git(*args: str) -> str:
         command = args[2] if args[0] == "-c" else args[0]
-        remaining = deadline - time.monotonic()
+        remaining = deadline.remaining()
         if remaining <= 0:
             raise CheckoutError("checkout timed out")
         say("$ git " + " ".join(args))

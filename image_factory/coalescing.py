@@ -4,15 +4,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from image_factory.records import FAILED, QUEUED, RECORD_TTL, RUNNING, SUCCEEDED, SUPERSEDED, BuildStore
+from image_factory.records import RECORD_TTL, BuildStore
+from image_factory.states import BuildStatus
 
 
 def _reusable(record: dict[str, Any] | None, recent_seconds: int) -> bool:
     if not record:
         return False
-    if record["status"] in (QUEUED, RUNNING):
+    if record["status"] in (BuildStatus.QUEUED, BuildStatus.RUNNING):
         return True
-    return record["status"] == SUCCEEDED and (record["finished_at"] or 0) >= time.time() - recent_seconds
+    return record["status"] == BuildStatus.SUCCEEDED and (record["finished_at"] or 0) >= time.time() - recent_seconds
 
 
 def request_build(store: BuildStore, git: dict[str, str], trigger: str, recent_seconds: int,
@@ -30,7 +31,8 @@ def request_build(store: BuildStore, git: dict[str, str], trigger: str, recent_s
         record = store.create(git, trigger)
         older_id = store.redis.get(queued_key)
         if older_id and older_id != record["id"]:
-            store.transition(older_id, (QUEUED,), SUPERSEDED, superseded_by=record["id"], finished_at=time.time())
+            store.transition(older_id, (BuildStatus.QUEUED,), BuildStatus.SUPERSEDED, superseded_by=record["id"],
+                             finished_at=time.time())
         pipe = store.redis.pipeline()
         pipe.set(commit_key, record["id"], ex=RECORD_TTL)
         pipe.set(queued_key, record["id"], ex=RECORD_TTL)
@@ -40,4 +42,4 @@ def request_build(store: BuildStore, git: dict[str, str], trigger: str, recent_s
 
 def enqueue_failed(store: BuildStore, build_id: str, error: str) -> None:
     """The queue refused the build: record that instead of leaving it queued forever."""
-    store.transition(build_id, (QUEUED,), FAILED, error=error, finished_at=time.time())
+    store.transition(build_id, (BuildStatus.QUEUED,), BuildStatus.FAILED, error=error, finished_at=time.time())

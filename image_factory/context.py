@@ -5,16 +5,16 @@ import functools
 
 import redis
 
-from image_factory.config import FactoryConfig
 from image_factory.log_archive import archive_for
 from image_factory.pipeline import Factory
 from image_factory.records import BuildStore
+from image_factory.settings import ImageFactorySettings
 from totem.settings import Settings
 
 
 def make_factory(settings: Settings | None = None) -> Factory:
     settings = settings or Settings.from_env()
-    config = FactoryConfig.from_env(settings)
+    config = ImageFactorySettings.from_env()
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=30,
                                   socket_connect_timeout=5, health_check_interval=30)
     return Factory(settings, config, BuildStore(client, config.key_prefix), archive_for(config, settings))

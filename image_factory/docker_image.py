@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Callable, Iterable
 
 import docker
@@ -10,14 +9,16 @@ from docker.errors import APIError, DockerException
 from requests.exceptions import RequestException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from image_factory.errors import ImageFactoryError
 from image_factory.repo_config import BuildOptions
+from totem.waiting import Deadline
 
 LABEL_PREFIX = "totem.build."
 _RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
 
 
-class ImageError(RuntimeError):
-    pass
+class ImageError(ImageFactoryError, RuntimeError):
+    """docker build, tag or push failed (or ran past its deadline)."""
 
 
 def client(docker_host: str, timeout: float) -> docker.DockerClient:
@@ -25,7 +26,7 @@ def client(docker_host: str, timeout: float) -> docker.DockerClient:
     return docker.DockerClient(base_url=docker_host, timeout=max(5, int(timeout)))
 
 
-def _consume(stream: Iterable[dict], deadline: float, what: str, say: Callable[[str], None],
+def _consume(stream: Iterable[dict], deadline: Deadline, what: str, say: Callable[[str], None],
              chunks: list[dict] | None = None) -> list[dict]:
     """Log each chunk; raise on an error chunk or when the deadline passes (closing the stream)."""
     chunks = [] if chunks is None else chunks
@@ -37,7 +38,7 @@ def _consume(stream: Iterable[dict], deadline: float, what: str, say: Callable[[
             text = (chunk.get("stream") or _progress(chunk)).rstrip()
             if text:
                 say(text)
-            if time.monotonic() > deadline:
+            if deadline.expired:
                 raise ImageError(f"{what} timed out")
     except (APIError, DockerException) as exc:
         raise ImageError(f"{what} failed: {exc}") from None
@@ -59,7 +60,7 @@ def _progress(chunk: dict) -> str:
 def build(api, options: BuildOptions, tags: tuple[str, ...], labels: dict[str, str], timeout: float,
           say: Callable[[str], None]) -> str:
     """Build the image, apply every tag; returns the image id."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     stream = api.build(path=str(options.context), dockerfile=options.dockerfile, buildargs=options.args or None,
                        target=options.target, tag=tags[0], labels={LABEL_PREFIX + k: v for k, v in labels.items()},
                        network_mode="host", rm=True, forcerm=True, pull=False, decode=True,
@@ -96,5 +97,5 @@ def push(api, tag: str, auth: dict | None, timeout: float, say: Callable[[str], 
     """Push one tag; returns the manifest digest the registry reported."""
     repository, _, name = tag.rpartition(":")
     stream = api.push(repository, tag=name, auth_config=auth, stream=True, decode=True)
-    chunks = _consume(stream, time.monotonic() + timeout, f"docker push {tag}", say)
+    chunks = _consume(stream, Deadline(timeout), f"docker push {tag}", say)
     return next((c["aux"].get("Digest") for c in reversed(chunks) if isinstance(c.get("aux"), dict)), None)

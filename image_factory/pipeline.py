@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from image_factory import builder_hook, checkout, docker_image, names
-from image_factory.config import FactoryConfig
 from image_factory.live_log import LiveLogWriter
 from image_factory.log_archive import LogArchive
-from image_factory.records import FAILED, QUEUED, RUNNING, SUCCEEDED, BuildStore
+from image_factory.records import BuildStore
 from image_factory.repo_config import build_options
+from image_factory.settings import ImageFactorySettings
+from image_factory.states import BuildStatus
 from image_factory.steps import StepFailed, StepRecorder
+from totem.contracts.hook import HookStatus
 from totem.logs import log_context
 from totem.settings import Settings
 
@@ -25,7 +27,7 @@ log = logging.getLogger("image_factory.pipeline")
 @dataclass
 class Factory:
     settings: Settings
-    config: FactoryConfig
+    config: ImageFactorySettings
     store: BuildStore
     archive: LogArchive
 
@@ -38,7 +40,8 @@ def claim(store: BuildStore, build_id: str, lease_seconds: int) -> bool:
     lease_key = store.key("lease", build_id)
     if not store.redis.set(lease_key, uuid.uuid4().hex, nx=True, ex=lease_seconds):
         return False
-    if store.transition(build_id, (QUEUED, RUNNING), RUNNING, started_at=time.time()):
+    claimable = (BuildStatus.QUEUED, BuildStatus.RUNNING)
+    if store.transition(build_id, claimable, BuildStatus.RUNNING, started_at=time.time()):
         return True
     store.redis.delete(lease_key)
     return False
@@ -60,15 +63,17 @@ def run_build(factory: Factory, build_id: str) -> str:
                              config.workdir / "logs" / f"{build_id}.log.part", config.live_log_lines)
         steps = StepRecorder(lambda s: store.update(build_id, steps=s), live.write)
         status, image, images, error = _produce_image(factory, record, steps, live.write)
-        hook = builder_hook.builder_hook(record, "success" if status == SUCCEEDED else "failed", image, error, images)
+        hook_status = HookStatus.SUCCESS if status == BuildStatus.SUCCEEDED else HookStatus.FAILED
+        hook = builder_hook.builder_hook(record, hook_status, image, error, images)
         try:
             with steps.step("hook"):
                 code = builder_hook.deliver(settings.orchestrator_url, hook, settings.hook_secret,
                                             config.hook_attempts, config.hook_backoff)
                 live.write(f"orchestrator accepted the builder hook ({code})")
         except StepFailed as exc:
-            status, error = FAILED, error or str(exc)
-        store.finish(build_id, status, image=image if status == SUCCEEDED else None, images=images, error=error)
+            status, error = BuildStatus.FAILED, error or str(exc)
+        store.finish(build_id, status, image=image if status == BuildStatus.SUCCEEDED else None, images=images,
+                     error=error)
         factory.archive.save(build_id, live.close(status))
         store.redis.delete(store.key("lease", build_id))
         log.info("build %s %s", build_id, status)
@@ -93,6 +98,6 @@ def _produce_image(factory: Factory, record: dict, steps: StepRecorder, say) -> 
             for tag in tags:
                 digest = docker_image.push(docker.api, tag, config.registry_auth(), config.push_timeout, say)
                 say(f"pushed {tag} ({digest or 'no digest reported'})")
-        return SUCCEEDED, tags[0], list(tags), None
+        return BuildStatus.SUCCEEDED, tags[0], list(tags), None
     except StepFailed as exc:
-        return FAILED, None, [], str(exc)
+        return BuildStatus.FAILED, None, [], str(exc)

@@ -6,9 +6,8 @@ import time
 import uuid
 from typing import Any, Iterator
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, SUPERSEDED = "queued", "running", "succeeded", "failed", "superseded"
-STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, SUPERSEDED)
-FINISHED = (SUCCEEDED, FAILED, SUPERSEDED)
+from image_factory.states import BuildStatus
+
 _JSON_FIELDS = ("steps", "images")
 RECORD_TTL = 30 * 24 * 3600  # finished builds are forgotten after a month
 
@@ -50,7 +49,7 @@ class BuildStore:
         now = time.time()
         record = {
             "id": new_build_id(), "owner": git["owner"], "repo": git["repo"], "ref": git["ref"],
-            "commit": git["commit"], "status": QUEUED, "trigger": trigger, "created_at": now,
+            "commit": git["commit"], "status": BuildStatus.QUEUED, "trigger": trigger, "created_at": now,
             "started_at": "", "finished_at": "", "image": "", "images": [], "error": "", "steps": [],
             "superseded_by": "",
         }

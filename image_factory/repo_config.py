@@ -7,6 +7,8 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
+from image_factory.errors import ImageFactoryError
+
 BUILD_SCHEMA = {
     "type": "object",
     "additionalProperties": True,
@@ -20,8 +22,8 @@ BUILD_SCHEMA = {
 _validator = Draft202012Validator(BUILD_SCHEMA)
 
 
-class RepoConfigError(ValueError):
-    pass
+class RepoConfigError(ImageFactoryError, ValueError):
+    """The `build:` section of totem.yml is unusable; the message says where."""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ import contextlib
 import time
 from typing import Any, Callable, Iterator
 
+from image_factory.errors import ImageFactoryError
+from image_factory.states import BuildStatus
 from totem.logs import redact
 
 
-class StepFailed(RuntimeError):
+class StepFailed(ImageFactoryError, RuntimeError):
     def __init__(self, step: str, error: str):
         super().__init__(f"{step}: {error}")
         self.step = step
@@ -23,7 +25,7 @@ class StepRecorder:
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Run one step; any exception inside marks it failed and is raised again as StepFailed."""
-        entry: dict[str, Any] = {"name": name, "status": "running", "started_at": time.time(),
+        entry: dict[str, Any] = {"name": name, "status": BuildStatus.RUNNING, "started_at": time.time(),
                                  "finished_at": None, "duration_s": None, "error": None}
         self.steps.append(entry)
         self._save(self.steps)
@@ -33,10 +35,10 @@ class StepRecorder:
             yield
         except Exception as exc:  # every failure of a step becomes a failed build, never a crash
             error = redact(str(exc) or type(exc).__name__)
-            self._end(entry, started, "failed", error)
+            self._end(entry, started, BuildStatus.FAILED, error)
             self._say(f"!!! {name} failed: {error}")
             raise StepFailed(name, error) from None
-        self._end(entry, started, "succeeded", None)
+        self._end(entry, started, BuildStatus.SUCCEEDED, None)
 
     def _end(self, entry: dict[str, Any], started: float, status: str, error: str | None) -> None:
         entry.update(status=status, finished_at=time.time(), duration_s=round(time.monotonic() - started, 3),

@@ -5,8 +5,8 @@ import logging
 
 from image_factory import cleanup, docker_image
 from image_factory.context import factory
-from image_factory.records import RUNNING
 from image_factory.pipeline import run_build
+from image_factory.states import BuildStatus
 from image_factory.worker import celery
 
 log = logging.getLogger("image_factory.tasks")
@@ -25,7 +25,7 @@ def build(build_id: str) -> str:
 def prune() -> dict:
     current = factory()
     keep = current.config.keep_per_repo
-    active = {r["id"] for r in current.store.newest_first() if r["status"] == RUNNING}
+    active = {r["id"] for r in current.store.newest_first() if r["status"] == BuildStatus.RUNNING}
     dirs = cleanup.prune_build_dirs(current.config.workdir / "builds", keep, active)
     docker = docker_image.client(current.settings.docker_host, 120)
     try:

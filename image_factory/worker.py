@@ -3,16 +3,14 @@
 Run: celery -A image_factory.worker worker -Q image_factory
      (add -B, or run `celery -A image_factory.worker beat`, for the periodic cleanup)
 """
-from celery.signals import setup_logging
 from kombu import Queue
 
-from image_factory.config import FactoryConfig
-from totem import logs
+from image_factory.settings import ImageFactorySettings
 from totem.settings import load_or_exit
 from totem.workers import make_celery
 
 settings = load_or_exit("image_factory", receives_hooks=True)
-config = FactoryConfig.from_env(settings)
+config = ImageFactorySettings.from_env()
 
 celery = make_celery("image_factory", settings)
 celery.conf.update(
@@ -23,10 +21,3 @@ celery.conf.update(
     include=["image_factory.tasks"],
     beat_schedule={"prune-images": {"task": "image_factory.cleanup", "schedule": float(config.cleanup_interval)}},
 )
-
-
-def _configure_logging(**_kwargs) -> None:
-    logs.configure("image_factory", settings.log_format, settings=settings)
-
-
-setup_logging.connect(_configure_logging, weak=False)

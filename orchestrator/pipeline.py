@@ -18,6 +18,7 @@ from orchestrator.jobs.gate import DEPLOY, FAIL, decide, required_hooks
 from orchestrator.jobs.store import Job, JobStore
 from orchestrator.runtime import Runtime
 from orchestrator.states import Event, State
+from totem.notify import Level
 
 log = logging.getLogger("orchestrator.pipeline")
 
@@ -60,12 +61,12 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
         return
     if state == State.FAILED:
         _emit(rt, updated, (Event.CONFIG_INVALID, error), (Event.JOB_FAILED, {"reason": error["message"]}))
-        notify.notify(rt, updated, notify.FAILED, f"invalid totem.yml: {error['message']}")
+        notify.send(rt, updated, Level.FAILED, f"invalid totem.yml: {error['message']}")
     elif state == State.NOOP:
         _emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
     else:
         _emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": required}))
-        notify.notify(rt, updated, notify.PENDING, "waiting for " + (", ".join(required) or "no hooks"))
+        notify.send(rt, updated, Level.PENDING, "waiting for " + (", ".join(required) or "no hooks"))
 
 
 def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
@@ -88,10 +89,10 @@ def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
     decision, hooks, job = result
     if decision == FAIL:
         _emit(rt, job, (Event.HOOK_FAILED, {"hooks": hooks}), (Event.JOB_FAILED, {"reason": job["error"]["message"]}))
-        notify.notify(rt, job, notify.FAILED, f"not deployed: {', '.join(hooks)} failed")
+        notify.send(rt, job, Level.FAILED, f"not deployed: {', '.join(hooks)} failed")
         return False
     _emit(rt, job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": bool(job.get("force-deploy"))}))
-    notify.notify(rt, job, notify.STARTED, "deploying to " + ", ".join(enabled_deployers(job["config"])))
+    notify.send(rt, job, Level.STARTED, "deploying to " + ", ".join(enabled_deployers(job["config"])))
     return True
 
 
@@ -139,10 +140,10 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
         return
     if final["state"] == State.COMPLETE:
         _emit(rt, final, (Event.JOB_COMPLETE, {"deployers": sorted(final["deploy"]["deployers"])}))
-        notify.notify(rt, final, notify.SUCCESS, "deploy requested on " + ", ".join(sorted(final["deploy"]["deployers"])))
+        notify.send(rt, final, Level.SUCCESS, "deploy requested on " + ", ".join(sorted(final["deploy"]["deployers"])))
     else:
         _emit(rt, final, (Event.JOB_FAILED, {"reason": final["error"]["message"]}))
-        notify.notify(rt, final, notify.FAILED, final["error"]["message"])
+        notify.send(rt, final, Level.FAILED, final["error"]["message"])
 
 
 def process(rt: Runtime, job_id: str, task_id: str) -> str | None:

@@ -1,54 +1,37 @@
 """Orchestrator settings beyond the shared ones (environment variables, documented in the README)."""
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from totem.settings import SettingsError, env_float, env_int
+from totem.settings import EnvSettings, SettingsError, base_url, key_prefix, setting
 
 
 @dataclass(frozen=True)
-class OrchestratorSettings:
-    redis_prefix: str = "totem:orchestrator"
-    job_ttl: int = 2 * 24 * 3600  # jobs and their events expire after this many seconds
-    freeze_ttl: int = 24 * 3600  # a deleted branch stays frozen this long
-    travis_public_key: str | None = field(default=None, repr=False)  # PEM
-    config_etcd_prefix: str = "/totem/config"
-    config_s3_bucket: str = "totem-config"
-    config_s3_prefix: str = "totem/config"
-    repo_config_url: str | None = None  # e.g. file:///srv/configs/{owner}/{repo}/{commit}/totem.yml
-    github_api_url: str = "https://api.github.com"
-    github_token: str | None = field(default=None, repr=False)
-    deploy_attempts: int = 6
-    deploy_backoff: float = 1.0
-    notify_timeout: float = 10.0
-
-    @classmethod
-    def from_env(cls, environ=None) -> "OrchestratorSettings":
-        env = os.environ if environ is None else environ
-        return cls(
-            redis_prefix=env.get("TOTEM_ORCHESTRATOR_PREFIX", cls.redis_prefix),
-            job_ttl=env_int(env, "TOTEM_JOB_TTL", cls.job_ttl),
-            freeze_ttl=env_int(env, "TOTEM_FREEZE_TTL", cls.freeze_ttl),
-            travis_public_key=env.get("TOTEM_TRAVIS_PUBLIC_KEY") or None,
-            config_etcd_prefix="/" + env.get("TOTEM_CONFIG_ETCD_PREFIX", cls.config_etcd_prefix).strip("/"),
-            config_s3_bucket=env.get("TOTEM_CONFIG_S3_BUCKET", cls.config_s3_bucket),
-            config_s3_prefix=env.get("TOTEM_CONFIG_S3_PREFIX", cls.config_s3_prefix).strip("/"),
-            repo_config_url=env.get("TOTEM_REPO_CONFIG_URL") or None,
-            github_api_url=env.get("TOTEM_GITHUB_API_URL", cls.github_api_url).rstrip("/"),
-            github_token=env.get("TOTEM_GITHUB_TOKEN") or None,
-            deploy_attempts=max(1, env_int(env, "TOTEM_DEPLOY_ATTEMPTS", cls.deploy_attempts)),
-            deploy_backoff=env_float(env, "TOTEM_DEPLOY_BACKOFF", cls.deploy_backoff),
-            notify_timeout=env_float(env, "TOTEM_NOTIFY_TIMEOUT", cls.notify_timeout),
-        )
+class OrchestratorSettings(EnvSettings):
+    redis_prefix: str = setting("TOTEM_ORCHESTRATOR_PREFIX", "totem:orchestrator")
+    job_ttl: int = setting("TOTEM_JOB_TTL", 2 * 24 * 3600)  # jobs and their events expire after this many seconds
+    freeze_ttl: int = setting("TOTEM_FREEZE_TTL", 24 * 3600)  # a deleted branch stays frozen this long
+    travis_public_key: str | None = setting("TOTEM_TRAVIS_PUBLIC_KEY", None, secret=True)  # PEM
+    config_etcd_prefix: str = setting("TOTEM_CONFIG_ETCD_PREFIX", "/totem/config", parse=key_prefix)
+    config_s3_bucket: str = setting("TOTEM_CONFIG_S3_BUCKET", "totem-config")
+    config_s3_prefix: str = setting("TOTEM_CONFIG_S3_PREFIX", "totem/config", parse=lambda raw: raw.strip("/"))
+    # e.g. file:///srv/configs/{owner}/{repo}/{commit}/totem.yml
+    repo_config_url: str | None = setting("TOTEM_REPO_CONFIG_URL", None)
+    github_api_url: str = setting("TOTEM_GITHUB_API_URL", "https://api.github.com", parse=base_url)
+    github_token: str | None = setting("TOTEM_GITHUB_TOKEN", None, secret=True)
+    deploy_attempts: int = setting("TOTEM_DEPLOY_ATTEMPTS", 6, floor=1)
+    deploy_backoff: float = setting("TOTEM_DEPLOY_BACKOFF", 1.0)
+    notify_timeout: float = setting("TOTEM_NOTIFY_TIMEOUT", 10.0)
 
     def validate(self, provider_names: tuple[str, ...]) -> None:
+        """Refuse unknown config providers and a Travis key that is not PEM (at process entry points)."""
         from orchestrator.config.providers import PROVIDERS
 
         unknown = [name for name in provider_names if name not in PROVIDERS]
         if unknown:
-            raise SettingsError(f"TOTEM_CONFIG_PROVIDERS: unknown {', '.join(unknown)}; choose from {', '.join(PROVIDERS)}")
+            raise SettingsError(f"TOTEM_CONFIG_PROVIDERS: unknown {', '.join(unknown)}; "
+                                f"choose from {', '.join(PROVIDERS)}")
         if self.travis_public_key:
             from cryptography.hazmat.primitives import serialization
 

@@ -1,8 +1,13 @@
-"""Job states and event names: two separate vocabularies."""
+"""Job states and event names: two separate vocabularies.
+
+Both are StrEnums: a member is its string, so jobs hold, compare and serialise the plain names.
+"""
 from __future__ import annotations
 
+from enum import StrEnum
 
-class State:
+
+class State(StrEnum):
     NEW = "NEW"  # hooks arriving, config not loaded yet
     SCHEDULED = "SCHEDULED"  # config loaded, waiting for the required hooks
     DEPLOYING = "DEPLOYING"  # gate passed once; deploy requests being sent
@@ -10,12 +15,13 @@ class State:
     FAILED = "FAILED"  # a required hook failed, the config is invalid, or a deployer refused
     NOOP = "NOOP"  # disabled app, no enabled deployers, or frozen branch
 
-    ALL = (NEW, SCHEDULED, DEPLOYING, COMPLETE, FAILED, NOOP)
-    OPEN = (NEW, SCHEDULED)  # a new commit may still replace the job's commit
-    FINAL = (COMPLETE, FAILED, NOOP)
+
+ALL = tuple(State)
+OPEN = (State.NEW, State.SCHEDULED)  # a new commit may still replace the job's commit
+FINAL = (State.COMPLETE, State.FAILED, State.NOOP)
 
 
-class Event:
+class Event(StrEnum):
     NEW_JOB = "NEW_JOB"
     NEW_COMMIT = "NEW_COMMIT"
     HOOK_RECEIVED = "HOOK_RECEIVED"

@@ -8,7 +8,7 @@ from orchestrator.deploy import client
 from orchestrator.deploy.request import enabled_deployers
 from orchestrator.jobs.store import Job, JobStore, app_name
 from orchestrator.runtime import Runtime
-from orchestrator.states import Event, State
+from orchestrator.states import OPEN, Event, State
 
 
 def _deployers(rt: Runtime, job: Job | None, owner: str, repo: str, ref: str) -> dict[str, dict]:
@@ -20,7 +20,7 @@ def _deployers(rt: Runtime, job: Job | None, owner: str, repo: str, ref: str) ->
 
 
 def _close_open_job(job: Job | None):
-    if job is None or job["state"] not in State.OPEN:
+    if job is None or job["state"] not in OPEN:
         return None, None
     job.update(state=State.NOOP, reason="undeployed")
     return job, job

@@ -3,11 +3,8 @@
 Run: celery -A orchestrator.worker worker -Q orchestrator
      celery -A orchestrator.worker beat      (optional: re-queues idle open jobs every minute)
 """
-from celery import signals
-
 from orchestrator.settings import options_or_exit
 from orchestrator.tasks import register
-from totem import logs
 from totem.settings import load_or_exit
 from totem.workers import make_celery
 
@@ -15,8 +12,3 @@ settings = load_or_exit("orchestrator worker")
 options_or_exit(settings.config_providers)
 celery = make_celery("orchestrator", settings)
 register(celery)
-
-
-@signals.setup_logging.connect
-def configure_logging(**_kwargs) -> None:
-    logs.configure("orchestrator", settings.log_format, settings=settings)

@@ -31,3 +31,13 @@ def store(request, settings, unique_prefix):
     store = connect(f"{request.param}://{address}")
     yield store
     store.delete_prefix(unique_prefix)
+
+
+@pytest.fixture
+def private_etcd(tmp_path):
+    """An etcd of the test's own, which it may stop and restart; stopped after the test."""
+    from tests.support import PrivateEtcd
+
+    etcd = PrivateEtcd(tmp_path).start()
+    yield etcd
+    etcd.stop()

@@ -1,40 +1,24 @@
-"""Small helpers shared by tests: polling and a private etcd that a test may stop and restart."""
+"""Small helpers shared by tests: a private etcd that a test may stop and restart, a loopback HTTP
+server, stopping a child process. Waiting is totem.waiting's; free ports are totem.net's."""
 from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import threading
-import time
+from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator
 
 import requests
 
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05,
-               what: str = "condition"):
-    """Poll until `condition()` is truthy; returns its value, or raises AssertionError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from totem.net import free_port
+from totem.waiting import wait
 
 
 class PrivateEtcd:
-    """An etcd of the test's own on loopback, with a data dir that survives restarts."""
+    """An etcd of the test's own on loopback, with a data dir that survives restarts
+    (tests get one from the `private_etcd` fixture)."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
@@ -46,7 +30,11 @@ class PrivateEtcd:
     def address(self) -> str:
         return f"127.0.0.1:{self.client_port}"
 
-    def start(self) -> "PrivateEtcd":
+    @property
+    def url(self) -> str:
+        return f"etcd://{self.address}"
+
+    def start(self) -> PrivateEtcd:
         client = f"http://{self.address}"
         peer = f"http://127.0.0.1:{self.peer_port}"
         log = open(self.workdir / "etcd.log", "ab")
@@ -59,14 +47,12 @@ class PrivateEtcd:
             ],
             stdout=log, stderr=log,
         )
-        wait_until(self._healthy, timeout=20)
+        wait(self._healthy, 20, what=f"the private etcd on {self.address} healthy",
+             ignoring=(requests.RequestException,))
         return self
 
     def _healthy(self) -> bool:
-        try:
-            return requests.get(f"http://{self.address}/health", timeout=1).ok
-        except requests.RequestException:
-            return False
+        return requests.get(f"http://{self.address}/health", timeout=1).ok
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -82,7 +68,8 @@ class PrivateEtcd:
         """Compact history up to the current revision; returns that revision."""
         header = requests.post(f"http://{self.address}/v3/kv/range", json={"key": "AA=="}, timeout=5).json()["header"]
         revision = int(header["revision"])
-        requests.post(f"http://{self.address}/v3/kv/compaction", json={"revision": revision, "physical": True}, timeout=5)
+        requests.post(f"http://{self.address}/v3/kv/compaction", json={"revision": revision, "physical": True},
+                      timeout=5)
         return revision
 
 

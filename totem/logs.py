@@ -1,8 +1,10 @@
 """Structured logging: one JSON object (or key=value line) per record, with request/job ids.
 
 Secrets never reach a log: values registered with `register_secret` (and the
-settings' secrets, on `configure`) are replaced by `***`, and so is any extra
+settings' secrets, on `bootstrap`) are replaced by `***`, and so is any extra
 field whose name looks like a secret.
+
+Every process calls `bootstrap(service)` once at start; nothing else configures logging.
 """
 from __future__ import annotations
 
@@ -13,9 +15,16 @@ import logging
 import re
 import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("totem_log_context", default={})
+if TYPE_CHECKING:
+    from totem.settings import Settings
+
+# the ids in force; each `log_context` sets a new mapping, so the shared empty default is never changed
+_context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "totem_log_context", default=MappingProxyType({}))
 _secrets: set[str] = set()
 _SECRET_NAMES = re.compile(r"secret|password|passwd|token|authorization|signature|credential", re.I)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
@@ -77,13 +86,39 @@ class KeyValueFormatter(JsonFormatter):
         return " ".join(f"{k}={quoted(v)}" for k, v in _fields(record, self.service).items())
 
 
-def configure(service: str, fmt: str = "json", level: int = logging.INFO, settings: Any = None) -> None:
-    """Route the root logger to stderr in the chosen format."""
-    if settings is not None:
-        for secret in (settings.hook_secret, settings.api_token):
-            register_secret(secret)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter(service) if fmt == "kv" else JsonFormatter(service))
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted, so a stream swapped in
+    later (gunicorn's, Celery's, a test's) still gets the lines."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def bootstrap(service: str, settings: Settings | None = None, level: int | str = logging.INFO) -> None:
+    """The one logging set-up of every Totem process (app factory, Celery worker, CLI).
+
+    The root logger writes one record a line to stderr in TOTEM_LOG_FORMAT (json or kv),
+    with the settings' secrets masked. Calling it again replaces its own handler (a
+    second service name or format wins) and leaves any other handler alone.
+    """
+    if settings is None:
+        from totem.settings import Settings, SettingsError
+
+        try:
+            settings = Settings.from_env()
+        except SettingsError:  # the entry point reports it when it loads its settings
+            settings = Settings()
+    for secret in (settings.hook_secret, settings.api_token):
+        register_secret(secret)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(KeyValueFormatter(service) if settings.log_format == "kv" else JsonFormatter(service))
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)

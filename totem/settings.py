@@ -1,101 +1,197 @@
-"""Typed settings read from the environment (names fixed by the design brief)."""
+"""Typed settings read from the environment (variable names are part of Totem's interface).
+
+Every settings class declares each field once, next to its variable:
+
+    @dataclass(frozen=True)
+    class DeployerSettings(EnvSettings):
+        lock_ttl: int = setting("TOTEM_DEPLOYER_LOCK_TTL", 15)
+
+and `DeployerSettings.from_env()` reads them all. A set variable is converted by the field's
+type (or its own `parse`); an unset one leaves the default. Conversions by type:
+int and float (blank = default), bool flags (1/true/yes/on), comma lists (`tuple[str, ...]`),
+paths (~ expanded), strings as given, optional strings (`str | None`: blank = None).
+A converter that returns None means "use the default"; one that raises ValueError("must …")
+becomes SettingsError("<VARIABLE> must … (got '<value>')").
+"""
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
-from dataclasses import dataclass, field
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, Union
 from urllib.parse import urlsplit
 
+from totem.errors import TotemError
 
-class SettingsError(ValueError):
+Environ = Mapping[str, str]
+Parser = Callable[[str], Any]
+S = TypeVar("S", bound="EnvSettings")
+_VARIABLE = "totem.setting"
+
+
+class SettingsError(TotemError, ValueError):
     """A setting is missing or malformed; the message says what to set."""
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(env, name: str, default: int, minimum: int | None = None) -> int:
-    """An integer setting (blank = default); a clear SettingsError naming the variable otherwise."""
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
+# -- converters: the raw value of a set variable → the field's value (None: the default) --------
+def whole(raw: str) -> int | None:
+    if raw == "":
+        return None
     try:
-        number = int(raw)
+        return int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
-    if minimum is not None and number < minimum:
-        raise SettingsError(f"{name} must be at least {minimum} (got {number})")
-    return number
+        raise ValueError("must be a whole number") from None
 
 
-def env_float(env, name: str, default: float) -> float:
-    """A number setting, e.g. seconds (blank = default)."""
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
+def number(raw: str) -> float | None:
+    if raw == "":
+        return None
     try:
         return float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number (got {raw!r})") from None
+        raise ValueError("must be a number") from None
 
 
-def _list(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def flag(raw: str) -> bool:
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def key_prefix(raw: str) -> str:
+    """An etcd key prefix: one leading "/", no trailing one."""
+    return "/" + raw.strip("/")
+
+
+def base_url(raw: str) -> str:
+    """A URL that paths are appended to: no trailing "/"."""
+    return raw.rstrip("/")
+
+
+def nonblank(convert: Parser = str) -> Parser:
+    """A blank variable means the default (None for optional fields), not an empty value."""
+    return lambda raw: convert(raw) if raw else None
+
+
+_BY_TYPE: dict[Any, Parser] = {str: str, int: whole, float: number, bool: flag, Path: path,
+                               tuple[str, ...]: comma_list}
 
 
 @dataclass(frozen=True)
-class Settings:
-    etcd_url: str = "etcd://127.0.0.1:2379"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    env: str = "local"
-    cluster: str = "local"
-    hook_secret: str | None = field(default=None, repr=False)
-    api_token: str | None = field(default=None, repr=False)
-    insecure_dev: bool = False
-    registry: str = "127.0.0.1:5000"
-    orchestrator_url: str = "http://127.0.0.1:9400"
-    deployer_url: str = "http://127.0.0.1:9000"
-    image_factory_url: str = "http://127.0.0.1:9300"
-    yoda_base: str = "/yoda"
-    git_url_template: str = "https://github.com/{owner}/{repo}.git"
-    scheduler: str = "docker"
-    config_providers: tuple[str, ...] = ("repo", "etcd", "default")
-    docker_host: str = "unix:///var/run/docker.sock"
-    aws_endpoint_url: str | None = None
-    home: Path = Path("~/.totem").expanduser()
-    log_format: str = "json"
+class Variable:
+    """How one field is read: its variable, its converter and the bounds of its value."""
+
+    name: str
+    parse: Parser | None = None
+    minimum: float | None = None  # smaller values are refused
+    floor: float | None = None  # smaller values are raised to this
+    default_from: Callable[[Environ], Any] | None = None  # a default computed from other variables
+
+    def read(self, env: Environ, kind: Any, default: Any) -> Any:
+        raw = env.get(self.name)
+        value = None
+        if raw is not None:
+            try:
+                value = (self.parse or _converter(kind))(raw)
+            except SettingsError:
+                raise
+            except ValueError as exc:
+                raise SettingsError(f"{self.name} {exc} (got {raw!r})") from None
+            if value is not None and self.minimum is not None and value < self.minimum:
+                raise SettingsError(f"{self.name} must be at least {self.minimum} (got {value})")
+        if value is None:
+            value = self.default_from(env) if self.default_from else default
+        if self.floor is not None:
+            value = max(self.floor, value)
+        return value
+
+
+def _converter(kind: Any) -> Parser:
+    if kind in _BY_TYPE:
+        return _BY_TYPE[kind]
+    members = typing.get_args(kind)
+    if typing.get_origin(kind) in (Union, types.UnionType) and type(None) in members:
+        (inner,) = [m for m in members if m is not type(None)]
+        return nonblank(_converter(inner))
+    raise TypeError(f"no converter for {kind!r}: give the setting a parse=")
+
+
+def setting(variable: str, default: Any = dataclasses.MISSING, *, parse: Parser | None = None,
+            minimum: float | None = None, floor: float | None = None, secret: bool = False,
+            default_factory: Any = dataclasses.MISSING,
+            default_from: Callable[[Environ], Any] | None = None) -> Any:
+    """A dataclass field read from `variable`; `secret` keeps the value out of repr."""
+    return dataclasses.field(default=default, default_factory=default_factory, repr=not secret,
+                             metadata={_VARIABLE: Variable(variable, parse, minimum, floor, default_from)})
+
+
+class EnvSettings:
+    """`from_env` for a frozen dataclass whose fields are declared with `setting`."""
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls: type[S], environ: Environ | None = None, **values: Any) -> S:
+        """Every declared variable read from `environ` (default os.environ); `values` given here
+        (e.g. from command-line flags) win over the environment. Raises SettingsError."""
         env = os.environ if environ is None else environ
-        get = env.get
-        settings = cls(
-            etcd_url=get("TOTEM_ETCD_URL", cls.etcd_url),
-            redis_url=get("TOTEM_REDIS_URL", cls.redis_url),
-            env=get("TOTEM_ENV", cls.env),
-            cluster=get("TOTEM_CLUSTER", cls.cluster),
-            hook_secret=get("TOTEM_HOOK_SECRET") or None,
-            api_token=get("TOTEM_API_TOKEN") or None,
-            insecure_dev=_flag(get("TOTEM_INSECURE_DEV")),
-            registry=get("TOTEM_REGISTRY", cls.registry),
-            orchestrator_url=get("TOTEM_ORCHESTRATOR_URL", cls.orchestrator_url),
-            deployer_url=get("TOTEM_DEPLOYER_URL", cls.deployer_url),
-            image_factory_url=get("TOTEM_IMAGE_FACTORY_URL", cls.image_factory_url),
-            yoda_base="/" + get("YODA_BASE", cls.yoda_base).strip("/"),
-            git_url_template=get("TOTEM_GIT_URL_TEMPLATE", cls.git_url_template),
-            scheduler=get("TOTEM_SCHEDULER", cls.scheduler),
-            config_providers=_list(get("TOTEM_CONFIG_PROVIDERS", ",".join(cls.config_providers))),
-            docker_host=get("DOCKER_HOST", cls.docker_host),
-            aws_endpoint_url=get("AWS_ENDPOINT_URL") or None,
-            home=Path(get("TOTEM_HOME", "~/.totem")).expanduser(),
-            log_format=get("TOTEM_LOG_FORMAT", cls.log_format),
-        )
-        settings.validate()
+        for spec in dataclasses.fields(cls):  # type: ignore[arg-type]  # every subclass is a dataclass
+            if _VARIABLE in spec.metadata and spec.name not in values:
+                values[spec.name] = cls.read(spec.name, env)
+        settings = cls(**values)
+        settings.check()
         return settings
 
-    def validate(self) -> None:
+    @classmethod
+    def read(cls, name: str, environ: Environ | None = None) -> Any:
+        """One field's value from the environment, for a default that depends on it."""
+        spec = next(f for f in dataclasses.fields(cls) if f.name == name)  # type: ignore[arg-type]
+        default: Any = None
+        if spec.default is not dataclasses.MISSING:
+            default = spec.default
+        elif spec.default_factory is not dataclasses.MISSING:
+            default = spec.default_factory()
+        return spec.metadata[_VARIABLE].read(os.environ if environ is None else environ,
+                                             typing.get_type_hints(cls)[name], default)
+
+    def check(self) -> None:
+        """Checks across fields, run by `from_env`; raise SettingsError."""
+
+
+@dataclass(frozen=True)
+class Settings(EnvSettings):
+    """What every process shares."""
+
+    etcd_url: str = setting("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379")
+    redis_url: str = setting("TOTEM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    env: str = setting("TOTEM_ENV", "local")
+    cluster: str = setting("TOTEM_CLUSTER", "local")
+    hook_secret: str | None = setting("TOTEM_HOOK_SECRET", None, secret=True)
+    api_token: str | None = setting("TOTEM_API_TOKEN", None, secret=True)
+    insecure_dev: bool = setting("TOTEM_INSECURE_DEV", False)
+    registry: str = setting("TOTEM_REGISTRY", "127.0.0.1:5000")
+    orchestrator_url: str = setting("TOTEM_ORCHESTRATOR_URL", "http://127.0.0.1:9400")
+    deployer_url: str = setting("TOTEM_DEPLOYER_URL", "http://127.0.0.1:9000")
+    image_factory_url: str = setting("TOTEM_IMAGE_FACTORY_URL", "http://127.0.0.1:9300")
+    yoda_base: str = setting("YODA_BASE", "/yoda", parse=key_prefix)
+    git_url_template: str = setting("TOTEM_GIT_URL_TEMPLATE", "https://github.com/{owner}/{repo}.git")
+    scheduler: str = setting("TOTEM_SCHEDULER", "docker")
+    config_providers: tuple[str, ...] = setting("TOTEM_CONFIG_PROVIDERS", ("repo", "etcd", "default"))
+    docker_host: str = setting("DOCKER_HOST", "unix:///var/run/docker.sock")
+    aws_endpoint_url: str | None = setting("AWS_ENDPOINT_URL", None)
+    home: Path = setting("TOTEM_HOME", Path("~/.totem").expanduser())
+    log_format: str = setting("TOTEM_LOG_FORMAT", "json")
+
+    def check(self) -> None:
         scheme = urlsplit(self.etcd_url).scheme
         if scheme not in {"etcd", "etcd2", "http", "https"}:
             raise SettingsError(

@@ -1,12 +1,15 @@
-"""The Celery app factory: Redis broker and results, JSON only, late acks, one queue per service."""
+"""The Celery app factory: Redis broker and results, JSON only, late acks, one queue per service,
+and the process's logging set up by `totem.logs.bootstrap` when the worker starts."""
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
+from totem import logs
 from totem.settings import Settings
 
 LONGEST_TASK_SECONDS = 1800  # a build or deployment never runs longer than this (hard limit)
+LOGGING_RECEIVER = "totem.logs.bootstrap"
 
 
 def make_celery(service: str, settings: Settings | None = None, longest_task: int = LONGEST_TASK_SECONDS) -> Celery:
@@ -33,6 +36,14 @@ def make_celery(service: str, settings: Settings | None = None, longest_task: in
         worker_hijack_root_logger=False,
         enable_utc=True,
     )
+
+    # a receiver tells Celery to leave the root logger to us; it fires only when a worker starts.
+    # One per process: the app made last (the worker module's) sets the service name.
+    def bootstrap_logging(**_kwargs) -> None:
+        logs.bootstrap(service, settings)
+
+    signals.setup_logging.disconnect(dispatch_uid=LOGGING_RECEIVER)
+    signals.setup_logging.connect(bootstrap_logging, weak=False, dispatch_uid=LOGGING_RECEIVER)
 
     @app.task(name=f"{service}.ping")
     def ping() -> str:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
-from totem import __version__
+from totem import __version__, logs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logs.bootstrap("totem", level=logging.WARNING)  # commands print their results; logs carry only trouble
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

@@ -5,10 +5,12 @@ from typing import Any
 
 import requests
 
+from totem.errors import TotemError
+
 TIMEOUT = 10.0
 
 
-class ServiceError(Exception):
+class ServiceError(TotemError):
     """A service answered with an error (or not at all); `status` is None when unreachable."""
 
     def __init__(self, service: str, status: int | None, code: str, message: str):

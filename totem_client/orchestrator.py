@@ -1,11 +1,10 @@
 """The orchestrator's API: jobs, events, undeploy, and signed generic hooks."""
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
+from totem import signed_post
 from totem_client.base import ServiceClient, ServiceError, error_from
-from totem.signatures import sign
 
 
 class OrchestratorClient(ServiceClient):
@@ -28,10 +27,8 @@ class OrchestratorClient(ServiceClient):
         """POST a generic hook signed with the shared hook secret (the operator's `deploy --image`)."""
         if not secret:
             raise ServiceError(self.service, None, "no_secret", "set TOTEM_HOOK_SECRET to send hooks")
-        body = json.dumps(hook, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(secret, body)}
-        response = self.session.post(self.base_url + "/hooks/generic", data=body, headers=headers,
-                                     timeout=self.timeout)
+        response = signed_post.post_json(self.base_url + "/hooks/generic", hook, secret, session=self.session,
+                                         timeout=self.timeout)
         if response.status_code >= 400:
             raise error_from(self.service, response)
         return response.json() if response.content else {}

@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, url_for
 
-from totem_client import Clients, ServiceError
-from totem_dashboard import actions, ansi, auth, pages_activity, pages_apps, security
-from totem_dashboard.times import duration, when
+from totem.api import create_service_app
 from totem.settings import Settings
+from totem_client import Clients
+from totem_dashboard import actions, ansi, auth, errors, pages_activity, pages_apps, security
+from totem_dashboard.times import duration, when
 
+SERVICE = "dashboard"
 DEFAULT_PORT = 9500
 
 
 def create_app(settings: Settings | None = None, clients: Clients | None = None) -> Flask:
-    settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    # it reads the services over HTTP: its /health has no dependency of its own to check
+    app = create_service_app(SERVICE, dependencies=(), settings=settings, import_name=__package__)
+    settings = app.config["TOTEM_SETTINGS"]
     security.configure(app)
-    app.config["TOTEM_SETTINGS"] = settings
+    errors.install(app)
     app.extensions["totem_clients"] = clients or Clients.from_settings(settings)
     app.jinja_env.filters.update(when=when, duration=duration, ansi=ansi.to_html)
     app.jinja_env.globals.update(csrf_token=security.csrf_token, signed_in=lambda: security.token() is not None,
@@ -31,15 +34,6 @@ def create_app(settings: Settings | None = None, clients: Clients | None = None)
     @app.get("/")
     def index():
         return redirect(url_for("apps.list_apps"))
-
-    @app.get("/healthz")
-    def healthz():
-        return {"ok": True}
-
-    @app.errorhandler(ServiceError)
-    def service_error(error: ServiceError):
-        status = error.status if error.status in (404,) else 502
-        return render_template("error.html", error=error, status=status), status
 
     @app.after_request
     def headers(response):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from deployer.states import State
 from totem_client import Clients, ServiceError
 from totem_dashboard import timeline
 from totem_dashboard.times import epoch
@@ -25,9 +26,9 @@ def health_of(record: dict) -> dict:
         if event.get("type") == "CHECK_PASSED":
             checked = (event.get("details") or {}).get("checked") or {}
     state = record.get("state")
-    healthy = len(checked) if state == "PROMOTED" else 0
+    healthy = len(checked) if state == State.PROMOTED else 0
     return {"instances": len(instances), "healthy": healthy,
-            "ok": state == "PROMOTED" and healthy >= len(instances) > 0}
+            "ok": state == State.PROMOTED and healthy >= len(instances) > 0}
 
 
 def app_row(clients: Clients, app: dict) -> dict:
@@ -118,5 +119,5 @@ def instances_of(record: dict | None) -> list[dict]:
         status = checked.get(node)
         rows.append({"node": node, "endpoint": endpoint, "host": where.get("host", ""),
                      "check": f"GET {path} → {status}" if status else "not checked",
-                     "healthy": bool(status) and record.get("state") == "PROMOTED"})
+                     "healthy": bool(status) and record.get("state") == State.PROMOTED})
     return rows

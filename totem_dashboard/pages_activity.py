@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from image_factory.states import FINISHED, STATUSES
+from orchestrator.states import ALL as JOB_STATES
 from totem_dashboard import ansi
 from totem_dashboard.render import clients, page
 
 blueprint = Blueprint("activity", __name__)
-JOB_STATES = ("NEW", "SCHEDULED", "DEPLOYING", "COMPLETE", "FAILED", "NOOP")
-BUILD_STATUSES = ("queued", "running", "succeeded", "failed", "superseded")
-FINISHED = ("succeeded", "failed", "superseded")
 
 
 def _filters(names: tuple[str, ...]) -> dict[str, str]:
@@ -34,7 +33,7 @@ def list_builds():
     chosen = _filters(("owner", "repo", "ref", "status"))
     answer = clients().image_factory.builds(**{k: v or None for k, v in chosen.items()}, limit=100)
     return page("builds.html", "_builds_table.html", builds=answer["builds"], chosen=chosen,
-                statuses=BUILD_STATUSES)
+                statuses=STATUSES)
 
 
 @blueprint.get("/builds/<build_id>")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from totem.contracts.hook import HookStatus
 from totem_dashboard.times import epoch
 
 DEPLOYER_MILESTONES = (
@@ -47,7 +48,7 @@ def _event_time(events: list[dict], names: tuple[str, ...]) -> float | None:
 
 def _hook_times(job: dict | None, kind: str) -> list[float]:
     hooks = (job or {}).get("hooks") or {}
-    return [t for h in hooks.values() if h.get("type") == kind and h.get("status") == "success"
+    return [t for h in hooks.values() if h.get("type") == kind and h.get("status") == HookStatus.SUCCESS
             for t in [epoch(h.get("received"))] if t is not None]
 
 

@@ -9,24 +9,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from totem.contracts.hook import HookStatus
 from totem_demo import secrets
-from totem.contracts.hook import send_hook
+from totem.signed_post import send_hook
+from totem.net import free_port
 
 TESTS = "tests/run.sh"
 TEST_TIMEOUT = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def checkout(url: str, commit: str, into: Path) -> None:
@@ -59,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     secret = secrets.load_or_create(Path(args.secrets))["TOTEM_HOOK_SECRET"]
     print(f"ci: {args.owner}/{args.repo} {args.ref} {args.commit[:12]}: started", flush=True)
-    send_hook(args.report, hook(args, "pending", {}), secret)
+    send_hook(args.report, hook(args, HookStatus.PENDING, {}), secret)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="totem-ci-") as tmp:
         try:
@@ -68,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         except (subprocess.SubprocessError, OSError) as exc:
             print(f"ci: checkout failed: {exc}")
             code = 1
-    status = "success" if code == 0 else "failed"
+    status = HookStatus.SUCCESS if code == 0 else HookStatus.FAILED
     result = {"tests": TESTS, "exit-code": code, "duration-s": round(time.monotonic() - started, 3)}
     response = send_hook(args.report, hook(args, status, result), secret)
     print(f"ci: {args.ref} {args.commit[:12]}: {status}, reported ({response.status_code})", flush=True)

@@ -1,14 +1,18 @@
 """Follow one pushed commit through image factory, orchestrator and deployer until it is live or fails."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import requests
 
-from totem_demo import layout, timeline
+from deployer.states import State as DeploymentState
+from image_factory.states import BuildStatus
+from orchestrator.states import State as JobState
+from totem import waiting
+from totem.contracts.hook import HookStatus
 from totem.settings import Settings
+from totem_demo import layout, timeline
 
 POLL = 0.25
 
@@ -69,10 +73,10 @@ class Follower:
         points: dict[str, float] = {}
         if build and build.get("created_at"):
             points["webhook received"] = build["created_at"]
-        if build and build.get("status") == "succeeded" and build.get("finished_at"):
+        if build and build.get("status") == BuildStatus.SUCCEEDED and build.get("finished_at"):
             points["image built"] = build["finished_at"]
         for key, hook in ((job or {}).get("hooks") or {}).items():
-            if key.startswith("ci:") and hook.get("status") in ("success", "failed"):
+            if key.startswith("ci:") and hook.get("status") in (HookStatus.SUCCESS, HookStatus.FAILED):
                 points["CI reported"] = hook["received"]
         for event in (job or {}).get("events") or []:
             if event["type"] == "DEPLOY_REQUESTED":
@@ -87,8 +91,8 @@ class Follower:
              on_milestone: Callable[[str, float], None] = lambda name, at: None) -> Outcome:
         """Poll until the deployment is promoted (older versions drained) and `host` answers `expected`."""
         outcome = Outcome()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def settled() -> bool:
             build, job = self.build(), self.job()
             deployment = self.deployment(job) if job else None
             outcome.job, outcome.deployment = job, deployment
@@ -99,21 +103,24 @@ class Follower:
             failure = self._failure(build, job, deployment)
             if failure:
                 outcome.status, outcome.reason = "failed", failure
-                return outcome
+                return True
             state = (deployment or {}).get("state")
-            if state == "PROMOTED" and page(host, proxy=self.proxy) == (200, expected):
+            if state == DeploymentState.PROMOTED and page(host, proxy=self.proxy) == (200, expected):
                 outcome.status = "live"
-                return outcome
-            time.sleep(POLL)
-        outcome.status, outcome.reason = "timeout", f"not live within {timeout:.0f}s"
+                return True
+            return False
+        try:
+            waiting.wait(settled, timeout, interval=POLL, what=f"{host} live")
+        except waiting.WaitTimeout:
+            outcome.status, outcome.reason = "timeout", f"not live within {timeout:.0f}s"
         return outcome
 
     @staticmethod
     def _failure(build: dict | None, job: dict | None, deployment: dict | None) -> str:
-        if build and build.get("status") == "failed":
+        if build and build.get("status") == BuildStatus.FAILED:
             return f"image build failed: {build.get('error')}"
-        if job and job.get("state") in ("FAILED", "NOOP"):
+        if job and job.get("state") in (JobState.FAILED, JobState.NOOP):
             return f"job {job['state']}: {job.get('error') or job.get('reason') or ''}".strip()
-        if deployment and deployment.get("state") == "FAILED":
+        if deployment and deployment.get("state") == DeploymentState.FAILED:
             return f"deployment FAILED: {deployment.get('error')}"
         return ""

@@ -1,12 +1,11 @@
 """GitHub-format push deliveries for a local bare repository: payload from git, signed headers."""
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from pathlib import Path
 
-from totem.signatures import sign
+from totem import signed_post
 
 ZERO = "0" * 40
 MAX_COMMITS = 20  # GitHub lists at most 20 commits in a push payload
@@ -77,9 +76,9 @@ def create_payload(owner: str, name: str, ref: str) -> dict:
 
 
 def signed(secret: str, event: str, payload: dict) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(payload).encode()
+    """The body and headers of one delivery, signed the way GitHub signs (`X-Hub-Signature-256`)."""
+    body = signed_post.encode(payload)
     return body, {
-        "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/totem-demo",
-        "X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": sign(secret, body),
+        **signed_post.signed_headers(body, secret, header="X-Hub-Signature-256"),
+        "User-Agent": "GitHub-Hookshot/totem-demo", "X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
     }

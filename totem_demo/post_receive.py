@@ -10,11 +10,11 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
+from totem import signed_post
 from totem_demo import github_push, secrets
 from totem_demo.github_push import ZERO
 
@@ -22,18 +22,12 @@ ATTEMPTS = 5
 
 
 def deliver(url: str, secret: str, event: str, payload: dict) -> str:
-    """POST one delivery, retrying connection errors and 5xx; returns what to show the pusher."""
+    """POST one delivery, retrying connection errors, 429 and 5xx; returns what to show the pusher."""
     body, headers = github_push.signed(secret, event, payload)  # one delivery id for every retry
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            response = requests.post(url, data=body, headers=headers, timeout=10)
-            if response.status_code < 500 or attempt == ATTEMPTS:
-                return str(response.status_code)
-        except requests.RequestException as exc:
-            if attempt == ATTEMPTS:
-                return f"unreachable ({type(exc).__name__})"
-        time.sleep(0.5 * 2 ** (attempt - 1))
-    return "unreachable"
+    try:
+        return str(signed_post.post(url, body, headers, attempts=ATTEMPTS, timeout=10).status_code)
+    except requests.RequestException as exc:
+        return f"unreachable ({type(exc).__name__})"
 
 
 def start_ci(args: argparse.Namespace, ref: str, commit: str) -> None:

@@ -10,6 +10,7 @@ from typing import TextIO
 import requests
 from celery import Celery
 
+from totem.waiting import WaitAborted, WaitTimeout, wait
 from totem_demo.layout import DemoHome
 from totem_demo.services import Process
 from totem_stack import process as proc
@@ -51,19 +52,19 @@ def _pings(redis_url: str, task: str, queue: str) -> bool:
 
 
 def wait_ready(service: Process, pid: int, redis_url: str, timeout: float = READY_TIMEOUT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    if not service.health_url and not service.queue:
         if not proc.is_alive(pid):
             return False
-        if service.health_url and _answers(service.health_url):
-            return True
-        if service.queue and _pings(redis_url, service.ping, service.queue):
-            return True
-        if not service.health_url and not service.queue:
-            time.sleep(1.0)  # no readiness probe: alive after a moment is ready
-            return proc.is_alive(pid)
-        time.sleep(0.3)
-    return False
+        time.sleep(1.0)  # no readiness probe: alive after a moment is ready
+        return proc.is_alive(pid)
+
+    def ready() -> bool:
+        return proc.is_alive(pid) and bool(service.health_url and _answers(service.health_url)
+                                           or service.queue and _pings(redis_url, service.ping, service.queue))
+    try:
+        return wait(ready, timeout, interval=0.3, abort=lambda: not proc.is_alive(pid), what=f"{service.name} ready")
+    except (WaitAborted, WaitTimeout):
+        return False
 
 
 def start_all(services: list[Process], home: DemoHome, env: dict[str, str], redis_url: str, out: TextIO) -> bool:

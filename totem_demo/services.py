@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from deployer.settings import DeployerSettings
+from image_factory.settings import ImageFactorySettings
+from totem.contracts.labels import CLUSTER, selector
+from totem.settings import Settings
 from totem_demo import layout
 from totem_demo.layout import DemoHome
-from totem.settings import Settings
 
 BIN = Path(sys.executable).parent
 
@@ -42,14 +45,14 @@ def _worker(name: str, module: str, queue: str, home: DemoHome, beat: bool = Tru
 def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.environ) -> list[Process]:
     """In start order: what receives hooks last, so nothing it calls is missing."""
     admin = layout.PROXY_ADMIN
-    deployer_queue = env.get("TOTEM_DEPLOYER_QUEUE") or "deployer"
-    factory_queue = env.get("TOTEM_IMAGE_FACTORY_QUEUE") or "image_factory"
+    deployer_queue = DeployerSettings.read("queue", env)  # the queues the workers will read from `env`
+    factory_queue = ImageFactorySettings.read("queue", env)
     return [
         Process("yoda-proxy", (str(BIN / "yoda-proxy"), "--http", layout.PROXY_HTTP, "--https", layout.PROXY_HTTPS,
                                "--admin", admin, "--node", layout.PROXY_NODE), "yoda-proxy",
                 health_url=f"http://{admin}/healthz"),
         Process("yoda-discover", (str(BIN / "yoda-discover"), "watch", "--label",
-                                  f"totem.cluster={settings.cluster}"), "yoda-discover"),
+                                  selector(CLUSTER, settings.cluster)), "yoda-discover"),
         _worker("deployer", "deployer", deployer_queue, home),
         _api("deployer", "deployer", settings.deployer_url),
         _worker("orchestrator", "orchestrator", "orchestrator", home),
@@ -58,5 +61,5 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
         _api("image-factory", "image_factory", settings.image_factory_url),
         Process("dashboard", (str(BIN / "gunicorn"), "--bind", layout.DASHBOARD, "--workers", "1", "--threads", "8",
                               "--name", "totem-dashboard", "totem_dashboard.app:create_app()"), "gunicorn",
-                health_url=f"http://{layout.DASHBOARD}/healthz"),
+                health_url=f"http://{layout.DASHBOARD}/health"),
     ]

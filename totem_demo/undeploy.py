@@ -1,16 +1,18 @@
 """Taking the sample app down: undeploy every branch through the orchestrator, then forget the repos."""
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
-import time
 from typing import TextIO
 from urllib.parse import quote
 
 import docker
 import requests
 
+from totem.contracts.labels import APP, CLUSTER, selector
+from totem.waiting import WaitTimeout, wait
 from totem_demo import layout, secrets
 from totem_demo.layout import DemoHome
 
@@ -34,15 +36,14 @@ def deployment_name(ref: str) -> str:
 def app_containers(settings, client, app: str | None = None) -> list:
     """Containers the deployer runs for the sample app (or one of its branches), on this cluster."""
     prefix = f"{layout.OWNER}-{layout.REPO}-"
-    found = client.containers.list(all=True, filters={"label": f"totem.cluster={settings.cluster}"})
-    return [c for c in found if (c.labels.get("totem.app") == app if app else
-                                 c.labels.get("totem.app", "").startswith(prefix))]
+    found = client.containers.list(all=True, filters={"label": selector(CLUSTER, settings.cluster)})
+    return [c for c in found if (c.labels.get(APP) == app if app else c.labels.get(APP, "").startswith(prefix))]
 
 
 def _wait_gone(settings, client, app: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while app_containers(settings, client, app) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    """Give the deployer WAIT seconds to remove the app's containers; what is left is removed after."""
+    with contextlib.suppress(WaitTimeout):
+        wait(lambda: not app_containers(settings, client, app), WAIT, interval=0.5, what=f"{app} containers gone")
 
 
 def undeploy_sample(settings, home: DemoHome, out: TextIO) -> None:

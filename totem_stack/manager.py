@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, TextIO
 
+from totem.waiting import Deadline, WaitAborted, WaitTimeout, wait
 from totem_stack import packages, process
 from totem_stack.services import Service, StackHome
 
@@ -68,7 +69,7 @@ def up(services: list[Service], home: StackHome, out: TextIO, timeout: float | N
             if state.ours and state.healthy:
                 _say(out, service, f"running (pid {state.pid})")
             elif state.ours:
-                waiting.append((service, state.pid, None, time.monotonic()))
+                waiting.append((service, state.pid, None, Deadline(timeout or service.timeout)))
             elif state.healthy:
                 home.pid(service.name).unlink(missing_ok=True)
                 _say(out, service, "external (reused)")
@@ -76,11 +77,11 @@ def up(services: list[Service], home: StackHome, out: TextIO, timeout: float | N
                 _say(out, service, f"FAILED: {problem}")
                 failures += 1
             else:
-                started = time.monotonic()
+                deadline = Deadline(timeout or service.timeout)
                 child = _start(service, home)
-                waiting.append((service, child.pid, child, started))
-        for service, pid, child, started in waiting:
-            failures += not _await_health(service, home, pid, child, started, timeout, out)
+                waiting.append((service, child.pid, child, deadline))
+        for service, pid, child, deadline in waiting:
+            failures += not _await_health(service, home, pid, child, deadline, out)
     return 1 if failures else 0
 
 
@@ -144,22 +145,22 @@ def _start(service: Service, home: StackHome) -> subprocess.Popen:
 
 
 def _await_health(service: Service, home: StackHome, pid: int, child: subprocess.Popen | None,
-                  started: float, timeout: float | None, out: TextIO) -> bool:
-    deadline = started + (timeout or service.timeout)
-    while not service.healthy():
+                  deadline: Deadline, out: TextIO) -> bool:
+    """Until healthy (True), or until it exits or `deadline` (set when it was started) passes."""
+    def exited() -> str | None:
         if child is not None and child.poll() is not None:
-            problem = f"exited with code {child.returncode}"
-            break
-        if not process.runs_program(pid, service.program):
-            problem = "exited"
-            break
-        if time.monotonic() >= deadline:
-            problem = f"not healthy after {deadline - started:.0f}s"
-            break
-        time.sleep(0.1)
+            return f"exited with code {child.returncode}"
+        return None if process.runs_program(pid, service.program) else "exited"
+
+    try:
+        wait(service.healthy, deadline.remaining(), interval=0.1, abort=exited, what=f"{service.name} healthy")
+    except WaitAborted as stopped:
+        problem = stopped.reason
+    except WaitTimeout:
+        problem = f"not healthy after {deadline.seconds:.0f}s"
     else:
         verb = "started" if child is not None else "running"
-        _say(out, service, f"{verb} (pid {pid})  {time.monotonic() - started:.1f}s")
+        _say(out, service, f"{verb} (pid {pid})  {deadline.elapsed():.1f}s")
         return True
     if process.runs_program(pid, service.program):
         process.stop(pid)

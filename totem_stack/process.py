@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from totem.waiting import WaitTimeout, wait
+
 
 def read_pid(path: Path) -> int | None:
     try:
@@ -74,16 +76,6 @@ def find_processes(marker: str, program_prefix: str) -> list[int]:
     return found
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
 def spawn(argv: list[str], log_path: Path, cwd: Path) -> subprocess.Popen:
     """Start `argv` detached in its own session, stdout and stderr appended to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,13 +93,20 @@ def stop(pid: int, timeout: float = 20.0) -> bool:
     leads_group = fields is not None and fields[2] == str(pid)
     gone = (lambda: not group_alive(pid)) if leads_group else (lambda: not is_alive(pid))
     _signal(pid, signal.SIGTERM)
-    if wait_until(gone, timeout):
+    if _gone_within(gone, timeout, pid):
         return True
     if leads_group:
         _signal_group(pid, signal.SIGKILL)
     else:
         _signal(pid, signal.SIGKILL)
-    return wait_until(gone, 5.0)
+    return _gone_within(gone, 5.0, pid)
+
+
+def _gone_within(gone: Callable[[], bool], timeout: float, pid: int) -> bool:
+    try:
+        return wait(gone, timeout, interval=0.1, what=f"pid {pid} to exit")
+    except WaitTimeout:
+        return False
 
 
 def _signal(pid: int, signum: int) -> None:

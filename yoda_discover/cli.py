@@ -15,7 +15,7 @@ import threading
 MODES = ("watch", "register", "presence")
 
 
-def _parser(defaults) -> argparse.ArgumentParser:
+def build_parser(defaults) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--etcd", default=defaults.etcd_url, help="store URL (TOTEM_ETCD_URL)")
     common.add_argument("--base", default=defaults.yoda_base, help="yoda key prefix (YODA_BASE)")
@@ -51,7 +51,7 @@ def parse_args(argv: list[str], settings) -> argparse.Namespace:
     argv = list(argv)
     if not argv or (argv[0] not in MODES and argv[0] not in ("-h", "--help")):
         argv.insert(0, "watch")
-    return _parser(settings).parse_args(argv)
+    return build_parser(settings).parse_args(argv)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_or_exit("yoda-discover")
     args = parse_args(sys.argv[1:] if argv is None else argv, settings)
-    logs.configure("yoda-discover", settings.log_format, settings=settings)
+    logs.bootstrap("yoda-discover", settings)
     policy = CheckPolicy(interval=args.interval, timeout=args.timeout, fall=args.fall, ttl=args.ttl)
     store = connect(args.etcd)
     base = "/" + args.base.strip("/")

@@ -9,6 +9,8 @@ import logging
 import threading
 from typing import Any, Callable
 
+from totem.waiting import pause
+
 log = logging.getLogger("yoda_discover.docker_events")
 
 Event = dict[str, Any]
@@ -66,7 +68,7 @@ class DockerEvents:
                 if self._stopped.is_set():
                     break
                 log.warning("docker events stream failed (%s); reconnecting in %.1fs", exc, backoff)
-                self._stopped.wait(backoff)
+                pause(backoff, self._stopped)
                 backoff = min(backoff * 2, self.max_backoff)
             finally:
                 self.connected.clear()

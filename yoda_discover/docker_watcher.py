@@ -11,11 +11,13 @@ import logging
 import threading
 from typing import Any
 
+from totem.contracts import yoda
+from totem.contracts.labels import NODE, UPSTREAM, is_instance
 from totem.store import Store, StoreError
-from yoda_discover import keys
+from totem.waiting import pause
 from yoda_discover.docker_events import DockerEvents, container_event, means_gone, means_started
 from yoda_discover.endpoint import endpoint_registration
-from yoda_discover.labels import LabelError, has_totem_labels
+from yoda_discover.labels import LabelError
 from yoda_discover.registrar import CheckPolicy, Registration
 
 log = logging.getLogger("yoda_discover.watch")
@@ -43,7 +45,7 @@ class DockerWatcher:
         self._lock = threading.RLock()
         self._stopped = threading.Event()
         self._events = DockerEvents(
-            client, self.handle_event, self.resync, filters={"label": ["totem.upstream", *self.selectors]}
+            client, self.handle_event, self.resync, filters={"label": [UPSTREAM, *self.selectors]}
         )
         self._thread = threading.Thread(target=self._resync_loop, name="discover-resync", daemon=True)
 
@@ -96,7 +98,7 @@ class DockerWatcher:
 
     # -- resync -----------------------------------------------------------------
     def _resync_loop(self) -> None:
-        while not self._stopped.wait(self.resync_interval):
+        while not pause(self.resync_interval, self._stopped):
             try:
                 self.resync()
             except Exception:
@@ -104,14 +106,14 @@ class DockerWatcher:
 
     def resync(self) -> None:
         """Make the registrations match the running containers, and etcd match both."""
-        endpoints = self.store.list(keys.endpoints_prefix(self.base))
+        endpoints = self.store.list(yoda.upstreams_prefix(self.base))
         with self._lock:
             tracked = set(self.registrations)
-        every = self.client.api.containers(filters={"label": "totem.node", "status": "running"})
+        every = self.client.api.containers(filters={"label": NODE, "status": "running"})
         mine = self.client.api.containers(
-            filters={"label": ["totem.upstream", *self.selectors], "status": "running"}
+            filters={"label": [UPSTREAM, *self.selectors], "status": "running"}
         )
-        running = {c["Id"]: c.get("Labels") or {} for c in mine if has_totem_labels(c.get("Labels"))}
+        running = {c["Id"]: c.get("Labels") or {} for c in mine if is_instance(c.get("Labels"))}
         for container_id in tracked - set(running):
             self.remove(container_id, "is not running (resync)")
         for container_id, labels in running.items():
@@ -120,13 +122,13 @@ class DockerWatcher:
             registrations = list(self.registrations.values())
         for registration in registrations:  # outside the lock: events must not wait on etcd round trips
             registration.reassert()
-        known = {(c.get("Labels") or {}).get("totem.node") for c in every} | {r.key for r in registrations}
+        known = {(c.get("Labels") or {}).get(NODE) for c in every} | {r.key for r in registrations}
         self._delete_leftovers(endpoints, known)
 
     def _delete_leftovers(self, endpoints: dict[str, str], known: set) -> None:
         """Delete this host's endpoints whose node no running container carries."""
         for key, value in endpoints.items():
-            parsed = keys.parse_endpoint_key(self.base, key)
+            parsed = yoda.parse_endpoint_key(self.base, key)
             if parsed is None or key in known or parsed[1] in known:
                 continue
             if value.rsplit(":", 1)[0] != self.host_ip:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import functools
 
+from totem.contracts import yoda
 from totem.store import Store
-from yoda_discover import health, keys
+from yoda_discover import health
 from yoda_discover.labels import instance_from_labels
 from yoda_discover.registrar import CheckPolicy, Registration
 
@@ -15,5 +16,5 @@ def endpoint_registration(
     """A (not yet started) Registration of a container's endpoint; LabelError if its labels are unusable."""
     instance = instance_from_labels(container_id, labels)
     check = functools.partial(health.check, host_ip, instance.port, instance.health, policy.timeout)
-    key = keys.endpoint_key(base, instance.upstream, instance.node)
+    key = yoda.endpoint_key(base, instance.upstream, instance.node)
     return Registration(store, key, f"{host_ip}:{instance.port}", check, policy)

@@ -1,14 +1,17 @@
-"""The `totem.*` container labels (DESIGN.md §2) read into an Instance."""
+"""The `totem.*` container labels (totem/contracts/labels.py) read into an Instance, validated."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from totem.contracts.labels import APP, HEALTH, NODE, PORT, UPSTREAM, VERSION, missing
+from yoda_discover.errors import DiscoverError
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _PATH = re.compile(r"^/[\x21-\x7e]{0,1000}$")
 
 
-class LabelError(ValueError):
+class LabelError(DiscoverError, ValueError):
     """A container carries totem labels that cannot be used; the message says which."""
 
 
@@ -23,32 +26,28 @@ class Instance:
     health: str | None  # HTTP path; None means a TCP connect check
 
 
-def has_totem_labels(labels: dict[str, str] | None) -> bool:
-    return bool(labels) and "totem.upstream" in labels
-
-
 def instance_from_labels(container_id: str, labels: dict[str, str] | None) -> Instance:
     labels = labels or {}
-    missing = [k for k in ("totem.upstream", "totem.port", "totem.node") if not labels.get(k)]
-    if missing:
-        raise LabelError(f"missing labels: {', '.join(missing)}")
-    upstream, node = labels["totem.upstream"], labels["totem.node"]
-    for label, value in (("totem.upstream", upstream), ("totem.node", node)):
+    absent = missing(labels)
+    if absent:
+        raise LabelError(f"missing labels: {', '.join(absent)}")
+    upstream, node = labels[UPSTREAM], labels[NODE]
+    for label, value in ((UPSTREAM, upstream), (NODE, node)):
         if not _NAME.match(value):
             raise LabelError(f"{label}={value!r} is not a valid name")
     try:
-        port = int(labels["totem.port"])
+        port = int(labels[PORT])
     except ValueError:
-        raise LabelError(f"totem.port={labels['totem.port']!r} is not a number") from None
+        raise LabelError(f"{PORT}={labels[PORT]!r} is not a number") from None
     if not 0 < port < 65536:
-        raise LabelError(f"totem.port={port} is out of range")
-    health = labels.get("totem.health") or None
+        raise LabelError(f"{PORT}={port} is out of range")
+    health = labels.get(HEALTH) or None
     if health is not None and not _PATH.match(health):
-        raise LabelError(f"totem.health={health!r} must be an absolute path")
+        raise LabelError(f"{HEALTH}={health!r} must be an absolute path")
     return Instance(
         container_id=container_id,
-        app=labels.get("totem.app", ""),
-        version=labels.get("totem.version", ""),
+        app=labels.get(APP, ""),
+        version=labels.get(VERSION, ""),
         upstream=upstream,
         port=port,
         node=node,

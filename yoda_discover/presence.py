@@ -10,8 +10,9 @@ import json
 import threading
 from dataclasses import dataclass
 
+from totem.contracts import yoda
 from totem.store import Store
-from yoda_discover import health, keys
+from yoda_discover import health
 from yoda_discover.health import CheckResult
 from yoda_discover.registrar import CheckPolicy, Registration
 
@@ -47,7 +48,7 @@ def presence_registration(
     host = check_host or proxy.address
     return Registration(
         store,
-        keys.proxy_node_info_key(base, proxy.node),
+        yoda.proxy_node_info_key(base, proxy.node),
         proxy.info(),
         lambda: ports_check(host, proxy.ports(), policy.timeout),
         policy,

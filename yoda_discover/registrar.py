@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from totem.store import Lease, Store, StoreError
+from totem.waiting import pause
 from yoda_discover.health import CheckResult
 
 log = logging.getLogger("yoda_discover.registrar")
@@ -96,8 +97,8 @@ class Registration:
                 if self.failures >= self.policy.fall and self.registered:
                     with self._lock:
                         self._delete(f"{self.failures} failed checks: {result.detail}")
-            pause = self.policy.interval if self.registered else min(self.policy.startup_interval, self.policy.interval)
-            self._stopped.wait(pause)
+            idle = self.policy.interval if self.registered else min(self.policy.startup_interval, self.policy.interval)
+            pause(idle, self._stopped)
 
     def _register(self) -> None:
         with self._lock:

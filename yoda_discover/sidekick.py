@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from totem.store import Store
+from totem.waiting import WaitAborted, WaitTimeout, pause, wait
 from yoda_discover.docker_events import DockerEvents, container_event, means_gone
 from yoda_discover.endpoint import endpoint_registration
+from yoda_discover.errors import DiscoverError
 from yoda_discover.registrar import CheckPolicy, Registration
 
 log = logging.getLogger("yoda_discover.sidekick")
 
 
-class ContainerNotRunning(RuntimeError):
+class ContainerNotRunning(DiscoverError, RuntimeError):
     """The container did not run within the wait allowed."""
 
 
@@ -43,15 +44,13 @@ def run_sidekick(
     poll: float = 5.0,
 ) -> Registration:
     """Blocks until the container goes away or `done` is set; the endpoint is deleted on return."""
-    deadline = time.monotonic() + wait_running
-    info = _running(client, container)
-    while info is None:
-        if done.is_set():
-            raise ContainerNotRunning(f"{container}: stopped before it ran")
-        if time.monotonic() >= deadline:
-            raise ContainerNotRunning(f"{container} is not running")
-        done.wait(min(poll, 0.5))
-        info = _running(client, container)
+    try:
+        info = wait(lambda: _running(client, container), wait_running, interval=min(poll, 0.5), abort=done,
+                    what=f"container {container} running")
+    except WaitAborted:
+        raise ContainerNotRunning(f"{container}: stopped before it ran") from None
+    except WaitTimeout:
+        raise ContainerNotRunning(f"{container} is not running") from None
     container_id = info["Id"]
     labels = (info.get("Config") or {}).get("Labels") or {}
     registration = endpoint_registration(store, base, container_id, labels, host_ip, policy)
@@ -69,7 +68,7 @@ def run_sidekick(
     events = DockerEvents(client, on_event, on_connected, filters={"container": container_id}).start()
     registration.start()
     try:
-        while not done.wait(poll):
+        while not pause(poll, done):
             if _running(client, container_id) is None:  # in case an event was missed
                 break
     finally:

@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 
+from totem.contracts import yoda
 from totem.store import Lease, Store, StoreError
 
 log = logging.getLogger("yoda_proxy.announce")
@@ -18,19 +19,20 @@ log = logging.getLogger("yoda_proxy.announce")
 class Announcer:
     def __init__(self, store: Store, prefix: str, node: str, info: dict, ttl: int = 10):
         self.store = store
-        self.key = f"{prefix}proxy-nodes/{node}/"
+        self.base, self.node = prefix, node
+        self.key = yoda.proxy_node_prefix(prefix, node)
         self.info = json.dumps(info, sort_keys=True)
         self.ttl = ttl
         self.lease: Lease | None = None
-        self.wanted: dict[str, str | None] = {"info": self.info}
+        self.wanted: dict[str, str | None] = {yoda.INFO: self.info}
         self.written: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     def applied(self, revision: str) -> None:
-        self._set("applied", revision)
+        self._set(yoda.APPLIED, revision)
 
     def error(self, message: str | None) -> None:
-        self._set("error", message)
+        self._set(yoda.ERROR, message)
 
     def _set(self, name: str, value: str | None) -> None:
         with self._lock:
@@ -48,9 +50,9 @@ class Announcer:
                     if self.written.get(name, "\0") == value:
                         continue
                     if value is None:
-                        self.store.delete(self.key + name)
+                        self.store.delete(yoda.proxy_node_key(self.base, self.node, name))
                     else:
-                        self.store.put(self.key + name, value, lease=self.lease)
+                        self.store.put(yoda.proxy_node_key(self.base, self.node, name), value, lease=self.lease)
                     self.written[name] = value
                 return True
             except Exception as exc:  # etcd away, or our lease expired meanwhile

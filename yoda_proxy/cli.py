@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
 
+from totem import logs
 from totem.settings import load_or_exit
-from yoda_proxy.config import Bind, ProxyOptions
 from yoda_proxy.model import NAME
+from yoda_proxy.settings import Bind, ProxySettings
 
 log = logging.getLogger("yoda_proxy")
 
@@ -24,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--http", type=Bind.parse, default=Bind("127.0.0.1", 8080), help="HTTP bind (127.0.0.1:8080)")
     add("--https", type=Bind.parse, default=Bind("127.0.0.1", 8443), help="HTTPS bind (127.0.0.1:8443)")
     add("--admin", type=Bind.parse, default=Bind("127.0.0.1", 8081), help="admin bind (127.0.0.1:8081)")
-    add("--node", default=os.environ.get("YODA_NODE") or socket.gethostname(), help="proxy node name")
+    add("--node", default=ProxySettings.read("node"), help="proxy node name (YODA_NODE)")
     add("--etcd-url", default=settings.etcd_url, help="store URL (TOTEM_ETCD_URL)")
     add("--base", default=settings.yoda_base, help="key prefix (YODA_BASE)")
     add("--work-dir", type=Path, default=settings.home / "proxy", help="haproxy.cfg, sockets, maps")
@@ -36,18 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options(args: argparse.Namespace) -> ProxyOptions:
+def options(args: argparse.Namespace) -> ProxySettings:
     if not NAME.match(args.node):
         raise SystemExit(f"yoda-proxy: --node {args.node!r} must match {NAME.pattern}")
-    return ProxyOptions(
+    return ProxySettings.from_env(
         etcd_url=args.etcd_url, base="/" + args.base.strip("/"), node=args.node, http=args.http,
         https=args.https, admin=args.admin, work_dir=args.work_dir.expanduser().resolve(),
         haproxy=args.haproxy, default_cert=args.default_cert, advertise=args.advertise,
-        debounce=args.debounce, admin_password=os.environ.get("YODA_ADMIN_PASSWORD") or None,
+        debounce=args.debounce,
     )
 
 
-def run(opts: ProxyOptions, stop: threading.Event) -> int:
+def run(opts: ProxySettings, stop: threading.Event) -> int:
     from totem.store import connect
     from yoda_proxy.admin import AdminServer
     from yoda_proxy.announce import Announcer
@@ -76,7 +75,7 @@ def run(opts: ProxyOptions, stop: threading.Event) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.bootstrap("yoda-proxy", level=args.log_level)
     opts = options(args)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

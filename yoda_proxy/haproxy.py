@@ -12,10 +12,11 @@ import os
 import re
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from totem.waiting import WaitAborted, WaitTimeout, wait
+from yoda_proxy.errors import ProxyError
 from yoda_proxy.runtime import ask
 
 log = logging.getLogger("yoda_proxy.haproxy")
@@ -24,7 +25,7 @@ SECRET_ENV = {"YODA_ADMIN_PASSWORD"}  # HAProxy does not need it: keep it out of
 WORKERS = re.compile(r"# workers\n(.*?)(?:\n#|\Z)", re.S)
 
 
-class HAProxyError(Exception):
+class HAProxyError(ProxyError):
     """HAProxy refused a config or did not confirm a start or reload."""
 
 
@@ -93,21 +94,20 @@ class HAProxy:
             env={k: v for k, v in os.environ.items() if k not in SECRET_ENV},
         )
         logfile.close()
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if not self.running():
-                tail = (self.work / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
-                raise HAProxyError(f"haproxy exited at start (code {self.process.returncode}): "
-                                   + " | ".join(tail))
-            try:
-                state = self.proc_state()
-                if state.workers and self.worker_pid() in state.workers:
-                    log.info("haproxy started (master %s, worker %s)", state.master, state.workers[0])
-                    return
-            except (OSError, HAProxyError):
-                pass
-            time.sleep(0.02)
-        raise HAProxyError("haproxy did not start in time")
+
+        def serving() -> ProcState | None:
+            state = self.proc_state()
+            return state if state.workers and self.worker_pid() in state.workers else None
+        try:  # until its sockets answer, asking fails: not started yet
+            state = wait(serving, self.timeout, 0.02, abort=lambda: not self.running(), what="haproxy to start",
+                         ignoring=(OSError, HAProxyError))
+        except WaitAborted:
+            tail = (self.work / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
+            raise HAProxyError(f"haproxy exited at start (code {self.process.returncode}): "
+                               + " | ".join(tail)) from None
+        except WaitTimeout:
+            raise HAProxyError("haproxy did not start in time") from None
+        log.info("haproxy started (master %s, worker %s)", state.master, state.workers[0])
 
     def proc_state(self) -> ProcState:
         return parse_show_proc(ask(self.master_socket, "show proc", self.timeout))
@@ -124,21 +124,20 @@ class HAProxy:
         answer = ask(self.master_socket, "reload", self.timeout)
         if "Success=0" in answer:  # newer HAProxy versions answer; 2.6 says nothing
             raise HAProxyError("haproxy refused the reload: " + answer.strip()[-300:])
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            try:
-                state = self.proc_state()
-                if state.failed > before.failed:
-                    raise HAProxyError("haproxy reports a failed reload; see haproxy.log")
-                if state.reloads > before.reloads and state.workers:
-                    new = state.workers[0]
-                    if new not in before.workers and self.worker_pid() == new:
-                        self.reloads += 1
-                        return
-            except OSError:
-                pass  # the master re-executes itself; its socket comes back
-            time.sleep(0.005)
-        raise HAProxyError("haproxy did not confirm the reload in time")
+
+        def confirmed() -> bool:
+            state = self.proc_state()
+            if state.failed > before.failed:
+                raise HAProxyError("haproxy reports a failed reload; see haproxy.log")
+            if state.reloads > before.reloads and state.workers:
+                new = state.workers[0]
+                return new not in before.workers and self.worker_pid() == new
+            return False
+        try:  # OSError: the master re-executes itself; its socket comes back
+            wait(confirmed, self.timeout, 0.005, what="haproxy to confirm the reload", ignoring=(OSError,))
+        except WaitTimeout:
+            raise HAProxyError("haproxy did not confirm the reload in time") from None
+        self.reloads += 1
 
     def stop(self, grace: float = 5.0) -> None:
         pid = self.process.pid if self.process else self.adopted
@@ -156,10 +155,10 @@ class HAProxy:
                 return True
             except subprocess.TimeoutExpired:
                 return False
-        deadline = time.monotonic() + grace
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return not alive(pid)
+        try:
+            return wait(lambda: not alive(pid), grace, 0.05, what=f"haproxy {pid} to exit")
+        except WaitTimeout:
+            return False
 
 
 def alive(pid: int) -> bool:

@@ -7,7 +7,15 @@ Other keys (`revision`, `global/errors/404`, ...) are kept flat.
 """
 from __future__ import annotations
 
-SECTIONS = ("hosts/", "upstreams/", "global/listeners/", "global/acls/", "certs/")
+from totem.contracts import yoda
+
+# Section prefixes, relative to the base: "hosts/".
+HOSTS = yoda.HOSTS + "/"
+UPSTREAMS = yoda.UPSTREAMS + "/"
+LISTENERS = yoda.LISTENERS + "/"
+ACLS = yoda.ACLS + "/"
+CERTS = yoda.CERTS + "/"
+SECTIONS = (HOSTS, UPSTREAMS, LISTENERS, ACLS, CERTS)
 Tree = dict[str, dict[str, str]]
 
 

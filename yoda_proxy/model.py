@@ -11,6 +11,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from yoda_proxy.errors import ProxyError
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 PATH = re.compile(r"^/[A-Za-z0-9._~!$'()*+,=:@%/-]*$")
@@ -21,7 +23,7 @@ DEFAULT_ACL = "public"
 PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
 
 
-class Invalid(ValueError):
+class Invalid(ProxyError, ValueError):
     """One entity of the wiring is unusable; the message says why."""
 
 

@@ -15,18 +15,19 @@ import threading
 import time
 from pathlib import Path
 
+from totem.contracts import yoda
 from totem.store import Event, Store
 from yoda_proxy import cache
 from yoda_proxy.announce import Announcer
 from yoda_proxy.certs import ensure_default
-from yoda_proxy.config import ProxyOptions
 from yoda_proxy.haproxy import HAProxy, HAProxyError
 from yoda_proxy.keytree import KeyTree
 from yoda_proxy.model import Wiring
 from yoda_proxy.parse import IGNORED, parse
 from yoda_proxy.plan import MAPS, Plan, build, carry_over, fits
 from yoda_proxy.render import write_generation
-from yoda_proxy.runtime import RuntimeAPI, RuntimeError_
+from yoda_proxy.runtime import RuntimeAPI, RuntimeCommandError
+from yoda_proxy.settings import ProxySettings
 from yoda_proxy.slots import SlotTable
 from yoda_proxy.status import Status
 
@@ -57,7 +58,7 @@ def runtime_commands(old: Plan, new: Plan, gen: Path) -> list[str]:
 
 
 class Reconciler:
-    def __init__(self, store: Store, opts: ProxyOptions, announcer: Announcer | None = None):
+    def __init__(self, store: Store, opts: ProxySettings, announcer: Announcer | None = None):
         self.store = store
         self.opts = opts
         self.work = opts.work_dir
@@ -119,8 +120,8 @@ class Reconciler:
 
     # -- events --------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        key = event.key[len(self.opts.prefix):]
-        if key.startswith(IGNORED):
+        key = yoda.relative(self.opts.prefix, event.key)
+        if key is None or key.startswith(IGNORED):
             return
         with self._lock:
             if self._from_cache:  # etcd is back: its state replaces the cached one
@@ -136,9 +137,8 @@ class Reconciler:
 
     def _replace_keys(self, snapshot: dict[str, str]) -> None:
         """Start over from a full view of etcd (called with the lock held)."""
-        prefix = self.opts.prefix
-        self.keys = KeyTree.of({k[len(prefix):]: v for k, v in snapshot.items()
-                                if not k[len(prefix):].startswith(IGNORED)})
+        relative = ((yoda.relative(self.opts.prefix, k), v) for k, v in snapshot.items())
+        self.keys = KeyTree.of({k: v for k, v in relative if k is not None and not k.startswith(IGNORED)})
         self._from_cache, self._full_parse = False, True
 
     def _loop(self) -> None:
@@ -196,7 +196,7 @@ class Reconciler:
                 carry_over(self.applied, plan)
                 self._runtime(plan)
             self.applied = plan
-        except (HAProxyError, RuntimeError_, OSError) as exc:
+        except (HAProxyError, RuntimeCommandError, OSError) as exc:
             self.status.failed(f"apply failed, previous config kept: {exc}")
             log.error("apply failed, previous config kept: %s", exc)
             return
@@ -221,7 +221,7 @@ class Reconciler:
         try:
             self.runtime.run(commands)
             self.status.runtime_updates += 1
-        except (RuntimeError_, OSError) as exc:
+        except (RuntimeCommandError, OSError) as exc:
             log.warning("runtime update failed (%s); reloading instead", exc)
             self._reload(plan)
             self.status.reloads += 1

@@ -10,8 +10,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from yoda_proxy.certs import write_private
-from yoda_proxy.config import Bind, ProxyOptions
 from yoda_proxy.plan import MAPS, ListenerSpec, Plan
+from yoda_proxy.settings import Bind, ProxySettings
 
 ENV = Environment(loader=PackageLoader("yoda_proxy", "templates"), undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -30,7 +30,7 @@ def page(plan: Plan, code: str) -> str:
     return plan.pages.get(code) or ENV.get_template(f"pages/{code}.html").render()
 
 
-def render_config(plan: Plan, opts: ProxyOptions, work: Path, gen: Path, default_cert: Path) -> str:
+def render_config(plan: Plan, opts: ProxySettings, work: Path, gen: Path, default_cert: Path) -> str:
     def listener_bind(listener: ListenerSpec) -> str:
         return Bind(listener.address or opts.http.host, listener.port).haproxy
 
@@ -40,7 +40,7 @@ def render_config(plan: Plan, opts: ProxyOptions, work: Path, gen: Path, default
     )
 
 
-def write_generation(plan: Plan, opts: ProxyOptions, work: Path, gen: Path, default_cert: Path) -> Path:
+def write_generation(plan: Plan, opts: ProxySettings, work: Path, gen: Path, default_cert: Path) -> Path:
     for sub in ("pages", "acls", "certs"):
         (gen / sub).mkdir(parents=True, exist_ok=True)
     for name in MAPS:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from yoda_proxy.errors import ProxyError
+
 PROMPT = b"\n> "
 OK_PREFIXES = ("IP changed", "no need to change", "port changed")
 CHANGES = ("set ", "add ", "del ", "clear ", "enable ", "disable ")
 
 
-class RuntimeError_(Exception):
+class RuntimeCommandError(ProxyError):
     """HAProxy refused a runtime command; the message holds its answer."""
 
 
@@ -50,7 +52,7 @@ class RuntimeAPI:
                     raise ValueError(f"runtime command may not contain ';' or newlines: {command!r}")
                 answer = self._exchange(sock, command, buffer).strip()
                 if command.startswith(CHANGES) and answer and not answer.startswith(OK_PREFIXES):
-                    raise RuntimeError_(f"{command}: {answer}")
+                    raise RuntimeCommandError(f"{command}: {answer}")
                 answers.append(answer)
             sock.sendall(b"quit\n")
         return answers

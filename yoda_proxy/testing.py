@@ -5,41 +5,20 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import requests
 
+from totem.net import free_port
+from totem.waiting import wait
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:  # not ready yet
-            if time.monotonic() >= deadline:
-                raise
-        if time.monotonic() >= deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(interval)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -130,7 +109,8 @@ class ProxyProcess:
             env=env, stdout=open(self.work / "yoda-proxy.log", "ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(lambda: self.status()["ready"] and self.status()["haproxy_running"], timeout=20)
+        wait(lambda: self.status()["ready"] and self.status()["haproxy_running"], 20, interval=0.02,
+             what=f"yoda-proxy {self.node} ready", ignoring=(requests.RequestException,))
         return self
 
     def status(self) -> dict:

@@ -11,7 +11,7 @@ import sys
 import threading
 
 
-def _parser(defaults) -> argparse.ArgumentParser:
+def build_parser(defaults) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yoda-route53", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--zone-id", required=True, help="hosted zone id (Z... or /hostedzone/Z...)")
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from yoda_route53.zone import Zone
 
     settings = load_or_exit("yoda-route53")
-    args = _parser(settings).parse_args(argv)
-    logs.configure("yoda-route53", settings.log_format, settings=settings)
+    args = build_parser(settings).parse_args(argv)
+    logs.bootstrap("yoda-route53", settings)
     try:
         spec = RecordSpec(args.record_name, args.record_type, args.ttl, args.routing, args.owner_id, args.txt_prefix)
     except ValueError as exc:

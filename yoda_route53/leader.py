@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
+from totem.contracts import yoda
 from totem.store import Store, StoreError
+from totem.waiting import Deadline, pause
 from yoda_route53 import nodes
 from yoda_route53.reconciler import Reconciler
 
@@ -41,7 +42,7 @@ class Leader:
                 acquired = self.lock.acquire(blocking=True, timeout=1.0)
             except StoreError as exc:
                 log.warning("cannot reach etcd for the leader lock: %s", exc)
-                done.wait(1.0)
+                pause(1.0, done)
                 continue
             if not acquired:
                 continue
@@ -59,17 +60,17 @@ class Leader:
         return not self.lock.lost.is_set()
 
     def _lead(self, done: threading.Event) -> None:
-        watcher = self.store.watch(nodes.prefix(self.base), lambda event: self._changed.set())
+        watcher = self.store.watch(yoda.proxy_nodes_prefix(self.base), lambda event: self._changed.set())
         self.leading.set()
-        next_full = 0.0
+        next_full = Deadline(0)
         try:
             while not done.is_set() and self._still_leader():
-                if not self._changed.is_set() and time.monotonic() < next_full:
-                    self._changed.wait(min(0.25, next_full - time.monotonic()))  # short: notice `done` soon
+                if not self._changed.is_set() and not next_full.expired:
+                    self._changed.wait(min(0.25, next_full.remaining()))  # short: notice `done` soon
                     continue
-                done.wait(self.debounce)
+                pause(self.debounce, done)
                 self._changed.clear()
-                next_full = time.monotonic() + (self.interval if self.reconcile_once() else self.retry)
+                next_full = Deadline(self.interval if self.reconcile_once() else self.retry)
         finally:
             watcher.stop()
 
@@ -78,7 +79,8 @@ class Leader:
             if not self.lock.held:
                 self.lock.lost.set()
                 return False
-            live = nodes.live_nodes(self.base, self.store.list(nodes.prefix(self.base)), self.reconciler.spec.type)
+            listed = self.store.list(yoda.proxy_nodes_prefix(self.base))
+            live = nodes.live_nodes(self.base, listed, self.reconciler.spec.type)
             self.reconciler.reconcile(live, self._still_leader)
             self.reconciles += 1
             return True

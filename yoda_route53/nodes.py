@@ -6,14 +6,12 @@ import json
 import logging
 import re
 
+from totem.contracts import yoda
+
 log = logging.getLogger("yoda_route53.nodes")
 _SET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}\.?$")
-
-
-def prefix(base: str) -> str:
-    return f"{base.rstrip('/')}/proxy-nodes/"
 
 
 def _usable(address: object, record_type: str) -> bool:
@@ -31,10 +29,10 @@ def live_nodes(base: str, keys: dict[str, str], record_type: str = "A") -> dict[
     """{node: address} for every node whose info is valid for the record type."""
     nodes: dict[str, str] = {}
     for key, value in keys.items():
-        parts = key[len(prefix(base)):].split("/")
-        if len(parts) != 2 or parts[1] != "info":
+        parsed = yoda.parse_proxy_node_key(base, key)
+        if parsed is None or parsed[1] != yoda.INFO:
             continue
-        node = parts[0]
+        node = parsed[0]
         try:
             address = json.loads(value).get("address")
         except (ValueError, AttributeError):

@@ -5,6 +5,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from totem.contracts.labels import instance_labels
+
 Record = dict[str, Any]
 
 
@@ -47,9 +49,8 @@ class Scheduler(ABC):
 
 
 def labels(record: Record, node: str, port: int) -> dict[str, str]:
-    """The labels yoda-discover reads (DESIGN.md §2) plus the deployment and cluster."""
-    return {
-        "totem.app": record["app"], "totem.version": record["version"], "totem.upstream": record["upstream"],
-        "totem.port": str(port), "totem.node": node, "totem.health": record["spec"]["check_path"],
-        "totem.deployment": record["id"], "totem.cluster": record["cluster"],
-    }
+    """The contract's labels (totem/contracts/labels.py) of one instance of the deployment."""
+    return instance_labels(
+        app=record["app"], version=record["version"], upstream=record["upstream"], port=port, node=node,
+        health=record["spec"]["check_path"], deployment=record["id"], cluster=record["cluster"],
+    )

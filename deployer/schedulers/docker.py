@@ -9,6 +9,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from deployer.schedulers.base import Instance, Record, Scheduler, labels
+from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, selector
 
 log = logging.getLogger("deployer.docker")
 
@@ -46,11 +47,11 @@ class DockerScheduler(Scheduler):
 
     # -- lifecycle -------------------------------------------------------------
     def _containers(self, host: str, deployment: str | None = None, app: str | None = None):
-        filters = {"label": [f"totem.cluster={self.ctx.settings.cluster}"]}
+        filters = {"label": [selector(CLUSTER, self.ctx.settings.cluster)]}
         if deployment:
-            filters["label"].append(f"totem.deployment={deployment}")
+            filters["label"].append(selector(DEPLOYMENT, deployment))
         if app:
-            filters["label"].append(f"totem.app={app}")
+            filters["label"].append(selector(APP, app))
         return self.client(host).containers.list(all=True, filters=filters)
 
     def _ensure_image(self, client: docker.DockerClient, image: str) -> None:
@@ -86,7 +87,7 @@ class DockerScheduler(Scheduler):
         found = []
         for host in {w["host"] for w in record["instances"].values()}:
             for c in self._containers(host, deployment=record["id"]):
-                found.append(Instance(c.labels.get("totem.node", c.name), record["id"], c.status == "running", host))
+                found.append(Instance(c.labels.get(NODE, c.name), record["id"], c.status == "running", host))
         return found
 
     def stop(self, record: Record) -> None:
@@ -113,7 +114,7 @@ class DockerScheduler(Scheduler):
         found = []
         for host in self.ctx.docker_hosts:
             for c in self._containers(host, app=app):
-                if c.labels.get("totem.app") == app:
-                    found.append(Instance(c.labels.get("totem.node", c.name), c.labels.get("totem.deployment", ""),
+                if c.labels.get(APP) == app:
+                    found.append(Instance(c.labels.get(NODE, c.name), c.labels.get(DEPLOYMENT, ""),
                                           c.status == "running", host))
         return found

@@ -10,6 +10,7 @@ from docker.types import Healthcheck, RestartPolicy, ServiceMode
 
 from deployer.schedulers.base import Instance, Record, Scheduler, labels
 from deployer.schedulers.docker import host_address
+from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, selector
 
 SECOND = 1_000_000_000  # Docker durations are in nanoseconds
 
@@ -32,9 +33,13 @@ class SwarmScheduler(Scheduler):
                                 "port": self.ctx.ports.reserve(self.host, address, node)}
         return placed
 
-    def _services(self, **wanted: str):
-        filters = {"label": [f"totem.cluster={self.ctx.settings.cluster}"] + [f"totem.{k}={v}" for k, v in wanted.items()]}
-        return self.client.services.list(filters=filters)
+    def _services(self, deployment: str | None = None, app: str | None = None):
+        wanted = [selector(CLUSTER, self.ctx.settings.cluster)]
+        if deployment:
+            wanted.append(selector(DEPLOYMENT, deployment))
+        if app:
+            wanted.append(selector(APP, app))
+        return self.client.services.list(filters={"label": wanted})
 
     def _healthcheck(self, record: Record) -> Healthcheck | None:
         command = record["request"]["templates"]["app"]["args"].get("healthcheck")
@@ -85,5 +90,5 @@ class SwarmScheduler(Scheduler):
             self.ctx.ports.release(where["host"], where["port"], node)
 
     def instances(self, app: str) -> list[Instance]:
-        return [Instance(s.name, s.attrs["Spec"]["Labels"].get("totem.deployment", ""), self._running(s), self.host)
-                for s in self._services(app=app) if s.attrs["Spec"]["Labels"].get("totem.app") == app]
+        return [Instance(s.name, s.attrs["Spec"]["Labels"].get(DEPLOYMENT, ""), self._running(s), self.host)
+                for s in self._services(app=app) if s.attrs["Spec"]["Labels"].get(APP) == app]

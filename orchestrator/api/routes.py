@@ -9,7 +9,7 @@ from orchestrator.hooks import intake
 from orchestrator.hooks.routes import persisting
 from orchestrator.jobs.store import JobStore
 from orchestrator.runtime import Runtime
-from orchestrator.states import State
+from orchestrator.states import ALL
 from totem.api import ApiError, require_token
 from totem.git_names import validate_git
 
@@ -41,8 +41,8 @@ def index():
 @blueprint.get("/jobs")
 def list_jobs():
     filters = {k: request.args[k] for k in ("owner", "repo", "ref", "state") if request.args.get(k)}
-    if filters.get("state") and filters["state"] not in State.ALL:
-        raise ApiError(400, "invalid_parameter", f"state must be one of {', '.join(State.ALL)}", {"parameter": "state"})
+    if filters.get("state") and filters["state"] not in ALL:
+        raise ApiError(400, "invalid_parameter", f"state must be one of {', '.join(ALL)}", {"parameter": "state"})
     limit = _int_arg("limit", 50, 1, MAX_LIMIT)
     offset = _int_arg("offset", 0, 0, 10**9)
     with persisting():

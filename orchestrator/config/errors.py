@@ -1,8 +1,10 @@
 """A config that cannot be used: the message names the first key path, `errors` lists them all."""
 from __future__ import annotations
 
+from orchestrator.errors import OrchestratorError
 
-class ConfigError(Exception):
+
+class ConfigError(OrchestratorError):
     def __init__(self, message: str, errors: list[dict] | None = None, stage: str = "load"):
         super().__init__(message)
         self.message = message

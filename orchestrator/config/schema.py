@@ -7,19 +7,14 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from orchestrator.config.errors import ConfigError
+from totem.contracts.deploy_request import DEPLOYMENT_SCHEMA, ENVIRONMENT_SCHEMA, SCHEDULE_SCHEMA, SECURITY_SCHEMA
+from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
 TEMPLATE = {
     "type": "object", "required": ["value"], "additionalProperties": False,
     "properties": {"value": {}, "priority": {"type": "integer"}, "encrypted": {"type": "boolean"}},
 }
-ENCRYPTED = {**TEMPLATE, "required": ["value", "encrypted"], "properties": {**TEMPLATE["properties"], "encrypted": {"const": True}}}
-DURATION = {"type": "string", "pattern": r"^\d+(ms|s|m|h)?$"}
 SWITCH = {"type": "object", "properties": {"enabled": {"type": "boolean"}}}
-CHANNEL = {
-    "type": "object",
-    "properties": {"enabled": {"type": "boolean"}, "level": {"type": "integer", "minimum": 1, "maximum": 5},
-                   "url": {"type": "string"}, "channel": {"type": "string"}, "context": {"type": "string"}},
-}
 DEPLOYER = {
     "type": "object",
     "required": ["url", "enabled"],
@@ -29,24 +24,7 @@ DEPLOYER = {
         "proxy": {"type": "object"},
         "templates": {"type": "object", "additionalProperties": {"type": "object", "properties": {
             "name": {"type": "string"}, "args": {"type": "object"}}}},
-        "deployment": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,127}$"},
-                "version": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},
-                "mode": {"enum": ["blue-green", "red-green", "a/b"]},
-                "nodes": {"type": "integer", "minimum": 1, "maximum": 12},
-                "check": {"type": "object", "properties": {
-                    "min-nodes": {"type": "integer", "minimum": 1},
-                    "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
-                    "path": {"type": "string"},
-                    "timeout": DURATION,
-                    "attempts": {"type": "integer", "minimum": 1},
-                }},
-                "stop": {"type": "object", "properties": {
-                    "timeout": DURATION, "check-retries": {"type": "integer", "minimum": 0}}},
-            },
-        },
+        "deployment": DEPLOYMENT_SCHEMA,  # passed on as is in the deploy request
     },
 }
 EVALUATED_SCHEMA: dict[str, Any] = {
@@ -58,12 +36,10 @@ EVALUATED_SCHEMA: dict[str, Any] = {
             "additionalProperties": False},
         "deployers": {"type": "object", "additionalProperties": DEPLOYER},
         "variables": {"type": "object"},
-        "security": {"type": "object", "properties": {"profile": {"type": "string"}}},
-        "notifications": {"type": "object", "properties": {
-            name: CHANNEL for name in ("github", "slack", "webhook")}, "additionalProperties": False},
-        "environment": {"type": "object", "additionalProperties": {
-            "anyOf": [{"type": ["string", "number", "boolean"]}, ENCRYPTED]}},
-        "schedule": {"type": ["string", "null"]},
+        "security": SECURITY_SCHEMA,
+        "notifications": NOTIFICATIONS_SCHEMA,  # levels by name (or the legacy 1–5)
+        "environment": ENVIRONMENT_SCHEMA,
+        "schedule": SCHEDULE_SCHEMA,
         "scm": {"type": "object"},
     },
 }

@@ -6,14 +6,15 @@ import copy
 from jsonschema import Draft202012Validator
 
 from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
+from orchestrator.errors import OrchestratorError
 from orchestrator.jobs.gate import builder_image
 from orchestrator.jobs.store import Job
 
 _VALIDATOR = Draft202012Validator(DEPLOY_REQUEST_SCHEMA)
 
 
-class RequestError(ValueError):
-    pass
+class RequestError(OrchestratorError, ValueError):
+    """A deploy request cannot be built from the job (it would not match the schema)."""
 
 
 def enabled_deployers(config: dict) -> dict[str, dict]:

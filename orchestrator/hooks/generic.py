@@ -1,4 +1,4 @@
-"""The generic hook (DESIGN.md §4), signed `X-Hook-Signature: sha256=<hex>`."""
+"""The generic hook (docs/architecture.md §3.1), signed `X-Hook-Signature: sha256=<hex>`."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from typing import Mapping
 from orchestrator.jobs.model import Hook
 from totem import signatures
 from totem.api import ApiError, validate
+from totem.contracts.hook import GENERIC_HOOK_SCHEMA, HookStatus
 from totem.git_names import validate_git
-from totem.contracts.hook import GENERIC_HOOK_SCHEMA
 
 
 def read(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_dev: bool) -> Hook:
@@ -22,5 +22,5 @@ def read(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_d
     validate(data, GENERIC_HOOK_SCHEMA)
     validate_git(data["git"])
     return Hook(**{k: data["git"][k] for k in ("owner", "repo", "ref", "commit")}, type=data["type"],
-                name=data["name"], status=data["status"], result=data.get("result") or {},
+                name=data["name"], status=HookStatus(data["status"]), result=data.get("result") or {},
                 force_deploy=bool(data.get("force-deploy")), source="generic")

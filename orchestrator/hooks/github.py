@@ -10,6 +10,7 @@ from typing import Any
 
 from orchestrator.jobs.model import Hook
 from totem.api import ApiError
+from totem.contracts.hook import HookStatus
 from totem.github import GithubDelivery, GitRef, create_or_delete_ref, push_ref
 from totem.git_names import validate_git
 
@@ -33,7 +34,7 @@ def _repository(payload: dict) -> tuple[Any, Any]:
     return owner.get("login") or owner.get("name"), repo.get("name")
 
 
-def _ci_hook(payload: dict, name: Any, branch: Any, sha: Any, status: str) -> Hook:
+def _ci_hook(payload: dict, name: Any, branch: Any, sha: Any, status: HookStatus) -> Hook:
     owner, repo = _repository(payload)
     git = {"owner": owner, "repo": repo, "ref": branch, "commit": sha}
     validate_git(git)
@@ -42,18 +43,18 @@ def _ci_hook(payload: dict, name: Any, branch: Any, sha: Any, status: str) -> Ho
     return Hook(**git, type="ci", name=name, status=status, source="github")
 
 
-def _conclusion(action: Any, conclusion: Any) -> str:
+def _conclusion(action: Any, conclusion: Any) -> HookStatus:
     if action != "completed":
-        return "pending"
-    return "success" if conclusion in SUCCESS_CONCLUSIONS else "failed"
+        return HookStatus.PENDING
+    return HookStatus.SUCCESS if conclusion in SUCCESS_CONCLUSIONS else HookStatus.FAILED
 
 
 def _push(payload: dict) -> Action:
     ref = push_ref(payload)
     if ref.deleted:
         return Action("undeploy", ref=ref) if ref.ref_type == "branch" else Action("ignored", reason="tag deleted")
-    return Action("hooks", [Hook(ref.owner, ref.repo, ref.ref, ref.commit, "scm-push", "github", "success",
-                                 source="github")])
+    return Action("hooks", [Hook(ref.owner, ref.repo, ref.ref, ref.commit, "scm-push", "github",
+                                 HookStatus.SUCCESS, source="github")])
 
 
 def _workflow_run(payload: dict) -> Action:
@@ -83,7 +84,7 @@ def _status(payload: dict) -> Action:
     if isinstance(context, str) and context.endswith(OWN_STATUS_SUFFIX):
         return Action("ignored", reason="our own commit status")
     state = payload.get("state")
-    status = {"success": "success", "pending": "pending"}.get(state, "failed")
+    status = {"success": HookStatus.SUCCESS, "pending": HookStatus.PENDING}.get(state, HookStatus.FAILED)
     branches = payload.get("branches") if isinstance(payload.get("branches"), list) else []
     hooks = [_ci_hook(payload, context, b.get("name"), payload.get("sha"), status) for b in branches
              if isinstance(b, dict) and (b.get("commit") or {}).get("sha") == payload.get("sha")]

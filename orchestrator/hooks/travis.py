@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from orchestrator.jobs.model import Hook
 from totem.api import ApiError
+from totem.contracts.hook import HookStatus
 from totem.git_names import validate_git
 
 NAME = "travis"
@@ -34,13 +35,13 @@ def verify(public_key_pem: str | None, payload: str, signature_header: str | Non
         raise ApiError(401, "bad_signature", "Signature is missing or does not match the payload") from None
 
 
-def status_of(payload: dict) -> str:
+def status_of(payload: dict) -> HookStatus:
     message = str(payload.get("status_message") or payload.get("result_message") or "").lower()
     if message in SUCCESS:
-        return "success"
+        return HookStatus.SUCCESS
     if message in PENDING:
-        return "pending"
-    return "failed"
+        return HookStatus.PENDING
+    return HookStatus.FAILED
 
 
 def read(payload: str | None, signature_header: str | None, public_key_pem: str | None) -> Hook | None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.jobs.store import Job, app_name
-from orchestrator.states import Event, State
+from orchestrator.states import OPEN, Event, State
+from totem.contracts.hook import HookStatus
 
 MAX_COMMITS = 200  # commits remembered per job to recognise superseded ones
 
@@ -20,7 +21,7 @@ class Hook:
     commit: str
     type: str  # builder | ci | scm-push | scm-create
     name: str
-    status: str  # success | failed | pending
+    status: HookStatus
     result: dict[str, Any] = field(default_factory=dict)
     force_deploy: bool = False
     source: str = "generic"  # generic | github | travis
@@ -69,12 +70,12 @@ def _record(job: Job, hook: Hook) -> bool:
     if old and all(old.get(k) == record[k] for k in ("status", "result", "force-deploy")):
         return False
     job["hooks"][hook.key] = record
-    job["force-deploy"] = job["force-deploy"] or (hook.force_deploy and hook.status == "success")
+    job["force-deploy"] = job["force-deploy"] or (hook.force_deploy and hook.status == HookStatus.SUCCESS)
     return True
 
 
 def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
-    """Land a hook on the app's current job, following DESIGN.md's rules for commits."""
+    """Land a hook on the app's current job, following the commit rules of docs/architecture.md §4.2."""
     details = {"hook": hook.key, "status": hook.status, "source": hook.source}
     if job is None:
         job = new_job(hook, [])
@@ -82,8 +83,8 @@ def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
         return job, Outcome(job["id"], [(Event.NEW_JOB, {}), (Event.HOOK_RECEIVED, details)], process=True)
     if hook.commit == job["commit"]:
         if not _record(job, hook):
-            return None, Outcome(job["id"], process=job["state"] in State.OPEN)
-        open_job = job["state"] in State.OPEN
+            return None, Outcome(job["id"], process=job["state"] in OPEN)
+        open_job = job["state"] in OPEN
         event = Event.HOOK_RECEIVED if open_job else Event.HOOK_IGNORED
         if not open_job:
             details = {**details, "reason": f"job is {job['state']}"}
@@ -91,7 +92,7 @@ def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
     if hook.commit in job["commits"]:
         return None, Outcome(job["id"], [(Event.COMMIT_IGNORED, {**details, "current": job["commit"]})],
                              ignored="superseded commit")
-    if job["state"] in State.OPEN:
+    if job["state"] in OPEN:
         previous = job["commit"]
         job.update(commit=hook.commit, commits=(job["commits"] + [hook.commit])[-MAX_COMMITS:], state=State.NEW,
                    hooks={}, required=None, config=None, error=None, reason=None)

@@ -1,15 +1,21 @@
-"""Jobs in Redis. Every change is a WATCH/MULTI read-modify-write, so concurrent hooks never lose updates."""
+"""Jobs in Redis. Every change is a WATCH/MULTI read-modify-write, so concurrent hooks never lose updates.
+
+`update` and `update_current` follow the store's atomic-update contract (totem.store `Change`):
+`change(job) -> (job to write or None, result)`, run again on a fresh copy after a lost race.
+"""
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import redis
 
 from orchestrator.runtime import Runtime
+from totem.store import Change
 
 Job = dict[str, Any]
+R = TypeVar("R")
 MAX_ATTEMPTS = 1000  # optimistic retries under contention (each round one writer wins)
 
 
@@ -53,7 +59,7 @@ class JobStore:
                     continue
         raise redis.RedisError(f"{what}: too many concurrent updates")
 
-    def _apply(self, pipe, job: Job | None, change, make_current: bool) -> Any:
+    def _apply(self, pipe, job: Job | None, change: Change[Any, R], make_current: bool) -> R:
         new_job, result = change(job)
         pipe.multi()
         if new_job is not None:
@@ -61,8 +67,8 @@ class JobStore:
         pipe.execute()
         return result
 
-    def update_current(self, app: str, change: Callable[[Job | None], tuple[Job | None, Any]]) -> Any:
-        """Atomically apply `change(current job)` → (job to write or None, result) for one app."""
+    def update_current(self, app: str, change: Change[Job | None, R]) -> R:
+        """Atomically apply `change` to the app's current job (None when it has none); its result."""
         current_key = self._current_key(app)
 
         def attempt(pipe) -> Any:
@@ -77,8 +83,8 @@ class JobStore:
 
         return self._optimistic(app, attempt)
 
-    def update(self, job_id: str, change: Callable[[Job], tuple[Job | None, Any]]) -> Any:
-        """Atomically apply `change(job)` → (job to write or None, result); result None if the job is gone."""
+    def update(self, job_id: str, change: Change[Job, R]) -> R | None:
+        """Atomically apply `change` to the job; its result, or None when the job is gone."""
         key = self._job_key(job_id)
 
         def attempt(pipe) -> Any:

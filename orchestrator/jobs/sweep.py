@@ -8,7 +8,7 @@ import time
 
 from orchestrator.jobs.store import JobStore
 from orchestrator.runtime import Runtime
-from orchestrator.states import State
+from orchestrator.states import OPEN
 
 IDLE_SECONDS = 60
 
@@ -17,7 +17,7 @@ def sweep(rt: Runtime, idle: float = IDLE_SECONDS) -> list[str]:
     """Queue `process_job` for NEW/SCHEDULED jobs untouched for `idle` seconds; their ids."""
     jobs = JobStore(rt)
     queued = []
-    for state in State.OPEN:
+    for state in OPEN:
         page, _ = jobs.list({"state": state}, limit=10**6, offset=0)
         for job in page:
             if time.time() - job["updated"] >= idle:

@@ -15,11 +15,13 @@ import docker
 import redis
 import requests
 
-from tests.fixtures.deployer.harness import Process, wait
+from tests.fixtures.deployer.harness import Process
 from tests.images.image_factory.git_repos import GitRepo
-from tests.support import free_port
+from totem.contracts.labels import CLUSTER, selector
+from totem.net import free_port
 from totem.settings import Settings
 from totem.store import connect
+from totem.waiting import WaitTimeout, wait
 from totem.workers import make_celery
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,14 +126,14 @@ class FullStack:
         self._worker("image_factory", "image_factory.worker", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])
         self._worker("deployer", "deployer.worker", "deployer", "-B", "-s", str(self.work / "beat"))
         self._run("discover", "yoda_discover", "watch", "--etcd", self.etcd_url,
-                  "--base", self.base, "--label", f"totem.cluster={self.cluster}", "--interval", "0.3",
+                  "--base", self.base, "--label", selector(CLUSTER, self.cluster), "--interval", "0.3",
                   "--timeout", "1", "--fall", "2", "--ttl", "5", "--resync", "2")
         for service, queue in (("orchestrator", "orchestrator"), ("deployer", "deployer"),
                                ("image_factory", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])):
             self._wait_worker(service, queue)
         for name, url in self.urls.items():
-            wait(lambda: _answers(url + ("/healthz" if name == "dashboard" else "/health")), 30, 0.2,
-                 f"{name} answering\n{self.logs()}")
+            wait(lambda: _answers(url + "/health"), 30, 0.2,
+                 what=f"{name} answering\n{self.logs()}")
         return self
 
     def _wait_worker(self, service: str, queue: str) -> None:
@@ -144,7 +146,7 @@ class FullStack:
             except Exception:  # not consuming yet
                 return None
         try:
-            wait(pong, 40, 0.1, f"{service} worker consuming")
+            wait(pong, 40, 0.1, what=f"{service} worker consuming")
         finally:
             app.close()
 
@@ -153,7 +155,7 @@ class FullStack:
             process.stop(timeout=10)
         if self.proxy:
             self.proxy.stop()
-        for container in self.docker.containers.list(all=True, filters={"label": f"totem.cluster={self.cluster}"}):
+        for container in self.docker.containers.list(all=True, filters={"label": selector(CLUSTER, self.cluster)}):
             _quietly(container.remove, force=True)
         for image in self.docker.api.images(filters={"label": f"totem.build.owner={self.owner}"}):
             _quietly(self.docker.api.remove_image, image["Id"], force=True)
@@ -192,8 +194,8 @@ class FullStack:
             found = [d for d in app.get("deployments", []) if d["version"] == version] if app else []
             return found[0] if found and found[0]["state"] in SETTLED else None
         try:
-            return wait(settled, timeout, 0.3, f"{self.app} {version} settled")
-        except AssertionError:
+            return wait(settled, timeout, 0.3, what=f"{self.app} {version} settled")
+        except WaitTimeout:
             raise AssertionError(f"{version} did not settle\n{self.logs()}") from None
 
     def api(self, service: str, path: str) -> dict | None:

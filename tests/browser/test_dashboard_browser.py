@@ -11,7 +11,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.fullstack import TOKEN, FullStack
-from tests.fixtures.deployer.harness import wait
+from totem.waiting import wait
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_rollback_from_the_ui_changes_what_the_proxy_serves(stack, browser, scre
     version = stack.commits["v1"][:12]
     until(browser, lambda b: b.find_element(By.ID, "live-version").text == version, 90)
     assert browser.execute_script("return window.notReloaded === true;")
-    wait(lambda: stack.served() == "version=v1", 30, 0.2, "the proxy serving v1")
+    wait(lambda: stack.served() == "version=v1", 30, 0.2, what="the proxy serving v1")
     screenshot("app-after-rollback")
 
 

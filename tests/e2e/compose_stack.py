@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from tests.e2e.stack_images import REPO, totem_image
-from tests.support import wait_until
+from totem.contracts.labels import CLUSTER, selector
+from totem.waiting import wait
 from totem_demo.environment import PROXY_VARIABLES
 
 # Below the ephemeral range, apart from the demo's: nothing else binds these.
@@ -74,8 +75,8 @@ class ComposeStack:
         result = self._compose("up", "--detach", "--no-build")
         assert result.returncode == 0, result.stderr[-3000:]
         for name in ("ORCHESTRATOR_PORT", "DEPLOYER_PORT", "IMAGE_FACTORY_PORT"):
-            wait_until(lambda: self._answers(f"{self.url(name)}/health"), timeout=UP_TIMEOUT, interval=1)
-        wait_until(lambda: self._answers(f"{self.url('PROXY_ADMIN_PORT')}/healthz"), timeout=UP_TIMEOUT, interval=1)
+            wait(lambda: self._answers(f"{self.url(name)}/health"), timeout=UP_TIMEOUT, interval=1)
+        wait(lambda: self._answers(f"{self.url('PROXY_ADMIN_PORT')}/healthz"), timeout=UP_TIMEOUT, interval=1)
 
     @staticmethod
     def _answers(url: str) -> bool:
@@ -90,7 +91,7 @@ class ComposeStack:
     def down(self) -> None:
         if hasattr(self, "_env"):
             self._compose("down", "--volumes", "--remove-orphans", "--timeout", "10")
-        for container in self.docker.containers.list(all=True, filters={"label": f"totem.cluster={self.cluster}"}):
+        for container in self.docker.containers.list(all=True, filters={"label": selector(CLUSTER, self.cluster)}):
             container.remove(force=True)
         registry = f"127.0.0.1:{PORTS['REGISTRY_PORT']}/"  # images the stack's image factory built
         for image in self.docker.images.list():

@@ -14,6 +14,7 @@ import redis
 
 from totem_demo import follow, layout, sample_repo, sandbox
 from totem_demo.layout import DemoHome
+from totem.contracts.labels import APP, CLUSTER, selector
 from totem.settings import Settings
 from totem.store import connect
 
@@ -71,7 +72,7 @@ class DemoRun:
     def app_containers(self, app: str | None = None) -> list:
         client = docker.DockerClient(base_url=self.settings.docker_host)
         try:
-            labels = [f"totem.cluster={self.settings.cluster}"] + ([f"totem.app={app}"] if app else [])
+            labels = [selector(CLUSTER, self.settings.cluster)] + ([selector(APP, app)] if app else [])
             return client.containers.list(all=True, filters={"label": labels})
         finally:
             client.close()
@@ -86,7 +87,7 @@ class DemoRun:
         """Everything the run left besides processes: containers, images, etcd keys, its Redis database."""
         client = docker.DockerClient(base_url=self.settings.docker_host)
         try:
-            for container in client.containers.list(all=True, filters={"label": f"totem.cluster={self.settings.cluster}"}):
+            for container in client.containers.list(all=True, filters={"label": selector(CLUSTER, self.settings.cluster)}):
                 container.remove(force=True)
             for commit in set(self.commits):
                 for image in client.images.list(filters={"label": f"totem.build.commit={commit}"}):

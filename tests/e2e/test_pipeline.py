@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from tests.e2e.demo_run import DemoRun, busy_ports
-from tests.support import wait_until
+from totem.contracts.labels import VERSION
+from totem.waiting import wait
 from totem_demo import follow, layout
 from totem_stack import process as proc
 
@@ -78,7 +79,7 @@ def test_a_second_push_goes_live_without_dropping_a_request(demo):
     try:
         commit = demo.push(layout.BRANCH, "2")
         outcome = demo.follow(layout.BRANCH, commit, MAIN, "hello from 2")
-        wait_until(lambda: len(load.answers) > 20, timeout=30)
+        wait(lambda: len(load.answers) > 20, timeout=30)
     finally:
         load.stop.set()
         load.join(10)
@@ -105,7 +106,7 @@ def test_a_broken_app_fails_and_the_previous_version_keeps_serving(demo):
     assert outcome.deployment["state"] == "FAILED"
     assert served(MAIN) == (200, "hello from 2")
     app = outcome.deployment["app"]
-    wait_until(lambda: all(c.labels["totem.version"] != commit[:12] for c in demo.app_containers(app)), timeout=60)
+    wait(lambda: all(c.labels[VERSION] != commit[:12] for c in demo.app_containers(app)), timeout=60)
 
 
 def test_a_feature_branch_gets_its_own_host_name(demo):
@@ -122,8 +123,8 @@ def test_deleting_a_branch_removes_its_deployment(demo):
     commit = demo.push("short-lived", "short")
     assert demo.follow("short-lived", commit, host, "hello from short").status == "live"
     demo.delete("short-lived")
-    wait_until(lambda: served(host)[0] == 404, timeout=90, interval=0.5)
-    wait_until(lambda: demo.app_containers("totem-hello-short-lived") == [], timeout=90, interval=0.5)
+    wait(lambda: served(host)[0] == 404, timeout=90, interval=0.5)
+    wait(lambda: demo.app_containers("totem-hello-short-lived") == [], timeout=90, interval=0.5)
     assert served(MAIN) == (200, "hello from 2")
     assert served("feature-login.hello.localhost") == (200, "hello from feature")
 

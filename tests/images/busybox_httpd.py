@@ -9,6 +9,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from totem.contracts.labels import APP, HEALTH, NODE, PORT, UPSTREAM, VERSION
+
 IMAGE = "totem-test/busybox-httpd:1"
 HERE = Path(__file__).with_name("busybox-httpd")
 
@@ -24,10 +26,9 @@ def build(client) -> str:
 
 
 def labels(upstream: str, node: str, port: int, health: str | None = "/health", **extra: str) -> dict[str, str]:
-    found = {"totem.app": upstream.split("-")[0], "totem.version": "1", "totem.upstream": upstream,
-             "totem.port": str(port), "totem.node": node, **extra}
+    found = {APP: upstream.split("-")[0], VERSION: "1", UPSTREAM: upstream, PORT: str(port), NODE: node, **extra}
     if health:
-        found["totem.health"] = health
+        found[HEALTH] = health
     return found
 
 

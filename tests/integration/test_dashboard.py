@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.browser.fullstack import TOKEN, FullStack
-from tests.fixtures.deployer.harness import wait
+from totem.waiting import wait
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_the_live_part_follows_a_running_deployment(stack, browser):
         if deployment == new_id:
             seen.append(state)
         return state == "PROMOTED" and deployment == new_id
-    wait(promoted, 60, 0.1, "the redeploy promoted")
+    wait(promoted, 60, 0.1, what="the redeploy promoted")
     assert set(seen) & {"NEW", "STARTED"}, seen
     assert stack.served() == "version=v2"
 
@@ -111,4 +111,4 @@ def test_undeploy_from_the_dashboard(stack, browser):
     assert stack.served() == "version=v2"
     answer = browser.post(f"{browser.base}/apps/{stack.app}/undeploy", data={"csrf": token}, timeout=15)
     assert f"Undeploy of {stack.app} requested" in answer.text
-    wait(lambda: stack.served() != "version=v2", 30, 0.2, "the app undeployed")
+    wait(lambda: stack.served() != "version=v2", 30, 0.2, what="the app undeployed")

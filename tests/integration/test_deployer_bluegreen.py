@@ -12,7 +12,9 @@ import requests
 
 from deployer.secrets import encrypt
 from tests.fixtures.deployer import images
-from tests.fixtures.deployer.harness import DeployerStack, deploy_request, wait
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request
+from totem.contracts import yoda
+from totem.waiting import wait
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def served(stack: DeployerStack, host: str) -> str:
 def test_blue_green_lifecycle(stack, app_images):
     app = f"bg-{uuid.uuid4().hex[:8]}"
     host = f"{app}.localhost"
-    other = f"{stack.base}/hosts/{host}/locations/other-app_home/"
+    other = yoda.location_prefix(stack.base, host, "other-app_home")
     stack.store.put(other + "path", "/other")
     stack.store.put(other + "upstream", "other-app-1-8080")
 
@@ -112,7 +114,7 @@ def test_blue_green_lifecycle(stack, app_images):
     assert {"version=v1", "version=v2"} <= set(hammer.seen)
     assert stack.deployment(first)["state"] == "DECOMMISSIONED"
     assert stack.containers(deployment=first) == []
-    assert stack.store.list(f"{stack.base}/upstreams/{app}-v1-8080/") == {}
+    assert stack.store.list(yoda.upstream_prefix(stack.base, f"{app}-v1-8080")) == {}
 
     # broken v3: FAILED, v2 untouched and still serving
     third = stack.deploy(deploy_request(app, "v3", app_images["v3"], host)).get_json()["deployment"]["id"]
@@ -123,7 +125,7 @@ def test_blue_green_lifecycle(stack, app_images):
     assert served(stack, host) == "version=v2"
     assert stack.containers(deployment=third) == []
     assert stack.deployment(second)["state"] == "PROMOTED"
-    assert stack.store.get(f"{stack.base}/hosts/{host}/locations/{app}_home/upstream") == f"{app}-v2-8080"
+    assert stack.store.get(yoda.location_key(stack.base, host, f"{app}_home", yoda.UPSTREAM)) == f"{app}-v2-8080"
 
     # rollback: the previous promoted version (v1) comes back
     answer = stack.client.post(f"/apps/{app}/rollback", headers=stack.headers())
@@ -149,6 +151,6 @@ def test_blue_green_lifecycle(stack, app_images):
     # undeploy: routes gone (other app's kept), containers gone
     assert stack.client.delete(f"/apps/{app}", headers=stack.headers()).status_code == 202
     wait(lambda: stack.deployment(record["id"])["state"] == "DECOMMISSIONED", 30, what="undeployed")
-    assert stack.store.list(f"{stack.base}/hosts/{host}/locations/{app}_home/") == {}
+    assert stack.store.list(yoda.location_prefix(stack.base, host, f"{app}_home")) == {}
     assert stack.store.get(other + "upstream") == "other-app-1-8080"
     assert stack.containers(app=app) == []

@@ -2,6 +2,7 @@
 submitted to a local server speaking fleet's v1 API, and a deployment goes through the lifecycle."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 
@@ -12,9 +13,10 @@ from deployer.context import Context
 from deployer.intake import new_record
 from deployer.lifecycle import Lifecycle
 from deployer.operations import undeploy
-from deployer.options import DeployerOptions
+from deployer.settings import DeployerSettings
 from tests.fixtures.deployer.fleet_server import FleetServer
 from tests.fixtures.deployer.harness import deploy_request
+from totem.contracts import yoda
 from totem.settings import Settings
 from yoda_proxy.testing import Backend
 
@@ -32,7 +34,7 @@ def ctx(fleet, tmp_path):
     env = {"TOTEM_CLUSTER": "fleet-test", "YODA_BASE": root + "yoda", "TOTEM_SCHEDULER": "fleet",
            "TOTEM_DEPLOYER_PREFIX": root + "deployer", "TOTEM_FLEET_URL": fleet.url, "TOTEM_DEPLOYER_DRAIN": "0",
            "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "20", "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.1"}
-    ctx = Context(Settings.from_env(env), DeployerOptions.from_env(env))
+    ctx = Context(Settings.from_env(env), DeployerSettings.from_env(env))
     yield ctx
     ctx.store.delete_prefix(root)
 
@@ -61,7 +63,7 @@ def test_rendered_units_pass_systemd_verify(ctx):
 def test_template_override_directory(ctx, tmp_path):
     broken = tmp_path / "logger.service.j2"
     broken.write_text("[Unit]\nDescription=custom\n[Service]\nExecStart=not-absolute {{ app }}\n")
-    options = DeployerOptions(**{**ctx.options.__dict__, "fleet_templates": str(tmp_path)})
+    options = dataclasses.replace(ctx.options, fleet_templates=str(tmp_path))
     record = record_for(ctx, f"fl-{uuid.uuid4().hex[:6]}", "v1")
     units = fleet_units.render(record, ctx.settings, options, 21000)
     assert units["logger"].startswith("[Unit]\nDescription=custom")
@@ -84,7 +86,7 @@ def test_deployment_through_fleet_api(ctx, fleet):
             if launched and current["instances"] and not backend:
                 node, where = next(iter(current["instances"].items()))
                 backend.append(Backend(node, where["port"]))
-                ctx.store.put(f"{ctx.yoda}upstreams/{current['upstream']}/endpoints/{node}", f"127.0.0.1:{where['port']}")
+                ctx.store.put(yoda.endpoint_key(ctx.yoda, current["upstream"], node), f"127.0.0.1:{where['port']}")
             stop.wait(0.05)
 
     helper = threading.Thread(target=machine, daemon=True)
@@ -101,7 +103,8 @@ def test_deployment_through_fleet_api(ctx, fleet):
         meta = {o["name"]: o["value"] for o in submitted[names["app"][0]]["options"] if o["section"] == "X-Totem"}
         assert meta == {"App": app, "Deployment": record["id"], "Role": "app"}
         assert [i.node for i in ctx.scheduler("fleet").instances(app)] == [names["app"][0]]
-        assert ctx.store.get(f"{ctx.yoda}hosts/{app}.localhost/locations/{app}_home/upstream") == record["upstream"]
+        location = yoda.location_key(ctx.yoda, f"{app}.localhost", f"{app}_home", yoda.UPSTREAM)
+        assert ctx.store.get(location) == record["upstream"]
 
         with lock:
             assert undeploy(ctx, app, None, lock.check) == [record["id"]]

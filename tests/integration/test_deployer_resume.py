@@ -10,7 +10,9 @@ import pytest
 from deployer.context import Context
 from deployer.operations import reconcile
 from tests.fixtures.deployer import images
-from tests.fixtures.deployer.harness import DeployerStack, deploy_request, wait
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request
+from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE
+from totem.waiting import wait
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def test_killed_worker_is_resumed(stack, docker_client):
 
     # killed right after it started working on v1
     first = stack.deploy(deploy_request(app, "v1", tags["v1"], host)).get_json()["deployment"]["id"]
-    wait(lambda: has_event(stack, first, "DEPLOYMENT_STARTED"), 30, 0.02, "v1 started")
+    wait(lambda: has_event(stack, first, "DEPLOYMENT_STARTED"), 30, 0.02, what="v1 started")
     stack.workers[-1].kill()
     stack.start_worker()
     record = stack.wait_finished(first)
@@ -47,7 +49,7 @@ def test_killed_worker_is_resumed(stack, docker_client):
 
     # killed while draining v1 after the switch to v2
     second = stack.deploy(deploy_request(app, "v2", tags["v2"], host)).get_json()["deployment"]["id"]
-    wait(lambda: has_event(stack, second, "PROXIES_APPLIED"), 60, 0.02, "v2 switched")
+    wait(lambda: has_event(stack, second, "PROXIES_APPLIED"), 60, 0.02, what="v2 switched")
     stack.workers[-1].kill()
     stack.start_worker()
     record = stack.wait_finished(second)
@@ -56,14 +58,14 @@ def test_killed_worker_is_resumed(stack, docker_client):
     assert stack.deployment(first)["state"] == "DECOMMISSIONED"
 
     # no orphans: exactly v2's instances remain
-    remaining = {c.labels["totem.node"] for c in stack.containers(app=app)}
+    remaining = {c.labels[NODE] for c in stack.containers(app=app)}
     assert remaining == set(record["instances"])
 
     # reconcile: a removed instance comes back, an orphan goes, drift is recorded
     lost = sorted(record["instances"])[0]
     docker_client.containers.get(lost).remove(force=True)
     orphan = docker_client.containers.create(tags["v1"], name=f"{app}-ghost-1", network_mode="host", labels={
-        "totem.cluster": stack.cluster, "totem.app": app, "totem.deployment": f"{app}-ghost", "totem.node": f"{app}-ghost-1"})
+        CLUSTER: stack.cluster, APP: app, DEPLOYMENT: f"{app}-ghost", NODE: f"{app}-ghost-1"})
     ctx = Context(stack.settings, stack.options)
     with ctx.store.lock(f"deployer/{app}") as _:
         actions = reconcile(ctx, app)

@@ -7,9 +7,11 @@ import uuid
 import pytest
 
 from tests.fixtures.deployer import images
-from tests.fixtures.deployer.harness import DeployerStack, deploy_request, wait
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request
 from tests.fixtures.deployer.private_swarm import PrivateSwarm
 from tests.integration.test_deployer_bluegreen import Hammer
+from totem.contracts.labels import DEPLOYMENT, selector
+from totem.waiting import wait
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def test_blue_green_on_swarm(stack, swarm):
     first = stack.deploy(deploy_request(app, "v1", tags["v1"], host)).get_json()["deployment"]["id"]
     record = stack.wait_finished(first, timeout=120)
     assert record["state"] == "PROMOTED", record
-    services = swarm.client.services.list(filters={"label": f"totem.deployment={first}"})
+    services = swarm.client.services.list(filters={"label": selector(DEPLOYMENT, first)})
     assert sorted(s.name for s in services) == sorted(record["instances"])
     assert stack.get(host).text.strip() == "version=v1"
 
@@ -50,4 +52,4 @@ def test_blue_green_on_swarm(stack, swarm):
     assert record["state"] == "PROMOTED", record
     assert hammer.errors == []
     assert stack.deployment(first)["state"] == "DECOMMISSIONED"
-    assert swarm.client.services.list(filters={"label": f"totem.deployment={first}"}) == []
+    assert swarm.client.services.list(filters={"label": selector(DEPLOYMENT, first)}) == []

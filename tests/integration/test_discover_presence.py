@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.support import wait_until
-from yoda_discover import keys
+from totem.contracts import yoda
+from totem.waiting import wait
 from yoda_discover.presence import ProxyNode, presence_registration
 from yoda_discover.registrar import CheckPolicy
 
@@ -56,8 +56,8 @@ def presence(discover_cli):
 def test_announces_node_with_ports_and_withdraws_on_sigterm(yoda_store, yoda_base, listeners, presence):
     http, admin = listeners(), listeners()
     process = presence("proxy-a", http.port, admin.port)
-    key = keys.proxy_node_info_key(yoda_base, "proxy-a")
-    info = json.loads(wait_until(lambda: yoda_store.get(key)))
+    key = yoda.proxy_node_info_key(yoda_base, "proxy-a")
+    info = json.loads(wait(lambda: yoda_store.get(key), timeout=10))
     assert info == {"address": "127.0.0.7", "http": http.port, "https": 0, "admin": admin.port}
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0
@@ -66,11 +66,11 @@ def test_announces_node_with_ports_and_withdraws_on_sigterm(yoda_store, yoda_bas
 
 def test_lease_expiry_removes_a_dead_node(yoda_store, yoda_base, listeners, presence):
     process = presence("proxy-b", listeners().port, listeners().port, ttl=2)
-    key = keys.proxy_node_info_key(yoda_base, "proxy-b")
-    wait_until(lambda: yoda_store.get(key))
+    key = yoda.proxy_node_info_key(yoda_base, "proxy-b")
+    wait(lambda: yoda_store.get(key), timeout=10)
     process.kill()  # no chance to withdraw: only the lease can remove it
     process.wait()
-    wait_until(lambda: yoda_store.get(key) is None, timeout=15)
+    wait(lambda: yoda_store.get(key) is None, timeout=15)
 
 
 def test_not_announced_while_a_port_is_closed_and_withdrawn_when_one_closes(yoda_store, yoda_base, listeners):
@@ -80,7 +80,7 @@ def test_not_announced_while_a_port_is_closed_and_withdrawn_when_one_closes(yoda
     proxy = ProxyNode("proxy-c", "127.0.0.7", http.port, 0, closed.getsockname()[1])
     registration = presence_registration(yoda_store, yoda_base, proxy, "127.0.0.1", POLICY).start()
     try:
-        wait_until(lambda: registration.failures >= POLICY.fall)
+        wait(lambda: registration.failures >= POLICY.fall, timeout=10)
         assert yoda_store.get(registration.key) is None
     finally:
         registration.stop()
@@ -88,8 +88,8 @@ def test_not_announced_while_a_port_is_closed_and_withdrawn_when_one_closes(yoda
     proxy = ProxyNode("proxy-c", "127.0.0.7", http.port, 0, admin.port)
     registration = presence_registration(yoda_store, yoda_base, proxy, "127.0.0.1", POLICY).start()
     try:
-        wait_until(lambda: yoda_store.get(registration.key))
+        wait(lambda: yoda_store.get(registration.key), timeout=10)
         admin.close()
-        wait_until(lambda: yoda_store.get(registration.key) is None, timeout=15)
+        wait(lambda: yoda_store.get(registration.key) is None, timeout=15)
     finally:
         registration.stop()

@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from tests.images import busybox_httpd
-from tests.support import free_port, wait_until
-from yoda_discover import keys
+from totem.contracts import yoda
+from totem.net import free_port
+from totem.waiting import wait
 
 pytest_plugins = ["tests.images.fixtures"]
 
@@ -25,8 +26,8 @@ def test_registers_and_deregisters_on_sigterm(yoda_store, yoda_base, apps, sidek
     port = free_port()
     container = apps.start("side-1-80", "side-a", port)
     process = sidekick(container.name)
-    key = keys.endpoint_key(yoda_base, "side-1-80", "side-a")
-    assert wait_until(lambda: yoda_store.get(key)) == f"127.0.0.1:{port}"
+    key = yoda.endpoint_key(yoda_base, "side-1-80", "side-a")
+    assert wait(lambda: yoda_store.get(key), timeout=10) == f"127.0.0.1:{port}"
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0
     assert yoda_store.get(key) is None
@@ -35,8 +36,8 @@ def test_registers_and_deregisters_on_sigterm(yoda_store, yoda_base, apps, sidek
 def test_deregisters_on_sigint(yoda_store, yoda_base, apps, sidekick):
     container = apps.start("side-1-80", "side-b", free_port())
     process = sidekick(container.id)
-    key = keys.endpoint_key(yoda_base, "side-1-80", "side-b")
-    wait_until(lambda: yoda_store.get(key))
+    key = yoda.endpoint_key(yoda_base, "side-1-80", "side-b")
+    wait(lambda: yoda_store.get(key), timeout=10)
     process.send_signal(signal.SIGINT)
     assert process.wait(10) == 0
     assert yoda_store.get(key) is None
@@ -45,8 +46,8 @@ def test_deregisters_on_sigint(yoda_store, yoda_base, apps, sidekick):
 def test_deregisters_and_exits_when_the_container_is_killed(yoda_store, yoda_base, apps, sidekick):
     container = apps.start("side-1-80", "side-c", free_port())
     process = sidekick(container.name)
-    key = keys.endpoint_key(yoda_base, "side-1-80", "side-c")
-    wait_until(lambda: yoda_store.get(key))
+    key = yoda.endpoint_key(yoda_base, "side-1-80", "side-c")
+    wait(lambda: yoda_store.get(key), timeout=10)
     container.kill()
     assert process.wait(10) == 0
     assert yoda_store.get(key) is None
@@ -55,11 +56,11 @@ def test_deregisters_and_exits_when_the_container_is_killed(yoda_store, yoda_bas
 def test_unhealthy_container_is_not_registered_until_healthy(yoda_store, yoda_base, apps, sidekick):
     container = apps.start("side-1-80", "side-d", free_port(), healthy=False)
     sidekick(container.name)
-    key = keys.endpoint_key(yoda_base, "side-1-80", "side-d")
-    wait_until(lambda: busybox_httpd.health_requests(container) >= 4, timeout=10)  # checked, and failed
+    key = yoda.endpoint_key(yoda_base, "side-1-80", "side-d")
+    wait(lambda: busybox_httpd.health_requests(container) >= 4, timeout=10)  # checked, and failed
     assert yoda_store.get(key) is None
     busybox_httpd.set_healthy(container, True)
-    assert wait_until(lambda: yoda_store.get(key))
+    assert wait(lambda: yoda_store.get(key), timeout=10)
 
 
 def test_unknown_container_fails(sidekick):

@@ -1,11 +1,11 @@
-"""send_hook signs and retries against a real local HTTP server."""
+"""send_hook (totem.signed_post) signs and retries against a real local HTTP server."""
 import json
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
-from totem.contracts.hook import send_hook
+from totem.signed_post import send_hook
 from totem.signatures import verify
 from tests.support import serve_http
 
@@ -51,7 +51,7 @@ def test_5xx_and_429_are_retried_but_4xx_is_final(receiver):
 
 
 def test_connection_errors_raise_after_the_last_attempt():
-    from tests.support import free_port
+    from totem.net import free_port
 
     with pytest.raises(requests.ConnectionError):
         send_hook(f"http://127.0.0.1:{free_port()}/", HOOK, "s", attempts=2, backoff=0.01)

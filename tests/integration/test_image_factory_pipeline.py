@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import uuid
 
 import pytest
@@ -20,8 +19,8 @@ from tests.images.image_factory.github_push import delivery, push_payload
 from tests.images.image_factory.hook_receiver import HookReceiver
 from tests.images.image_factory.s3_bucket import ENDPOINT, s3_bucket
 from tests.images.image_factory.worker_process import WorkerProcess
-from tests.support import wait_until
 from totem.settings import Settings
+from totem.waiting import Deadline, wait
 
 BUILD_WAIT = 180  # seconds; a bound, not a timing assertion
 
@@ -62,7 +61,7 @@ def finished(client, build_id: str) -> dict:
     def done():
         record = client.get(f"/builds/{build_id}").get_json()
         return record if record["status"] in ("succeeded", "failed", "superseded") else None
-    return wait_until(done, timeout=BUILD_WAIT, interval=0.2)
+    return wait(done, timeout=BUILD_WAIT, interval=0.2)
 
 
 def test_push_is_built_pushed_to_the_registry_and_announced(factory):
@@ -87,7 +86,7 @@ def test_push_is_built_pushed_to_the_registry_and_announced(factory):
         assert manifest.status_code == 200, manifest.text
         assert manifest.json()["schemaVersion"] == 2 and manifest.json()["layers"]
 
-    hooks = wait_until(lambda: receiver.for_commit(commit), timeout=30)
+    hooks = wait(lambda: receiver.for_commit(commit), timeout=30)
     assert receiver.rejected == 0
     assert hooks == [{
         "git": {"owner": env.owner, "repo": repo.repo, "ref": "feature/login", "commit": commit},
@@ -116,7 +115,7 @@ def test_broken_dockerfile_fails_with_the_error_in_the_log_and_a_failed_hook(fac
         ("checkout", "succeeded"), ("build", "failed"), ("hook", "succeeded")]
     log = client.get(f"/builds/{build['id']}/log").text
     assert "about to fail" in log and "!!! build failed" in log
-    hook = wait_until(lambda: receiver.for_commit(commit), timeout=30)[0]
+    hook = wait(lambda: receiver.for_commit(commit), timeout=30)[0]
     assert hook["status"] == "failed" and hook["type"] == "builder"
     assert "docker build failed" in hook["result"]["error"] and "image" not in hook["result"]
 
@@ -134,7 +133,7 @@ def test_duplicate_delivery_builds_once(factory):
     assert finished(client, first.get_json()["build"]["id"])["status"] == "succeeded"
     builds = client.get(f"/builds?owner={env.owner}&repo={repo.repo}").get_json()["builds"]
     assert len(builds) == 1
-    assert len(wait_until(lambda: receiver.for_commit(commit), timeout=30)) == 1
+    assert len(wait(lambda: receiver.for_commit(commit), timeout=30)) == 1
 
     # a new delivery of a commit built recently returns that build instead of building again
     again = send_push(env, client, repo, "main", commit)
@@ -173,10 +172,10 @@ def test_followed_log_streams_lines_until_the_build_ends(factory):
 
     response = client.get(f"/builds/{build['id']}/log?follow=1", buffered=False)
     assert response.mimetype == "text/event-stream"
-    events, deadline = [], time.monotonic() + BUILD_WAIT
+    events, deadline = [], Deadline(BUILD_WAIT)
     for chunk in response.response:  # the stream ends with the build (keep-alives arrive every second)
         events.extend(e for e in chunk.decode().split("\n\n") if e.startswith("id:"))
-        if events and "event: end" in events[-1] or time.monotonic() > deadline:
+        if events and "event: end" in events[-1] or deadline.expired:
             break
     response.close()
     lines = [e.split("data: ", 1)[1] for e in events if "event: line" in e]
@@ -220,8 +219,8 @@ def test_a_step_that_runs_too_long_fails_the_build(factory):
 
     record = quick.store.get(record["id"])
     assert "timed out" in record["error"] and record["steps"][1]["status"] == "failed"
-    assert wait_until(lambda: receiver.for_commit(commit), timeout=30)[0]["status"] == "failed"
-    assert wait_until(lambda: not build_containers(env), timeout=60)  # the daemon abandoned the build
+    assert wait(lambda: receiver.for_commit(commit), timeout=30)[0]["status"] == "failed"
+    assert wait(lambda: not build_containers(env), timeout=60)  # the daemon abandoned the build
 
 
 def test_full_log_goes_to_s3_when_a_bucket_is_configured(factory, monkeypatch):

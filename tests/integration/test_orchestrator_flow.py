@@ -24,9 +24,11 @@ from jsonschema import Draft202012Validator
 from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
-from tests.support import free_port, terminate, wait_until
+from tests.support import terminate
+from totem.net import free_port
+from totem.waiting import wait
 from tests.unit.test_orchestrator_payloads import TravisKey, commit, generic_hook, github_headers, payload
-from totem import signatures
+from totem import signatures, signed_post
 from totem.settings import Settings
 
 BIN = Path(sys.executable).parent
@@ -190,7 +192,7 @@ def wait_job(client, job_id: str, states=FINAL, timeout: float = 30) -> dict:
     def done():
         job = client.get(f"/jobs/{job_id}").get_json()
         return job if job.get("state") in states else None
-    return wait_until(done, timeout=timeout, interval=0.1)
+    return wait(done, timeout=timeout, interval=0.1)
 
 
 def current_job(client, owner, repo, ref="master") -> dict | None:
@@ -239,8 +241,8 @@ def test_builder_and_travis_hooks_deploy_once_to_every_enabled_deployer(client, 
 def test_github_push_and_actions_workflow_run_deploy(client, recorder, app_git):
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
-    levels = (f"notifications:\n  slack:\n    enabled: true\n    level: 1\n    url: {recorder.url}/slack/{tid}\n"
-              "  github:\n    enabled: true\n    level: 3\n")
+    levels = (f"notifications:\n  slack:\n    enabled: true\n    level: failed\n    url: {recorder.url}/slack/{tid}\n"
+              "  github:\n    enabled: true\n    level: success\n")
     write(sha, deployers_yaml(recorder, tid, "main", ci="CI", extra=levels))
     ping = post_github(client, "ping", payload("github-ping", owner=owner, repo=repo))
     assert ping.status_code == 200 and ping.get_json()["status"] == "pong"
@@ -259,10 +261,10 @@ def test_github_push_and_actions_workflow_run_deploy(client, recorder, app_git):
     assert job["state"] == "COMPLETE"
     assert len(recorder.received(f"/d/{tid}-main/apps")) == 1
     assert set(job["hooks"]) == {"scm-push:github", "builder:image-factory", "ci:CI"}
-    statuses = wait_until(lambda: recorder.received(f"/github/repos/{owner}/{repo}/statuses/{sha}"))
-    assert [s["body"]["state"] for s in statuses] == ["success"]  # level 3: no started/pending notices
+    statuses = wait(lambda: recorder.received(f"/github/repos/{owner}/{repo}/statuses/{sha}"), timeout=10)
+    assert [s["body"]["state"] for s in statuses] == ["success"]  # level success: no started/pending notices
     assert statuses[0]["body"]["target_url"] == f"http://orchestrator.localhost:9400/jobs/{job_id}"
-    assert recorder.received(f"/slack/{tid}") == []  # level 1: failures only
+    assert recorder.received(f"/slack/{tid}") == []  # level failed: failures only
 
 
 def test_lost_task_is_recovered_by_the_sweep(client, recorder, app_git, runtime):
@@ -301,6 +303,7 @@ def test_superseded_commit_never_deploys(client, recorder, app_git):
 def test_failed_ci_hook_fails_the_job_and_notifies(client, recorder, app_git):
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
+    # levels as the legacy numbers (1 failed, 3 success), which still work
     notifications = (f"notifications:\n  slack:\n    enabled: true\n    level: 1\n    url: {recorder.url}/slack/{tid}\n"
                      f"  github:\n    enabled: true\n    level: 3\n"
                      f"  webhook:\n    enabled: true\n    level: 1\n    url: {recorder.url}/webhook/{tid}\n")
@@ -310,14 +313,14 @@ def test_failed_ci_hook_fails_the_job_and_notifies(client, recorder, app_git):
     job = wait_job(client, job_id)
     assert job["state"] == "FAILED" and "ci:travis" in job["error"]["message"]
     assert recorder.received(f"/d/{tid}") == []
-    slack = wait_until(lambda: recorder.received(f"/slack/{tid}"))
+    slack = wait(lambda: recorder.received(f"/slack/{tid}"), timeout=10)
     attachment = slack[0]["body"]["attachments"][0]
     assert attachment["color"] == "danger" and attachment["title_link"].endswith(f"/jobs/{job_id}")
-    statuses = wait_until(lambda: recorder.received(f"/github/repos/{owner}/{repo}/statuses/{sha}"))
+    statuses = wait(lambda: recorder.received(f"/github/repos/{owner}/{repo}/statuses/{sha}"), timeout=10)
     assert statuses[-1]["body"]["state"] == "failure"
     assert statuses[-1]["body"]["context"].endswith("::Orchestrator")
     assert statuses[-1]["headers"]["Authorization"] == "Bearer gh-test-token"
-    webhook = wait_until(lambda: recorder.received(f"/webhook/{tid}"))
+    webhook = wait(lambda: recorder.received(f"/webhook/{tid}"), timeout=10)
     assert signatures.verify(SECRET, webhook[0]["raw"], webhook[0]["headers"]["X-Hook-Signature"])
     assert webhook[0]["body"]["status"] == "failed" and webhook[0]["body"]["job-id"] == job_id
 
@@ -372,7 +375,7 @@ def test_deleted_branch_is_undeployed_and_frozen_until_created_again(client, rec
     name = job["config"]["deployers"]["main"]["deployment"]["name"]
     deleted = post_github(client, "delete", payload("github-delete", owner=owner, repo=repo, ref=ref))
     assert deleted.status_code == 202
-    undeploys = wait_until(lambda: recorder.received(f"/d/{tid}-main/apps/{name}", "DELETE"))
+    undeploys = wait(lambda: recorder.received(f"/d/{tid}-main/apps/{name}", "DELETE"), timeout=10)
     assert undeploys[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
     frozen = wait_job(client, post_generic(client, generic_hook(owner, repo, ref, late)).get_json()["job"]["id"])
     assert frozen["state"] == "NOOP" and "frozen" in frozen["reason"]
@@ -409,7 +412,7 @@ def test_jobs_events_and_undeploy_api(client, recorder, app_git):
     assert client.delete(f"/apps/{owner}/{repo}/a", headers={"Authorization": "Bearer wrong"}).status_code == 401
     answer = client.delete(f"/apps/{owner}/{repo}/a", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 202
-    wait_until(lambda: recorder.received(f"/d/{tid}-main/apps/", "DELETE"))
+    wait(lambda: recorder.received(f"/d/{tid}-main/apps/", "DELETE"), timeout=10)
 
 
 def test_openapi_describes_every_route(client):
@@ -479,7 +482,7 @@ def gunicorn(env, worker):
         except requests.RequestException:
             return False
     try:
-        wait_until(healthy, timeout=30, interval=0.2)
+        wait(healthy, timeout=30, interval=0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
         terminate(process, 20)
@@ -493,9 +496,7 @@ def test_fifty_concurrent_hooks_make_exactly_one_deploy_request(gunicorn, client
              for i in range(50)]
 
     def send(hook):
-        body = json.dumps(hook).encode()
-        return requests.post(f"{gunicorn}/hooks/generic", data=body, timeout=30, headers={
-            "Content-Type": "application/json", "X-Hook-Signature": signatures.sign(SECRET, body)})
+        return signed_post.post_json(f"{gunicorn}/hooks/generic", hook, SECRET, timeout=30)
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         answers = list(pool.map(send, hooks))
@@ -503,7 +504,7 @@ def test_fifty_concurrent_hooks_make_exactly_one_deploy_request(gunicorn, client
     assert len({a.json()["job"]["id"] for a in answers}) == 1
     job = wait_job(client, answers[0].json()["job"]["id"])
     assert job["state"] == "COMPLETE"
-    wait_until(lambda: runtime.redis.llen("orchestrator") == 0, timeout=30)
+    wait(lambda: runtime.redis.llen("orchestrator") == 0, timeout=30)
     assert len(recorder.received(f"/d/{tid}-main/apps")) == 1
     assert event_types(job).count("DEPLOY_REQUESTED") == 1
 

@@ -10,8 +10,9 @@ import pytest
 import requests
 
 from totem.store import connect
+from totem.waiting import wait
 from yoda_proxy.certs import self_signed
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url, wait_for
+from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -48,7 +49,7 @@ def wire(store, proxy, keys: dict[str, str]) -> None:
         store.put(proxy.prefix + key, value)
     revision = uuid.uuid4().hex
     store.put(proxy.prefix + "revision", revision)
-    wait_for(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
+    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
 
 
 def served_by(response: requests.Response) -> str:
@@ -166,7 +167,7 @@ def test_tls_sni_certificates_from_etcd(store, proxy, backends):
 
 
 def test_tcp_listener(store, proxy, backends):
-    from yoda_proxy.testing import free_port
+    from totem.net import free_port
 
     app, port = backends("tcp-app"), free_port()
     wire(store, proxy, {
@@ -175,7 +176,8 @@ def test_tcp_listener(store, proxy, backends):
         "upstreams/raw-v1-1/mode": "tcp",
         "upstreams/raw-v1-1/endpoints/n1": app.address,
     })
-    response = wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/tcp", timeout=5))
+    response = wait(lambda: requests.get(f"http://127.0.0.1:{port}/tcp", timeout=5), timeout=10,
+                    ignoring=(requests.RequestException,))  # the listener is not bound yet
     assert served_by(response) == "tcp-app"
     assert response.json()["headers"].get("x-forwarded-for") is None  # bytes passed through untouched
 
@@ -198,11 +200,11 @@ def test_health_checks_and_custom_503(store, proxy, backends):
     def only_good() -> bool:
         return {served_by(proxy.get("health.localhost", "/app")) for _ in range(6)} == {"good"}
 
-    wait_for(only_good, timeout=10)
+    wait(only_good, timeout=10)
     empty = proxy.get("empty.localhost")
     assert empty.status_code == 503 and "custom 503 page" in empty.text
     good.healthy = False
-    wait_for(lambda: proxy.get("health.localhost").status_code == 503, timeout=10)
+    wait(lambda: proxy.get("health.localhost").status_code == 503, timeout=10)
     assert "custom 503 page" in proxy.get("health.localhost").text
 
 

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
 import uuid
 
 import pytest
 
 from totem.store import connect
-from yoda_proxy.testing import Backend, ProxyProcess, free_port, local_etcd_url, wait_for
+from totem.waiting import wait
+from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
 
 
 @pytest.fixture
@@ -23,13 +22,13 @@ def applied(store, proxy) -> str | None:
     return store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied")
 
 
-def commit(store, proxy, puts: dict[str, str], wait: bool = True) -> str:
+def commit(store, proxy, puts: dict[str, str], until_applied: bool = True) -> str:
     for key, value in puts.items():
         store.put(proxy.prefix + key, value)
     revision = uuid.uuid4().hex
     store.put(proxy.prefix + "revision", revision)
-    if wait:
-        wait_for(lambda: applied(store, proxy) == revision, timeout=15)
+    if until_applied:
+        wait(lambda: applied(store, proxy) == revision, timeout=15)
     return revision
 
 
@@ -51,8 +50,8 @@ def test_invalid_data_keeps_the_last_good_config(backend):
             "hosts/bad host/locations/x/path": "/",
             "certs/junk": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
             "upstreams/safe-v1-1/health/interval": "often",
-        }, wait=False)
-        wait_for(lambda: proxy.status()["wanted_revision"] == bad)
+        }, until_applied=False)
+        wait(lambda: proxy.status()["wanted_revision"] == bad, timeout=10)
         status = proxy.status()
         assert status["applied_revision"] == good and applied(store, proxy) == good
         text = "\n".join(status["wiring_errors"])
@@ -70,8 +69,8 @@ def test_invalid_data_keeps_the_last_good_config(backend):
         failures = proxy.status()["apply_failures"]
         commit(store, proxy, {"upstreams/tcp-v1-1/mode": "tcp",
                               "global/listeners/clash/bind": f"127.0.0.1:{taken}",
-                              "global/listeners/clash/upstream": "tcp-v1-1"}, wait=False)
-        wait_for(lambda: proxy.status()["apply_failures"] > failures)
+                              "global/listeners/clash/upstream": "tcp-v1-1"}, until_applied=False)
+        wait(lambda: proxy.status()["apply_failures"] > failures, timeout=10)
         assert proxy.get("safe.localhost").json()["name"] == "app"
         store.delete_prefix(proxy.prefix + "global/listeners/")
         recovered = commit(store, proxy, {})
@@ -113,90 +112,52 @@ def test_announcement_is_removed_on_exit():
     proxy = ProxyProcess().start()
     info = f"{proxy.prefix}proxy-nodes/{proxy.node}/info"
     try:
-        wait_for(lambda: store.get(info))
+        wait(lambda: store.get(info), timeout=10)
     finally:
         proxy.stop()
     assert store.get(info) is None
     store.delete_prefix(proxy.prefix)
 
 
-class PrivateEtcd:
-    """An etcd of our own on free loopback ports, so the test can stop and restart it."""
-
-    def __init__(self):
-        self.client, self.peer = free_port(), free_port()
-        self.data = tempfile.mkdtemp(prefix="yp-etcd-")
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"etcd://127.0.0.1:{self.client}"
-
-    def start(self) -> "PrivateEtcd":
-        client, peer = f"http://127.0.0.1:{self.client}", f"http://127.0.0.1:{self.peer}"
-        self.process = subprocess.Popen(
-            ["etcd", "--name", "yp", "--data-dir", self.data, "--enable-v2=true",
-             "--listen-client-urls", client, "--advertise-client-urls", client,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"yp={peer}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: connect(self.url).ping(), timeout=20)
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(15)
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
-
-
 @pytest.mark.skipif(not shutil.which("etcd"), reason="etcd not installed")
-def test_etcd_restart(backend):
-    etcd = PrivateEtcd().start()
+def test_etcd_restart(backend, private_etcd):
     green = Backend("green")
-    proxy = ProxyProcess(etcd_url=etcd.url)
+    proxy = ProxyProcess(etcd_url=private_etcd.url)
     try:
-        store = connect(etcd.url)
+        store = connect(private_etcd.url)
         proxy.start()
         commit(store, proxy, dict(app_wiring(backend), **{"upstreams/safe-v2-2/endpoints/n1": green.address}))
         assert proxy.get("safe.localhost").json()["name"] == "app"
-        etcd.stop()
-        wait_for(lambda: not proxy.status()["etcd_connected"], timeout=15)
+        private_etcd.stop()
+        wait(lambda: not proxy.status()["etcd_connected"], timeout=15)
         for _ in range(5):  # etcd away: the proxy keeps serving
             assert proxy.get("safe.localhost").json()["name"] == "app"
-        etcd.start()
+        private_etcd.start()
         commit(store, proxy, {"hosts/safe.localhost/locations/root/upstream": "safe-v2-2"})
-        wait_for(lambda: proxy.status()["etcd_connected"], timeout=15)
+        wait(lambda: proxy.status()["etcd_connected"], timeout=15)
         assert proxy.get("safe.localhost").json()["name"] == "green"
         assert store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/info")
     finally:
         proxy.stop()
         green.close()
-        etcd.remove()
 
 
 @pytest.mark.skipif(not shutil.which("etcd"), reason="etcd not installed")
-def test_restart_while_etcd_is_down_serves_the_last_known_wiring(backend):
-    etcd = PrivateEtcd().start()
+def test_restart_while_etcd_is_down_serves_the_last_known_wiring(backend, private_etcd):
     green = Backend("green")
-    proxy = ProxyProcess(etcd_url=etcd.url)
+    proxy = ProxyProcess(etcd_url=private_etcd.url)
     try:
-        store = connect(etcd.url)
+        store = connect(private_etcd.url)
         proxy.start()
         commit(store, proxy, dict(app_wiring(backend), **{"upstreams/safe-v2-2/endpoints/n1": green.address}))
         proxy.stop(keep_work_dir=True)
-        etcd.stop()
+        private_etcd.stop()
         proxy.start()  # etcd is away: the cached wiring is served
         assert proxy.get("safe.localhost").json()["name"] == "app"
         assert not proxy.status()["etcd_connected"]
-        etcd.start()
+        private_etcd.start()
         commit(store, proxy, {"hosts/safe.localhost/locations/root/upstream": "safe-v2-2"})
         assert proxy.get("safe.localhost").json()["name"] == "green"
     finally:
         proxy.stop()
         green.close()
-        etcd.remove()

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from totem.store import connect
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url, wait_for
+from totem.waiting import wait
+from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def commit(store, proxy, puts: dict[str, str], deletes: tuple[str, ...] = ()) ->
         store.delete(proxy.prefix + key)
     revision = uuid.uuid4().hex
     store.put(proxy.prefix + "revision", revision)
-    wait_for(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
+    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
 
 
 def names(proxy, count: int = 6) -> set[str]:

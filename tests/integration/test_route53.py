@@ -12,7 +12,8 @@ import uuid
 import boto3
 import pytest
 
-from tests.support import wait_until
+from totem.contracts import yoda
+from totem.waiting import wait
 from yoda_route53.leader import Leader
 from yoda_route53.reconciler import Reconciler
 from yoda_route53.records import RecordSpec
@@ -70,7 +71,7 @@ def leaders(yoda_store, yoda_base, zone):
 
 def put_node(yoda_store, yoda_base, node, address, lease=None):
     info = {"address": address, "http": 8080, "https": 8443, "admin": 8081}
-    yoda_store.put(f"{yoda_base}/proxy-nodes/{node}/info", json.dumps(info), lease)
+    yoda_store.put(yoda.proxy_node_info_key(yoda_base, node), json.dumps(info), lease)
 
 
 def records(zone, spec):
@@ -86,14 +87,14 @@ def owners(zone, spec):
 def test_records_appear_and_follow_node_changes(yoda_store, yoda_base, zone, spec, leaders):
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11")
     leaders(spec)
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11"}, timeout=10)
     assert owners(zone, spec) == {"proxy-a"}
     put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=10)
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.21")
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.21", "proxy-b": "127.0.0.12"})
-    yoda_store.delete_prefix(f"{yoda_base}/proxy-nodes/proxy-b/")
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.21"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.21", "proxy-b": "127.0.0.12"}, timeout=10)
+    yoda_store.delete_prefix(yoda.proxy_node_prefix(yoda_base, "proxy-b"))
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.21"}, timeout=10)
     assert owners(zone, spec) == {"proxy-a"}
 
 
@@ -102,22 +103,22 @@ def test_lease_expiry_of_a_node_removes_its_record(yoda_store, yoda_base, zone, 
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11", lease)
     put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")
     leaders(spec)
-    wait_until(lambda: set(records(zone, spec)) == {"proxy-a", "proxy-b"})
-    wait_until(lambda: records(zone, spec) == {"proxy-b": "127.0.0.12"}, timeout=20)  # never refreshed
+    wait(lambda: set(records(zone, spec)) == {"proxy-a", "proxy-b"}, timeout=10)
+    wait(lambda: records(zone, spec) == {"proxy-b": "127.0.0.12"}, timeout=20)  # never refreshed
 
 
 def test_full_reconcile_repairs_changes_made_behind_its_back(aws, yoda_store, yoda_base, zone, spec, leaders):
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11")
     put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")
     leader, _ = leaders(spec, interval=0.5)
-    wait_until(lambda: set(records(zone, spec)) == {"proxy-a", "proxy-b"})
+    wait(lambda: set(records(zone, spec)) == {"proxy-a", "proxy-b"}, timeout=10)
     current = {r["SetIdentifier"]: r for r in zone.record_sets(spec.name)}
     zone.change([
         {"Action": "UPSERT", "ResourceRecordSet": {**current["proxy-a"], "ResourceRecords": [{"Value": "127.0.0.99"}]}},
         {"Action": "DELETE", "ResourceRecordSet": current["proxy-b"]},
     ])
     assert records(zone, spec) == {"proxy-a": "127.0.0.99"}
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=15)
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=15)
 
 
 def test_foreign_records_are_left_alone(yoda_store, yoda_base, zone, spec, leaders):
@@ -132,11 +133,11 @@ def test_foreign_records_are_left_alone(yoda_store, yoda_base, zone, spec, leade
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11")
     put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")
     leader, _ = leaders(spec, interval=0.3)
-    wait_until(lambda: "proxy-b" in records(zone, spec))
+    wait(lambda: "proxy-b" in records(zone, spec), timeout=10)
     reconciles = leader.reconciles
-    wait_until(lambda: leader.reconciles >= reconciles + 2)  # full reconciles ran since
-    yoda_store.delete_prefix(f"{yoda_base}/proxy-nodes/proxy-b/")
-    wait_until(lambda: "proxy-b" not in records(zone, spec))
+    wait(lambda: leader.reconciles >= reconciles + 2, timeout=10)  # full reconciles ran since
+    yoda_store.delete_prefix(yoda.proxy_node_prefix(yoda_base, "proxy-b"))
+    wait(lambda: "proxy-b" not in records(zone, spec), timeout=10)
     assert records(zone, spec) == {"someone-else": "127.0.0.50", "proxy-a": "127.0.0.51", "proxy-c": "127.0.0.52"}
     assert [r["ResourceRecords"] for r in zone.record_sets("www." + zone.name())] == [[{"Value": "127.0.0.53"}]]
     assert owners(zone, spec) == {"proxy-c"}
@@ -146,7 +147,7 @@ def test_multivalue_records(yoda_store, yoda_base, zone, leaders):
     spec = RecordSpec("mv." + zone.name(), routing="multivalue", owner_id="test")
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11")
     leaders(spec)
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11"}, timeout=10)
     assert all(r.get("MultiValueAnswer") for r in zone.record_sets(spec.name))
 
 
@@ -155,7 +156,7 @@ def test_cname_records(yoda_store, yoda_base, zone, leaders):
     put_node(yoda_store, yoda_base, "proxy-a", "proxy-a.hosts.test")
     put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")  # an address, kept as a host name too
     leaders(spec)
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "proxy-a.hosts.test", "proxy-b": "127.0.0.12"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "proxy-a.hosts.test", "proxy-b": "127.0.0.12"}, timeout=10)
     assert {r["Type"] for r in zone.record_sets(spec.name)} == {"CNAME"}
 
 
@@ -172,14 +173,14 @@ def test_many_nodes_go_out_in_several_batches(zone, spec):
 def test_one_leader_writes_and_another_takes_over(yoda_store, yoda_base, zone, spec, leaders):
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11")
     first, first_done = leaders(spec)
-    wait_until(first.leading.is_set)
+    wait(first.leading.is_set, timeout=10)
     second, _ = leaders(spec)
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11"}, timeout=10)
     assert not second.leading.is_set()
     first_done.set()
-    wait_until(second.leading.is_set, timeout=15)
+    wait(second.leading.is_set, timeout=15)
     put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")
-    wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"})
+    wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=10)
 
 
 def test_cli_once_and_watch(settings, yoda_store, yoda_base, zone, spec):
@@ -192,7 +193,7 @@ def test_cli_once_and_watch(settings, yoda_store, yoda_base, zone, spec):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         put_node(yoda_store, yoda_base, "proxy-b", "127.0.0.12")
-        wait_until(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=20)
+        wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=20)
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
     finally:

@@ -12,7 +12,8 @@ import requests
 
 from totem.api import create_service_app
 from totem.settings import Settings
-from tests.support import free_port, wait_until
+from totem.net import free_port
+from totem.waiting import wait
 
 SERVICES = ["image_factory", "orchestrator", "deployer"]
 DEPENDENCIES = {"image_factory": {"redis", "docker"}, "orchestrator": {"etcd", "redis"},
@@ -39,7 +40,7 @@ def test_service_starts_under_gunicorn_and_reports_health(service):
                 return requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
             except requests.ConnectionError:
                 return None
-        response = wait_until(health, timeout=30, interval=0.2)
+        response = wait(health, timeout=30, interval=0.2)
         body = response.json()
         assert response.status_code == 200, body
         assert body["status"] == "ok" and body["service"] == service

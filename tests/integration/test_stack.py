@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support import wait_until
+from totem.waiting import wait
 from totem_stack.services import NAMES, docker_exec_root
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dockerd runs as root")
@@ -88,7 +88,7 @@ def test_killed_service_shows_down_until_up_restarts_it(env, first_up):
     before = status_json(env)
     killed = before["registry"]["pid"]
     os.kill(killed, signal.SIGKILL)
-    wait_until(lambda: not alive(killed))
+    wait(lambda: not alive(killed), timeout=10)
 
     status = stack(env, "status")
     assert status.returncode == 1
@@ -129,7 +129,7 @@ def test_external_service_is_reused_and_left_running(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         client = redis.Redis(port=16380)
-        wait_until(lambda: _pings(client))
+        wait(lambda: _pings(client), timeout=10)
 
         up = stack(env, "up", "--only", "etcd,redis")
         assert up.returncode == 0, up.stdout + up.stderr

@@ -4,19 +4,12 @@ from __future__ import annotations
 import pytest
 
 from totem.store import Compacted, Event, connect
-from tests.support import PrivateEtcd, wait_until
-
-
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory):
-    server = PrivateEtcd(tmp_path_factory.mktemp("etcd")).start()
-    yield server
-    server.stop()
+from totem.waiting import wait
 
 
 @pytest.mark.parametrize("scheme", ["etcd", "etcd2"])
-def test_watch_survives_restart_and_delivers_changes_made_meanwhile(etcd, scheme):
-    store = connect(f"{scheme}://{etcd.address}")
+def test_watch_survives_restart_and_delivers_changes_made_meanwhile(private_etcd, scheme):
+    store = connect(f"{scheme}://{private_etcd.address}")
     prefix = f"/outage-{scheme}/"
     store.delete_prefix(prefix)
     store.put(prefix + "stays", "1")
@@ -26,16 +19,16 @@ def test_watch_survives_restart_and_delivers_changes_made_meanwhile(etcd, scheme
     watcher = store.watch(prefix, events.append)
     try:
         assert watcher.wait_ready()
-        etcd.stop()
-        wait_until(lambda: not watcher.connected.is_set(), timeout=30)
-        etcd.start()
+        private_etcd.stop()
+        wait(lambda: not watcher.connected.is_set(), timeout=30)
+        private_etcd.start()
         # written while the watcher is still disconnected (it backs off between retries)
         store.delete(prefix + "goes")
         store.put(prefix + "changes", "new")
         store.put(prefix + "appears", "2")
         if scheme == "etcd":
-            etcd.compact()  # the history the watcher would resume from is gone too
-        wait_until(lambda: watcher.snapshot == store.list(prefix), timeout=30)
+            private_etcd.compact()  # the history the watcher would resume from is gone too
+        wait(lambda: watcher.snapshot == store.list(prefix), timeout=30)
         seen = {(e.type, e.key, e.value) for e in events}
         assert ("delete", prefix + "goes", None) in seen
         assert ("put", prefix + "changes", "new") in seen
@@ -43,17 +36,17 @@ def test_watch_survives_restart_and_delivers_changes_made_meanwhile(etcd, scheme
         assert not any(e.key == prefix + "stays" for e in events)
         # and it keeps watching afterwards
         store.put(prefix + "after", "3")
-        wait_until(lambda: ("put", prefix + "after", "3") in {(e.type, e.key, e.value) for e in events})
+        wait(lambda: ("put", prefix + "after", "3") in {(e.type, e.key, e.value) for e in events}, timeout=10)
     finally:
         watcher.stop()
 
 
-def test_stream_from_a_compacted_revision_raises_compacted(etcd):
-    store = connect(f"etcd://{etcd.address}")
-    _, old_revision = store._snapshot("/compaction/")
+def test_stream_from_a_compacted_revision_raises_compacted(private_etcd):
+    store = connect(f"etcd://{private_etcd.address}")
+    _, old_revision = store.snapshot("/compaction/")
     for i in range(3):
         store.put(f"/compaction/k{i}", str(i))
-    etcd.compact()
+    private_etcd.compact()
 
     class Context:
         import threading
@@ -64,6 +57,6 @@ def test_stream_from_a_compacted_revision_raises_compacted(etcd):
             return lambda: None
 
     with pytest.raises(Compacted):
-        for _revision, events in store._stream("/compaction/", old_revision, Context):
+        for _revision, events in store.stream("/compaction/", old_revision, Context):
             assert not events, "a compacted history must not be replayed"
 

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
+from totem.settings import Settings
 from totem_client import Clients, ServiceError
 from totem_dashboard.app import create_app
-from totem.settings import Settings
 
 TOKEN = "unit-test-token"
 HOSTILE = "<script>alert('x')</script>"
@@ -199,7 +199,7 @@ def test_security_headers(client):
 
 
 def test_an_unreachable_service_is_a_502_page(monkeypatch):
-    from tests.support import free_port
+    from totem.net import free_port
 
     monkeypatch.delenv("TOTEM_DASHBOARD_SECRET", raising=False)
     app = create_app(Settings(deployer_url=f"http://127.0.0.1:{free_port()}"))
@@ -212,3 +212,21 @@ def test_the_serve_command_runs_gunicorn_with_an_argument_list():
 
     argv = serve.command("127.0.0.1:9500", 2)
     assert argv[1:4] == ["-m", "gunicorn", "--bind"] and argv[-1] == "totem_dashboard.app:create_app()"
+
+
+def test_the_service_base_gives_health_request_ids_and_static_files(client):
+    health = client.get("/health", headers={"X-Request-Id": "req-7"})
+    assert health.status_code == 200 and health.get_json()["service"] == "dashboard"
+    assert health.headers["X-Request-Id"] == "req-7"
+    assert client.get("/static/dashboard.css").status_code == 200
+
+
+def test_api_style_errors_use_the_json_envelope_and_pages_stay_html(client):
+    lines = client.get("/builds/b123/log-lines", headers={"Accept": "application/json"})
+    assert lines.status_code == 200 and lines.is_json
+    missing = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    unknown_app = client.get("/apps/nope", headers={"Accept": "application/json"})
+    assert unknown_app.status_code == 404 and unknown_app.get_json()["error"]["details"] == {"service": "deployer"}

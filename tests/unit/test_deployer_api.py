@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from deployer.app import create_app
-from deployer.options import DeployerOptions
 from deployer.records import add_event
+from deployer.settings import DeployerSettings
 from tests.fixtures.deployer.harness import deploy_request
 from totem.settings import Settings
 
@@ -20,7 +20,7 @@ def service():
     env = {"TOTEM_CLUSTER": "api", "YODA_BASE": root + "yoda", "TOTEM_DEPLOYER_PREFIX": root + "deployer",
            "TOTEM_API_TOKEN": TOKEN}
     dispatched: list[tuple] = []
-    app = create_app(Settings.from_env(env), DeployerOptions.from_env(env), dispatch=lambda *a: dispatched.append(a))
+    app = create_app(Settings.from_env(env), DeployerSettings.from_env(env), dispatch=lambda *a: dispatched.append(a))
     app.dispatched = dispatched
     yield app
     app.extensions["deployer"].ctx.store.delete_prefix(root)
@@ -114,6 +114,7 @@ def test_rollback_needs_an_earlier_promoted_version(service):
     def promote(r):
         r["state"] = "PROMOTED"
         add_event(r, "DEPLOYMENT_PROMOTED")
+        return r, None
     records.update(deployment_id, promote)
     records.set_live("shop", deployment_id)
     answer = client.post("/apps/shop/rollback", headers=AUTH)

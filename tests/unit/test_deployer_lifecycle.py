@@ -11,11 +11,12 @@ from deployer.context import Context
 from deployer.intake import new_record
 from deployer.lifecycle import Lifecycle
 from deployer.operations import reconcile, undeploy
-from deployer.options import DeployerOptions
 from deployer.records import has_event
 from deployer.secrets import encrypt
+from deployer.settings import DeployerSettings
 from tests.fixtures.deployer.fake_scheduler import FakeScheduler
 from tests.fixtures.deployer.harness import deploy_request
+from totem.contracts import yoda
 from totem.settings import Settings
 
 KEY = "yaHvhqpRwLEWGwvc0qCzBaJGvAA6m6cC9bSxIsBVdW4="
@@ -28,12 +29,14 @@ def ctx():
            "TOTEM_DEPLOYER_DRAIN": "0", "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "1", "TOTEM_DEPLOYER_ACK_TIMEOUT": "1",
            "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.01", "TOTEM_DEPLOYER_START_TIMEOUT": "2",
            "TOTEM_ENCRYPTION_KEY": KEY}
-    ctx = Context(Settings.from_env(env), DeployerOptions.from_env(env))
-    ctx.fake = FakeScheduler(ctx)
-    ctx.__dict__["_schedulers"] = {"fake": ctx.fake}
+    ctx = Context(Settings.from_env(env), DeployerSettings.from_env(env), scheduler_factories={"fake": FakeScheduler})
     yield ctx
-    ctx.fake.close()
+    fake(ctx).close()
     ctx.store.delete_prefix(root)
+
+
+def fake(ctx) -> FakeScheduler:
+    return ctx.scheduler("fake")
 
 
 def submit(ctx, app: str, version: str, **deployment) -> dict:
@@ -51,27 +54,35 @@ def run(ctx, record: dict) -> dict:
 
 
 def location(ctx, app: str, key: str = "upstream") -> str | None:
-    return ctx.store.get(f"{ctx.yoda}hosts/{app}.localhost/locations/{app}_home/{key}")
+    return ctx.store.get(yoda.location_key(ctx.yoda, f"{app}.localhost", f"{app}_home", key))
+
+
+def with_environment(**variables):
+    """A records change adding variables to the deployment request's environment."""
+    def change(record: dict):
+        record["request"]["environment"].update(variables)
+        return record, None
+    return change
 
 
 def test_promotion_wires_and_decommissions_the_old_version(ctx):
     v1 = run(ctx, submit(ctx, "shop", "v1"))
     assert v1["state"] == "PROMOTED"
     assert location(ctx, "shop") == "shop-v1-8080"
-    assert ctx.store.get(f"{ctx.yoda}upstreams/shop-v1-8080/health/uri") == "/health"
-    assert ctx.store.get(f"{ctx.yoda}revision").endswith(v1["id"])
+    assert ctx.store.get(yoda.upstream_key(ctx.yoda, "shop-v1-8080", yoda.HEALTH_URI)) == "/health"
+    assert ctx.store.get(yoda.revision_key(ctx.yoda)).endswith(v1["id"])
     v2 = run(ctx, submit(ctx, "shop", "v2"))
     assert v2["state"] == "PROMOTED"
     assert location(ctx, "shop") == "shop-v2-8080"
     assert ctx.records.get(v1["id"])["state"] == "DECOMMISSIONED"
     assert ctx.records.live("shop") == v2["id"]
-    assert not any(c["deployment"] == v1["id"] for c in ctx.fake.created.values())
-    assert ctx.store.list(f"{ctx.yoda}upstreams/shop-v1-8080/") == {}
+    assert not any(c["deployment"] == v1["id"] for c in fake(ctx).created.values())
+    assert ctx.store.list(yoda.upstream_prefix(ctx.yoda, "shop-v1-8080")) == {}
 
 
 def test_failed_health_check_never_wires_and_keeps_the_previous_version(ctx):
     v1 = run(ctx, submit(ctx, "shop", "v1"))
-    ctx.fake.healthy = False
+    fake(ctx).healthy = False
     v2 = run(ctx, submit(ctx, "shop", "v2"))
     assert v2["state"] == "FAILED"
     assert "failed the check /health" in v2["error"]
@@ -79,21 +90,21 @@ def test_failed_health_check_never_wires_and_keeps_the_previous_version(ctx):
     assert location(ctx, "shop") == "shop-v1-8080"
     assert ctx.records.get(v1["id"])["state"] == "PROMOTED"
     assert ctx.records.live("shop") == v1["id"]
-    assert {c["deployment"] for c in ctx.fake.created.values()} == {v1["id"]}
+    assert {c["deployment"] for c in fake(ctx).created.values()} == {v1["id"]}
 
 
 def test_missing_discovery_fails(ctx):
-    ctx.fake.discover = False
+    fake(ctx).discover = False
     record = run(ctx, submit(ctx, "shop", "v1"))
     assert record["state"] == "FAILED" and "endpoint" in record["error"]
-    assert ctx.fake.created == {}
+    assert fake(ctx).created == {}
 
 
 def test_unacknowledged_wiring_is_restored_to_the_previous_version(ctx):
     v1 = run(ctx, submit(ctx, "shop", "v1"))
     # a live proxy that never applies anything
     lease = ctx.store.lease(30)
-    ctx.store.put(f"{ctx.yoda}proxy-nodes/stuck/info", "{}", lease)
+    ctx.store.put(yoda.proxy_node_info_key(ctx.yoda, "stuck"), "{}", lease)
     try:
         v2 = run(ctx, submit(ctx, "shop", "v2"))
         failed = [e for e in v2["events"] if e["type"] == "DEPLOYMENT_FAILED"][0]["details"]
@@ -101,7 +112,7 @@ def test_unacknowledged_wiring_is_restored_to_the_previous_version(ctx):
         assert location(ctx, "shop") == "shop-v1-8080"
         # the restore was not acknowledged either: v2's instances are kept, never destroyed under the proxy
         assert failed["instances"] == "kept"
-        assert any(c["deployment"] == v2["id"] for c in ctx.fake.created.values())
+        assert any(c["deployment"] == v2["id"] for c in fake(ctx).created.values())
         assert ctx.records.get(v1["id"])["state"] == "PROMOTED"
     finally:
         lease.revoke()
@@ -109,16 +120,16 @@ def test_unacknowledged_wiring_is_restored_to_the_previous_version(ctx):
 
 def test_proxies_must_acknowledge_the_revision(ctx):
     lease = ctx.store.lease(30)
-    ctx.store.put(f"{ctx.yoda}proxy-nodes/p1/info", "{}", lease)
+    ctx.store.put(yoda.proxy_node_info_key(ctx.yoda, "p1"), "{}", lease)
     import threading
 
     stop = threading.Event()
 
     def proxy() -> None:  # acknowledges whatever revision is current
         while not stop.wait(0.02):
-            revision = ctx.store.get(f"{ctx.yoda}revision")
+            revision = ctx.store.get(yoda.revision_key(ctx.yoda))
             if revision:
-                ctx.store.put(f"{ctx.yoda}proxy-nodes/p1/applied", revision, lease)
+                ctx.store.put(yoda.proxy_node_key(ctx.yoda, "p1", yoda.APPLIED), revision, lease)
 
     thread = threading.Thread(target=proxy, daemon=True)
     thread.start()
@@ -134,7 +145,7 @@ def test_proxies_must_acknowledge_the_revision(ctx):
 
 
 def test_other_apps_routes_are_never_touched(ctx):
-    other = f"{ctx.yoda}hosts/shop.localhost/locations/shop-bar_home/"
+    other = yoda.location_prefix(ctx.yoda, "shop.localhost", "shop-bar_home")
     ctx.store.put(other + "path", "/bar")
     ctx.store.put(other + "upstream", "shop-bar-1-8080")
     run(ctx, submit(ctx, "shop", "v1"))
@@ -158,23 +169,22 @@ def test_red_green_stops_the_old_version_first(ctx):
     v1 = run(ctx, submit(ctx, "shop", "v1"))
     v2 = run(ctx, submit(ctx, "shop", "v2", mode="red-green"))
     assert v2["state"] == "PROMOTED"
-    assert ctx.fake.calls.index(("destroy", v1["id"])) < ctx.fake.calls.index(("deploy", v2["id"]))
+    assert fake(ctx).calls.index(("destroy", v1["id"])) < fake(ctx).calls.index(("deploy", v2["id"]))
 
 
 def test_encrypted_values_reach_only_the_instance(ctx):
     record = submit(ctx, "shop", "v1")
-    ctx.records.update(record["id"], lambda r: r["request"]["environment"].update(
-        TOKEN={"value": encrypt(KEY, "plain-secret-value"), "encrypted": True}))
+    ctx.records.update(record["id"], with_environment(TOKEN={"value": encrypt(KEY, "plain-secret-value"),
+                                                             "encrypted": True}))
     record = run(ctx, ctx.records.get(record["id"]))
     assert record["state"] == "PROMOTED"
-    assert all(c["environment"]["TOKEN"] == "plain-secret-value" for c in ctx.fake.created.values())
+    assert all(c["environment"]["TOKEN"] == "plain-secret-value" for c in fake(ctx).created.values())
     assert "plain-secret-value" not in ctx.store.get(f"{ctx.records.root}deployments/{record['id']}")
 
 
 def test_undecryptable_value_fails_without_revealing_it(ctx):
     record = submit(ctx, "shop", "v1")
-    ctx.records.update(record["id"], lambda r: r["request"]["environment"].update(
-        TOKEN={"value": "not-a-fernet-token", "encrypted": True}))
+    ctx.records.update(record["id"], with_environment(TOKEN={"value": "not-a-fernet-token", "encrypted": True}))
     record = run(ctx, ctx.records.get(record["id"]))
     assert record["state"] == "FAILED" and "TOKEN" in record["error"]
     assert "not-a-fernet-token" not in record["error"]
@@ -203,19 +213,19 @@ def test_resume_after_a_crash_continues_from_the_recorded_step(ctx):
         finished = lifecycle.run(record["id"])
     assert finished["state"] == "PROMOTED"
     assert [e["type"] for e in finished["events"]].count("INSTANCES_STARTED") == 1
-    assert ctx.fake.calls.count(("deploy", record["id"])) == 1
+    assert fake(ctx).calls.count(("deploy", record["id"])) == 1
 
 
 def test_reconcile_restarts_missing_instances_and_removes_orphans(ctx):
     record = run(ctx, submit(ctx, "shop", "v1"))
     node = sorted(record["instances"])[0]
-    ctx.fake.backends.pop(node).close()  # an instance died
-    ctx.fake.created["shop-old-9-1"] = {"deployment": "shop-old-9", "app": "shop", "environment": {}}
+    fake(ctx).backends.pop(node).close()  # an instance died
+    fake(ctx).created["shop-old-9-1"] = {"deployment": "shop-old-9", "app": "shop", "environment": {}}
     actions = reconcile(ctx, "shop")
     types = {a["type"] for a in actions}
     assert {"INSTANCE_RESTARTED", "ORPHAN_REMOVED"} <= types
-    assert node in ctx.fake.backends
-    assert "shop-old-9-1" not in ctx.fake.created
+    assert node in fake(ctx).backends
+    assert "shop-old-9-1" not in fake(ctx).created
     timeline = [e["type"] for e in ctx.records.get(record["id"])["events"]]
     assert "INSTANCE_RESTARTED" in timeline
 

@@ -12,6 +12,7 @@ from deployer.durations import seconds
 from deployer.secrets import SecretError, decrypt_environment, encrypt, masked
 from totem import signatures
 from totem.logs import redact
+from totem.notify import Delivery, Level
 from tests.support import serve_http
 
 
@@ -85,8 +86,9 @@ def test_failure_notice_goes_to_the_webhook_signed():
                   "request": {"meta-info": {"job-id": "j"}, "notifications": {
                       "webhook": {"enabled": True, "level": 1, "url": url},
                       "slack": {"enabled": False, "level": 5, "url": url}}}}
-        assert notify.send(record, "failed", "check failed", "hook-secret", 5) == ["webhook"]
-        assert notify.send(record, "success", "promoted", "hook-secret", 5) == []  # level 1 gets failures only
+        delivery = Delivery(timeout=5, hook_secret="hook-secret")
+        assert notify.send(record, Level.FAILED, "check failed", delivery) == ["webhook"]
+        assert notify.send(record, Level.SUCCESS, "promoted", delivery) == []  # level 1 gets failures only
     signature, body = received[0]
     assert signatures.verify("hook-secret", body, signature)
     assert json.loads(body)["status"] == "failed"

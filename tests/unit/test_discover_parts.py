@@ -1,22 +1,28 @@
 """Unit tests for discovery's pieces: labels, keys, event classification, checks, registrar."""
 from __future__ import annotations
 
+import base64
 import http.server
 import socket
 import threading
 
 import pytest
+import requests
 
-from tests.support import free_port, serve_http, wait_until
-from yoda_discover import health, keys
+from tests.support import serve_http
+from totem.contracts import yoda
+from totem.contracts.labels import APP, HEALTH, NODE, PORT, UPSTREAM, VERSION, is_instance
+from totem.net import free_port
+from totem.store import connect
+from totem.waiting import wait
+from yoda_discover import health
 from yoda_discover.docker_events import DockerEvents, container_event, means_gone, means_started
 from yoda_discover.health import CheckResult
-from yoda_discover.labels import LabelError, has_totem_labels, instance_from_labels
+from yoda_discover.labels import LabelError, instance_from_labels
 from yoda_discover.presence import ProxyNode
 from yoda_discover.registrar import CheckPolicy, Registration
 
-LABELS = {"totem.app": "hello", "totem.version": "v1", "totem.upstream": "hello-v1-80",
-          "totem.port": "8123", "totem.node": "hello-v1-a", "totem.health": "/health"}
+LABELS = {APP: "hello", VERSION: "v1", UPSTREAM: "hello-v1-80", PORT: "8123", NODE: "hello-v1-a", HEALTH: "/health"}
 
 
 # -- labels -------------------------------------------------------------------------
@@ -27,12 +33,12 @@ def test_instance_from_labels():
 
 
 def test_health_label_is_optional():
-    assert instance_from_labels("abc", {**LABELS, "totem.health": ""}).health is None
+    assert instance_from_labels("abc", {**LABELS, HEALTH: ""}).health is None
 
 
 @pytest.mark.parametrize("change", [
-    {"totem.port": None}, {"totem.port": "http"}, {"totem.port": "0"}, {"totem.port": "70000"},
-    {"totem.node": "a/b"}, {"totem.upstream": "../x"}, {"totem.health": "health"}, {"totem.node": None},
+    {PORT: None}, {PORT: "http"}, {PORT: "0"}, {PORT: "70000"},
+    {NODE: "a/b"}, {UPSTREAM: "../x"}, {HEALTH: "health"}, {NODE: None},
 ])
 def test_unusable_labels_are_rejected(change):
     labels = {k: v for k, v in {**LABELS, **change}.items() if v is not None}
@@ -40,17 +46,17 @@ def test_unusable_labels_are_rejected(change):
         instance_from_labels("abc", labels)
 
 
-def test_has_totem_labels():
-    assert has_totem_labels(LABELS) and not has_totem_labels({"app": "x"}) and not has_totem_labels(None)
+def test_only_upstream_labelled_containers_are_instances():
+    assert is_instance(LABELS) and not is_instance({"app": "x"}) and not is_instance(None)
 
 
 # -- keys ------------------------------------------------------------------------------
 def test_endpoint_keys_round_trip():
-    key = keys.endpoint_key("/yoda", "up", "node-1")
+    key = yoda.endpoint_key("/yoda", "up", "node-1")
     assert key == "/yoda/upstreams/up/endpoints/node-1"
-    assert keys.parse_endpoint_key("/yoda", key) == ("up", "node-1")
-    assert keys.parse_endpoint_key("/yoda", "/yoda/upstreams/up/mode") is None
-    assert keys.proxy_node_info_key("/yoda/", "p1") == "/yoda/proxy-nodes/p1/info"
+    assert yoda.parse_endpoint_key("/yoda", key) == ("up", "node-1")
+    assert yoda.parse_endpoint_key("/yoda", "/yoda/upstreams/up/mode") is None
+    assert yoda.proxy_node_info_key("/yoda/", "p1") == "/yoda/proxy-nodes/p1/info"
 
 
 def test_proxy_node_info():
@@ -110,7 +116,7 @@ def test_events_stream_reconnects_and_resyncs_each_time():
     client, seen, connects = FlakyDocker(), [], []
     events = DockerEvents(client, seen.append, lambda: connects.append(1), max_backoff=0.05).start()
     try:
-        wait_until(lambda: client.calls >= 3 and events.connected.is_set(), timeout=5)
+        wait(lambda: client.calls >= 3 and events.connected.is_set(), timeout=5)
         assert [e["Action"] for e in seen] == ["start"]
         assert len(connects) == 2  # after each successful (re)connection
     finally:
@@ -150,46 +156,17 @@ def test_http_check_times_out_on_a_silent_server():
     assert not result.ok and "timed out" in result.detail
 
 
-# -- registrar with an in-memory store --------------------------------------------------------
-class MemoryLease:
-    def __init__(self, store, ttl):
-        self.store, self.ttl, self.on_lost, self.revoked = store, ttl, None, False
-
-    def keep_alive(self, on_lost=None):
-        self.on_lost = on_lost
-        return self
-
-    def stop(self):
-        pass
-
-    def revoke(self):
-        self.revoked = True
-        for key in [k for k, (_, lease) in self.store.data.items() if lease is self]:
-            del self.store.data[key]
-
-    def expire(self):
-        self.revoke()
-        self.on_lost()
+# -- registrar against the real etcd ---------------------------------------------------------
+def etcd_v3(settings, call: str, body: dict) -> dict:
+    """etcd's own v3 JSON API: to see and end leases from outside the registration."""
+    url = "http://" + settings.etcd_url.split("://", 1)[1] + "/v3/" + call
+    return requests.post(url, json=body, timeout=5).json()
 
 
-class MemoryStore:
-    def __init__(self):
-        self.data = {}
-
-    def lease(self, ttl):
-        return MemoryLease(self, ttl)
-
-    def get(self, key):
-        return self.data.get(key, (None, None))[0]
-
-    def put(self, key, value, lease=None):
-        self.data[key] = (value, lease)
-
-    def delete(self, key, prev_value=None):
-        if key in self.data and prev_value in (None, self.data[key][0]):
-            del self.data[key]
-            return True
-        return False
+def lease_of(settings, key: str) -> int:
+    """The id of the lease `key` is written with (0 when the key is absent or has none)."""
+    kvs = etcd_v3(settings, "kv/range", {"key": base64.b64encode(key.encode()).decode()}).get("kvs", [])
+    return int(kvs[0].get("lease", 0)) if kvs else 0
 
 
 class Switch:
@@ -202,57 +179,59 @@ class Switch:
 
 
 @pytest.fixture
-def registration():
+def registration(settings, unique_prefix):
+    store = connect("etcd://" + settings.etcd_url.split("://", 1)[1])  # v3 leases, which the tests read back
     made = []
 
     def make(check, fall=3):
         policy = CheckPolicy(interval=0.01, fall=fall, ttl=5)
-        made.append(Registration(MemoryStore(), "/y/k", "127.0.0.1:1", check, policy).start())
+        made.append(Registration(store, unique_prefix + "k", "127.0.0.1:1", check, policy).start())
         return made[-1]
 
     yield make
     for one in made:
         one.stop()
         one.join(2)
+    store.delete_prefix(unique_prefix)
 
 
 def test_registers_on_pass_and_deregisters_after_fall(registration):
     check = Switch(True)
     one = registration(check, fall=3)
-    wait_until(lambda: one.store.get("/y/k") == "127.0.0.1:1")
+    wait(lambda: one.store.get(one.key) == "127.0.0.1:1", timeout=10)
     check.ok = False
-    wait_until(lambda: one.store.get("/y/k") is None)
+    wait(lambda: one.store.get(one.key) is None, timeout=10)
     assert one.failures >= 3
 
 
 def test_never_registers_while_failing(registration):
     check = Switch(False)
     one = registration(check)
-    wait_until(lambda: check.calls >= 5)
-    assert one.store.get("/y/k") is None and not one.registered
+    wait(lambda: check.calls >= 5, timeout=10)
+    assert one.store.get(one.key) is None and not one.registered
 
 
-def test_lost_lease_registers_again(registration):
+def test_lost_lease_registers_again(registration, settings):
     one = registration(Switch(True))
-    wait_until(lambda: one.registered)
-    first = one._lease
-    first.expire()
-    wait_until(lambda: one.registered and one._lease is not first)
-    assert one.store.get("/y/k") == "127.0.0.1:1"
+    wait(lambda: one.registered, timeout=10)
+    first = lease_of(settings, one.key)
+    etcd_v3(settings, "lease/revoke", {"ID": first})  # etcd ends the lease: the key goes with it
+    wait(lambda: one.registered and lease_of(settings, one.key) not in (0, first), timeout=10)
+    assert one.store.get(one.key) == "127.0.0.1:1"
 
 
 def test_stop_deletes_now_and_reassert_restores(registration):
     one = registration(Switch(True))
-    wait_until(lambda: one.registered)
-    one.store.data.clear()
+    wait(lambda: one.registered, timeout=10)
+    one.store.delete(one.key)  # gone from etcd behind the registration's back
     one.reassert()
-    assert one.store.get("/y/k") == "127.0.0.1:1"
+    assert one.store.get(one.key) == "127.0.0.1:1"
     one.stop()
-    assert one.store.get("/y/k") is None and not one.registered
+    assert one.store.get(one.key) is None and not one.registered
 
 
 def test_stop_without_deregister_leaves_the_key_to_its_lease(registration):
     one = registration(Switch(True))
-    wait_until(lambda: one.registered)
+    wait(lambda: one.registered, timeout=10)
     one.stop(deregister=False)
-    assert one.store.get("/y/k") == "127.0.0.1:1"
+    assert one.store.get(one.key) == "127.0.0.1:1"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support import free_port
+from totem.net import free_port
 from tests.unit.test_dashboard_app import Deployer, Factory, Orchestrator, record
 from totem_cli import ops
 from totem_client import Clients

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from yoda_proxy.cli import build_parser, options
-from yoda_proxy.config import Bind
+from yoda_proxy.settings import Bind
 
 
 def test_defaults_and_overrides(monkeypatch, tmp_path):

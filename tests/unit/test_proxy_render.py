@@ -6,11 +6,11 @@ import shutil
 import pytest
 
 from yoda_proxy.certs import self_signed
-from yoda_proxy.config import ProxyOptions
 from yoda_proxy.haproxy import HAProxy, parse_show_proc
 from yoda_proxy.parse import parse
 from yoda_proxy.plan import build
 from yoda_proxy.render import map_text, write_generation
+from yoda_proxy.settings import ProxySettings
 from yoda_proxy.slots import SlotTable
 
 pytestmark = pytest.mark.skipif(not shutil.which("haproxy", path="/usr/sbin:/usr/bin"),
@@ -39,7 +39,7 @@ def test_rendered_config_is_valid(tmp_path):
     plan, _ = build(wiring, SlotTable())
     cert = tmp_path / "default.pem"
     cert.write_text(self_signed())
-    cfg = write_generation(plan, ProxyOptions(work_dir=tmp_path), tmp_path, tmp_path / "gen-1", cert)
+    cfg = write_generation(plan, ProxySettings(work_dir=tmp_path), tmp_path, tmp_path / "gen-1", cert)
     ok, output = HAProxy("/usr/sbin/haproxy", tmp_path).check(cfg)
     assert ok, output
     text = cfg.read_text()

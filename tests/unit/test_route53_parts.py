@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from totem.settings import Settings
 from yoda_route53.batches import batches
-from yoda_route53.cli import _parser as route53_parser
+from yoda_route53.cli import build_parser as route53_parser
 from yoda_route53.leader import lock_name
 from yoda_route53.nodes import live_nodes
 from yoda_route53.reconciler import plan

@@ -7,10 +7,12 @@ from typing import Any
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from totem.errors import TotemError
+
 log = logging.getLogger("totem.api")
 
 
-class ApiError(Exception):
+class ApiError(TotemError):
     def __init__(self, status: int, code: str, message: str, details: Any = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
@@ -33,21 +35,25 @@ def _code_for(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
 
+def api_error(exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+def http_error(exc: HTTPException):
+    headers = dict(exc.get_headers()) if exc.code == 405 else {}
+    headers.pop("Content-Type", None)
+    return error_response(exc.code or 500, _code_for(exc), exc.description or exc.name, None, headers)
+
+
+def unexpected_error(exc: Exception):
+    log.exception("unhandled error")
+    return error_response(
+        500, "internal_error", "internal error; see the service log",
+        {"request_id": getattr(g, "request_id", None)},
+    )
+
+
 def install(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        headers = dict(exc.get_headers()) if exc.code == 405 else {}
-        headers.pop("Content-Type", None)
-        return error_response(exc.code or 500, _code_for(exc), exc.description or exc.name, None, headers)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(
-            500, "internal_error", "internal error; see the service log",
-            {"request_id": getattr(g, "request_id", None)},
-        )
+    app.register_error_handler(ApiError, api_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)

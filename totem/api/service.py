@@ -21,12 +21,15 @@ def create_service_app(
     dependencies: tuple[str, ...] = ("etcd", "redis"),
     receives_hooks: bool = False,
     settings: Settings | None = None,
+    import_name: str | None = None,
 ) -> Flask:
+    """`import_name`: the package whose templates/ and static/ the app serves; without it the app is
+    an API only (no /static route)."""
     settings = settings or load_or_exit(service, receives_hooks=receives_hooks)
     if receives_hooks:
         settings.require_hook_secret(service)
-    logs.configure(service, settings.log_format, settings=settings)
-    app = Flask(service)
+    logs.bootstrap(service, settings)
+    app = Flask(import_name or service, static_folder="static" if import_name else None)
     app.config["TOTEM_SETTINGS"] = settings
     app.json.sort_keys = False
     errors.install(app)

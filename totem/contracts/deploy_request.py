@@ -1,4 +1,4 @@
-"""The deployment request the orchestrator POSTs to `<deployer url>/apps` (the deployer accepts this shape).
+"""The deploy request (docs/architecture.md §3.2): what the orchestrator POSTs to `<deployer url>/apps`.
 
     {
       "meta-info": {"job-id", "job-url", "env", "cluster", "deployer", "git": {owner, repo, ref, commit}},
@@ -12,29 +12,60 @@ Encrypted environment values arrive still encrypted. Requests carry `Idempotency
 """
 from __future__ import annotations
 
-from orchestrator.config.schema import DEPLOYER, EVALUATED_SCHEMA
+from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
 _GIT = {"type": "object", "required": ["owner", "repo", "ref", "commit"],
         "properties": {k: {"type": "string", "minLength": 1} for k in ("owner", "repo", "ref", "commit")}}
+DURATION = {"type": "string", "pattern": r"^\d+(ms|s|m|h)?$"}
+
+# Sections of an evaluated totem.yml that travel in the request as they are; the totem.yml schema
+# (orchestrator/config/schema.py) is built on them, so both always agree.
+DEPLOYMENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,127}$"},
+        "version": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},
+        "mode": {"enum": ["blue-green", "red-green", "a/b"]},
+        "nodes": {"type": "integer", "minimum": 1, "maximum": 12},
+        "check": {"type": "object", "properties": {
+            "min-nodes": {"type": "integer", "minimum": 1},
+            "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+            "path": {"type": "string"},
+            "timeout": DURATION,
+            "attempts": {"type": "integer", "minimum": 1},
+        }},
+        "stop": {"type": "object", "properties": {
+            "timeout": DURATION, "check-retries": {"type": "integer", "minimum": 0}}},
+    },
+}
+ENCRYPTED_VALUE = {
+    "type": "object", "required": ["value", "encrypted"], "additionalProperties": False,
+    "properties": {"value": {}, "priority": {"type": "integer"}, "encrypted": {"const": True}},
+}
+ENVIRONMENT_SCHEMA = {"type": "object", "additionalProperties": {
+    "anyOf": [{"type": ["string", "number", "boolean"]}, ENCRYPTED_VALUE]}}
+SECURITY_SCHEMA = {"type": "object", "properties": {"profile": {"type": "string"}}}
+SCHEDULE_SCHEMA = {"type": ["string", "null"]}
 
 DEPLOY_REQUEST_SCHEMA = {
     "$id": "https://totem.localhost/schemas/deploy-request-v1.json",
     "title": "Totem deploy request",
     "type": "object",
-    "required": ["meta-info", "deployment", "templates", "proxy", "environment", "security", "notifications", "schedule"],
+    "required": ["meta-info", "deployment", "templates", "proxy", "environment", "security", "notifications",
+                 "schedule"],
     "properties": {
         "meta-info": {"type": "object", "required": ["job-id", "git", "env", "cluster", "deployer"], "properties": {
             "job-id": {"type": "string"}, "job-url": {"type": "string"}, "env": {"type": "string"},
             "cluster": {"type": "string"}, "deployer": {"type": "string"}, "git": _GIT}},
-        "deployment": {**DEPLOYER["properties"]["deployment"], "required": ["name", "version", "mode", "nodes"]},
+        "deployment": {**DEPLOYMENT_SCHEMA, "required": ["name", "version", "mode", "nodes"]},
         "templates": {"type": "object", "required": ["app"], "properties": {"app": {
             "type": "object", "required": ["args"], "properties": {"args": {
                 "type": "object", "required": ["image"],
                 "properties": {"image": {"type": "string", "minLength": 1}}}}}}},
         "proxy": {"type": "object"},
-        "environment": EVALUATED_SCHEMA["properties"]["environment"],
-        "security": EVALUATED_SCHEMA["properties"]["security"],
-        "notifications": EVALUATED_SCHEMA["properties"]["notifications"],
-        "schedule": EVALUATED_SCHEMA["properties"]["schedule"],
+        "environment": ENVIRONMENT_SCHEMA,
+        "security": SECURITY_SCHEMA,
+        "notifications": NOTIFICATIONS_SCHEMA,  # channel levels by name (or the legacy 1–5)
+        "schedule": SCHEDULE_SCHEMA,
     },
 }

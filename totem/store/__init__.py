@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Callable
 from urllib.parse import urlsplit
 
-from totem.store.base import Event, Lease, Store
+from totem.store.base import Change, Event, Lease, Store
 from totem.store.errors import Compacted, StoreConflict, StoreError, StoreUnavailable
 from totem.store.lock import Lock, LockLost
 from totem.store.watch import Watcher
 
 __all__ = [
-    "Compacted", "Event", "Lease", "Lock", "LockLost", "Store", "StoreConflict",
+    "Change", "Compacted", "Event", "Lease", "Lock", "LockLost", "Store", "StoreConflict",
     "StoreError", "StoreUnavailable", "Watcher", "connect", "ADAPTERS",
 ]
 

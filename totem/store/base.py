@@ -2,7 +2,13 @@
 
 Keys and values are strings. Leases make keys vanish when their owner stops
 refreshing them. Watches and locks are built here once, on a few primitives
-each adapter provides (`_snapshot`, `_stream`).
+each adapter provides (`snapshot`, `stream`).
+
+Atomic updates follow one contract everywhere (this store, the deployer's records, the
+orchestrator's jobs): `update(key, change)` calls `change(current)`, which returns
+`(new, result)`. `new` is what to write (None: write nothing) and `result` is what `update`
+returns. `change` runs once per optimistic attempt, each time on a freshly read copy: it may
+change that copy in place, but must have no other effect than computing its return value.
 """
 from __future__ import annotations
 
@@ -10,13 +16,18 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from totem.store.errors import StoreConflict, StoreUnavailable
+from totem.waiting import pause
 
 if TYPE_CHECKING:
     from totem.store.lock import Lock
     from totem.store.watch import Watcher
+
+T = TypeVar("T")
+R = TypeVar("R")
+Change = Callable[[T], tuple[T | None, R]]  # change(current) -> (new or None, result)
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ class Lease(ABC):
     def keep_alive(self, on_lost: Callable[[], None] | None = None) -> "Lease":
         """Refresh in a background thread (every ttl/3 s) until `revoke` or `stop`."""
         def run() -> None:
-            while not self._stop.wait(max(self.ttl / 3.0, 0.2)):
+            while not pause(max(self.ttl / 3.0, 0.2), self._stop):
                 try:
                     alive = self.refresh()
                 except StoreUnavailable:
@@ -104,11 +115,11 @@ class Store(ABC):
     def ping(self) -> bool: ...
 
     @abstractmethod
-    def _snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
+    def snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
         """Keys under prefix and the revision they were read at."""
 
     @abstractmethod
-    def _stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
         """(revision, events) from `revision` on. Raises Compacted when that history is
         gone and StoreUnavailable on connection loss; returns when `ctx.stopped` is set
         or after an idle read timeout (the caller resumes from the last revision).
@@ -121,15 +132,15 @@ class Store(ABC):
             return self.create(key, value, lease)
         return self.cas(key, value, prev_value, lease)
 
-    def update(self, key: str, change: Callable[[str | None], str | None], attempts: int = 50) -> str | None:
-        """Atomic read-modify-write: `change(old)` returns the new value (None = leave as is)."""
+    def update(self, key: str, change: Change[str | None, R], attempts: int = 50) -> R:
+        """Atomic read-modify-write under the `Change` contract (old is None when the key is absent)."""
         for _ in range(attempts):
             old = self.get(key)
-            new = change(old)
+            new, result = change(old)
             if new is None or new == old:
-                return old
+                return result
             if self.put_if(key, new, old):
-                return new
+                return result
         raise StoreConflict(f"{key}: too many concurrent updates")
 
     def get_json(self, key: str, default: Any = None) -> Any:

@@ -1,7 +1,8 @@
 """Errors raised by store adapters."""
+from totem.errors import TotemError
 
 
-class StoreError(RuntimeError):
+class StoreError(TotemError, RuntimeError):
     """Base class for store failures."""
 
 

@@ -131,10 +131,10 @@ class Etcd2Store(Store):
                 pass
 
     def list(self, prefix: str) -> dict[str, str]:
-        return self._snapshot(prefix)[0]
+        return self.snapshot(prefix)[0]
 
     @_translated
-    def _snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
+    def snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
         directory = prefix.rstrip("/") or "/"
         try:
             result = self.client.read(directory, recursive=True)
@@ -156,7 +156,7 @@ class Etcd2Store(Store):
         except Exception:
             return False
 
-    def _stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
         directory = prefix.rstrip("/") or "/"
         index = revision
         while not ctx.stopped.is_set():

@@ -122,10 +122,10 @@ class Etcd3Store(Store):
         self._post("/kv/deleterange", {"key": _encode(prefix), "range_end": _range_end(prefix)})
 
     def list(self, prefix: str) -> dict[str, str]:
-        return self._snapshot(prefix)[0]
+        return self.snapshot(prefix)[0]
 
     @_translated
-    def _snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
+    def snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
         result = self._post(
             "/kv/range", {"key": _encode(prefix), "range_end": _range_end(prefix)}
         )
@@ -142,7 +142,7 @@ class Etcd3Store(Store):
         except requests.RequestException:
             return False
 
-    def _stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
         request = {"create_request": {
             "key": _encode(prefix), "range_end": _range_end(prefix),
             "start_revision": revision, "progress_notify": True,

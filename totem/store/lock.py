@@ -5,9 +5,11 @@ import os
 import re
 import socket
 import threading
-import time
 import uuid
 from typing import TYPE_CHECKING
+
+from totem.errors import TotemError
+from totem.waiting import WaitTimeout, wait
 
 if TYPE_CHECKING:
     from totem.store.base import Lease, Store
@@ -16,7 +18,7 @@ LOCK_PREFIX = "/totem/locks/"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,200}$")
 
 
-class LockLost(RuntimeError):
+class LockLost(TotemError, RuntimeError):
     """The lease behind a held lock expired; the protected work must stop."""
 
 
@@ -33,17 +35,16 @@ class Lock:
         self._lease: "Lease | None" = None
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
         self.lost.clear()
         lease = self.store.lease(self.ttl).keep_alive(on_lost=self.lost.set)
-        while True:
-            if self.store.create(self.key, self.token, lease):
-                self._lease = lease
-                return True
-            if not blocking or (deadline is not None and time.monotonic() >= deadline):
-                lease.revoke()
-                return False
-            time.sleep(self.poll)
+        try:
+            wait(lambda: self.store.create(self.key, self.token, lease), timeout if blocking else 0,
+                 self.poll, what=f"lock {self.key}")
+        except WaitTimeout:
+            lease.revoke()
+            return False
+        self._lease = lease
+        return True
 
     def release(self) -> None:
         lease, self._lease = self._lease, None

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Callable
 
 from totem.store.errors import Compacted, StoreError
+from totem.waiting import pause
 
 if TYPE_CHECKING:
     from totem.store.base import Event, Store
@@ -76,7 +77,7 @@ class Watcher:
                     first = False
                     must_resync = False
                 self.connected.set()
-                for revision, events in self.store._stream(self.prefix, self.revision + 1, self):
+                for revision, events in self.store.stream(self.prefix, self.revision + 1, self):
                     for event in events:
                         self._apply(event)
                     self.revision = max(self.revision, revision)
@@ -87,13 +88,13 @@ class Watcher:
             except StoreError as exc:
                 self._lost(str(exc))
                 must_resync = True
-                self.stopped.wait(backoff)
+                pause(backoff, self.stopped)
                 backoff = min(backoff * 2, self.max_backoff)
             except Exception as exc:  # a bug must not end the watch: log, back off, resync
                 log.exception("watch %s: unexpected error", self.prefix)
                 self._lost(repr(exc))
                 must_resync = True
-                self.stopped.wait(backoff)
+                pause(backoff, self.stopped)
                 backoff = min(backoff * 2, self.max_backoff)
 
     def _lost(self, error: str) -> None:
@@ -105,7 +106,7 @@ class Watcher:
     def _resync(self, emit: bool) -> None:
         from totem.store.base import Event
 
-        fresh, revision = self.store._snapshot(self.prefix)
+        fresh, revision = self.store.snapshot(self.prefix)
         old, self.snapshot = self.snapshot, dict(fresh)
         self.revision = revision
         self.resyncs += 1

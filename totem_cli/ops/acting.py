@@ -1,11 +1,13 @@
 """`totem rollback <app> [--to VERSION]` and `totem undeploy <app> [--version V]`, waiting for the outcome."""
 from __future__ import annotations
 
-import time
+import contextlib
 
-from totem_client import ServiceError
+from deployer.states import State
+from totem.waiting import WaitTimeout, wait
 from totem_cli.ops import progress
 from totem_cli.ops.output import FAILED, command, emit_json
+from totem_client import ServiceError
 
 
 def register(subparsers) -> None:
@@ -33,7 +35,7 @@ def _rollback(args, clients, settings) -> int:
             emit_json({"deployment": accepted})
         return 0
     record = progress.follow(clients.deployer, accepted["id"], args.timeout, quiet)
-    ok = record.get("state") == "PROMOTED"
+    ok = record.get("state") == State.PROMOTED
     if quiet:
         emit_json({"ok": ok, "deployment": {k: record.get(k) for k in ("id", "app", "version", "state", "error")}})
     else:
@@ -49,7 +51,7 @@ def _remaining(clients, app: str, version: str | None) -> list[dict]:
         if exc.status == 404:
             return []
         raise
-    return [d for d in deployments if d["state"] not in ("DECOMMISSIONED", "FAILED")
+    return [d for d in deployments if d["state"] not in (State.DECOMMISSIONED, State.FAILED)
             and (version is None or d["version"] == version)]
 
 
@@ -61,9 +63,12 @@ def _undeploy(args, clients, settings) -> int:
     progress.say(quiet, f"undeploy of {what} accepted")
     left = []
     if not args.no_wait:
-        deadline = time.monotonic() + args.timeout
-        while (left := _remaining(clients, args.app, args.version)) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        def gone() -> bool:
+            nonlocal left
+            left = _remaining(clients, args.app, args.version)
+            return not left
+        with contextlib.suppress(WaitTimeout):
+            wait(gone, args.timeout, interval=0.5, what=f"{what} removed")
         still = ", ".join(d["id"] for d in left)
         progress.say(quiet, f"{what}: " + (f"still running: {still}" if left else "removed"))
     if quiet:

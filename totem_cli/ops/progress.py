@@ -1,22 +1,23 @@
 """Follow a deployment until it settles, printing its phases as they complete."""
 from __future__ import annotations
 
+import contextlib
 import sys
-import time
 
+from deployer.states import TERMINAL as SETTLED
+from totem.waiting import WaitTimeout, wait
 from totem_client import DeployerClient, ServiceError
 from totem_dashboard.times import duration, epoch
-
-SETTLED = ("PROMOTED", "FAILED", "DECOMMISSIONED")
 
 
 def follow(deployer: DeployerClient, deployment_id: str, timeout: float, quiet: bool = False,
            interval: float = 0.5) -> dict:
     """The deployment once settled (or as last seen when `timeout` passes)."""
-    deadline = time.monotonic() + timeout
     shown = 0
     record: dict = {}
-    while True:
+
+    def settled() -> bool:
+        nonlocal shown, record
         try:
             record = deployer.deployment(deployment_id)
         except ServiceError as exc:
@@ -32,9 +33,10 @@ def follow(deployer: DeployerClient, deployment_id: str, timeout: float, quiet: 
                 reason = (event.get("details") or {}).get("reason")
                 print(f"  {mark} {event['type']:<22} {offset}" + (f"  {reason}" if reason else ""), flush=True)
         shown = len(events)
-        if record.get("state") in SETTLED or time.monotonic() >= deadline:
-            return record
-        time.sleep(interval)
+        return record.get("state") in SETTLED
+    with contextlib.suppress(WaitTimeout):
+        wait(settled, timeout, interval, what=f"deployment {deployment_id} settled")
+    return record
 
 
 def say(quiet: bool, text: str) -> None:

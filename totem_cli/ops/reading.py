@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from totem_dashboard import gather
+from image_factory.states import BuildStatus
 from totem_cli.ops.output import FAILED, command, emit_json, table
-
-FINISHED = ("succeeded", "failed", "superseded")
+from totem_dashboard import gather
 
 
 def register(subparsers) -> None:
@@ -103,7 +102,7 @@ def _logs(args, clients, settings) -> int:
             emit_json({"build": args.build_id, "status": status, "log": text})
         else:
             sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-        return 0 if status != "failed" else FAILED
+        return 0 if status != BuildStatus.FAILED else FAILED
     status = "unknown"
     lines = []
     for event, data in factory.follow_log(args.build_id):
@@ -117,4 +116,4 @@ def _logs(args, clients, settings) -> int:
         emit_json({"build": args.build_id, "status": status, "log": "\n".join(lines)})
     else:
         print(f"-- build {status}", file=sys.stderr)
-    return 0 if status == "succeeded" else FAILED
+    return 0 if status == BuildStatus.SUCCEEDED else FAILED

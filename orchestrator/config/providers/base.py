@@ -4,6 +4,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from orchestrator.errors import OrchestratorError
+
 FILES = ("cluster-def.yml", "totem.yml")  # merged in this order: totem.yml wins
 
 
@@ -22,7 +24,7 @@ class Location:
         return [parts[:depth] for depth in range(len(parts) + 1)]
 
 
-class ProviderUnavailable(OSError):
+class ProviderUnavailable(OrchestratorError, OSError):
     """A source did not answer (retry later); a missing file is None, never this."""
 
 

@@ -42,13 +42,13 @@ deployers:
 notifications:
   github:
     enabled: false
-    level: 3
+    level: success
   slack:
     enabled: false
-    level: 1
+    level: failed
   webhook:
     enabled: false
-    level: 3
+    level: success
 environment: {}
 security:
   profile: default

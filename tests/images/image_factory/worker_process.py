@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import wait_until
+from totem.waiting import wait
 
 
 class WorkerProcess:
@@ -26,7 +26,7 @@ class WorkerProcess:
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
             cwd=Path(__file__).resolve().parents[3],
         )
-        wait_until(self._ready, timeout=60, interval=0.2)
+        wait(self._ready, timeout=60, interval=0.2)
         return self
 
     def _ready(self) -> bool:

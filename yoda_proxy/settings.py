@@ -1,9 +1,11 @@
-"""Options of one yoda-proxy process (from the command line and the environment)."""
+"""Settings of one yoda-proxy process: command-line flags (cli.py) over the environment."""
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from totem.settings import EnvSettings, nonblank, setting
 
 
 @dataclass(frozen=True)
@@ -12,7 +14,7 @@ class Bind:
     port: int
 
     @classmethod
-    def parse(cls, value: str) -> "Bind":
+    def parse(cls, value: str) -> Bind:
         host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError(f"{value!r}: expected host:port")
@@ -28,10 +30,10 @@ class Bind:
 
 
 @dataclass(frozen=True)
-class ProxyOptions:
-    etcd_url: str = "etcd://127.0.0.1:2379"
-    base: str = "/yoda"
-    node: str = field(default_factory=socket.gethostname)
+class ProxySettings(EnvSettings):
+    etcd_url: str = "etcd://127.0.0.1:2379"  # --etcd-url, default TOTEM_ETCD_URL
+    base: str = "/yoda"                      # --base, default YODA_BASE
+    node: str = setting("YODA_NODE", default_factory=socket.gethostname, parse=nonblank())
     http: Bind = Bind("127.0.0.1", 8080)
     https: Bind = Bind("127.0.0.1", 8443)
     admin: Bind = Bind("127.0.0.1", 8081)
@@ -43,7 +45,7 @@ class ProxyOptions:
     max_delay: float = 0.2            # apply at the latest this long after the first change
     hard_stop_after: str = "30s"      # how long old workers may finish in-flight requests
     lease_ttl: int = 10
-    admin_password: str | None = field(default=None, repr=False)
+    admin_password: str | None = setting("YODA_ADMIN_PASSWORD", None, secret=True)
 
     @property
     def prefix(self) -> str:

@@ -1,0 +1,48 @@
+"""Deployer settings beyond the shared ones (environment variables, documented in the README)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from totem.settings import EnvSettings, base_url, key_prefix, setting
+
+
+def port_range(raw: str) -> tuple[int, int]:
+    low, _, high = raw.partition("-")
+    if not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
+        raise ValueError("must look like 20000-29999")
+    return int(low), int(high)
+
+
+@dataclass(frozen=True)
+class DeployerSettings(EnvSettings):
+    prefix: str = setting("TOTEM_DEPLOYER_PREFIX", "/totem/deployer", parse=key_prefix)  # etcd root for records
+    docker_hosts: tuple[str, ...] = setting("TOTEM_DOCKER_HOSTS", ())  # empty: the shared DOCKER_HOST only
+    ports: tuple[int, int] = setting("TOTEM_DEPLOYER_PORTS", (20000, 29999), parse=port_range)  # host ports
+    start_limit: int = setting("TOTEM_DEPLOYER_START_LIMIT", 3)  # cluster-wide concurrent instance starts
+    start_timeout: float = setting("TOTEM_DEPLOYER_START_TIMEOUT", 120.0)  # instances running
+    discover_timeout: float = setting("TOTEM_DEPLOYER_DISCOVER_TIMEOUT", 120.0)  # endpoints registered in etcd
+    check_interval: float = setting("TOTEM_DEPLOYER_CHECK_INTERVAL", 1.0)  # between HTTP check attempts
+    ack_timeout: float = setting("TOTEM_DEPLOYER_ACK_TIMEOUT", 60.0)  # proxies applying a wiring revision
+    drain: float = setting("TOTEM_DEPLOYER_DRAIN", 10.0)  # seconds old versions keep serving after the switch
+    deadline: float = setting("TOTEM_DEPLOYER_DEADLINE", 1800.0)  # a deployment not finished by then is failed
+    lock_ttl: int = setting("TOTEM_DEPLOYER_LOCK_TTL", 15)
+    sweep_interval: float = setting("TOTEM_DEPLOYER_SWEEP_INTERVAL", 15.0)  # resume deployments nobody works on
+    reconcile_interval: float = setting("TOTEM_DEPLOYER_RECONCILE_INTERVAL", 60.0)
+    encryption_key: str | None = setting("TOTEM_ENCRYPTION_KEY", None)
+    fleet_url: str = setting("TOTEM_FLEET_URL", "http://127.0.0.1:49153")
+    fleet_templates: str | None = setting("TOTEM_FLEET_TEMPLATES", None)  # directory overriding the packaged templates
+    discover_image: str = setting("TOTEM_DISCOVER_IMAGE", "127.0.0.1:5000/totem/yoda-discover:latest")  # fleet sidekick
+    notify_timeout: float = setting("TOTEM_DEPLOYER_NOTIFY_TIMEOUT", 10.0)
+    # commit statuses, as the orchestrator posts them; no token: no GitHub statuses from the deployer
+    github_api_url: str = setting("TOTEM_GITHUB_API_URL", "https://api.github.com", parse=base_url)
+    github_token: str | None = setting("TOTEM_GITHUB_TOKEN", None, secret=True)
+    swarm_host: str | None = setting("TOTEM_SWARM_HOST", None)  # a swarm manager's Docker API (default DOCKER_HOST)
+    queue: str = setting("TOTEM_DEPLOYER_QUEUE", "deployer")  # Celery queue (one per cluster sharing Redis)
+
+    @property
+    def port_min(self) -> int:
+        return self.ports[0]
+
+    @property
+    def port_max(self) -> int:
+        return self.ports[1]

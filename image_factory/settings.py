@@ -1,0 +1,52 @@
+"""Image factory settings beyond the shared ones (all read from the environment).
+
+Registry credentials live here and nowhere else: the password is registered as a
+secret, so it is masked in every log record and build log line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from totem import logs
+from totem.settings import Environ, EnvSettings, Settings, SettingsError, nonblank, path, setting
+
+
+def _under_home(env: Environ) -> Path:
+    return Settings.read("home", env) / "image_factory"
+
+
+@dataclass(frozen=True)
+class ImageFactorySettings(EnvSettings):
+    key_prefix: str = setting("TOTEM_IMAGE_FACTORY_PREFIX", "totem:image_factory", parse=nonblank())
+    queue: str = setting("TOTEM_IMAGE_FACTORY_QUEUE", "image_factory", parse=nonblank())
+    registry_username: str | None = setting("TOTEM_REGISTRY_USERNAME", None)
+    registry_password: str | None = setting("TOTEM_REGISTRY_PASSWORD", None, secret=True)
+    workdir: Path = setting("TOTEM_IMAGE_FACTORY_WORKDIR", Path("~/.totem/image_factory").expanduser(),
+                            parse=nonblank(path), default_from=_under_home)  # default $TOTEM_HOME/image_factory
+    log_bucket: str | None = setting("TOTEM_BUILD_LOG_BUCKET", None)
+    live_log_lines: int = setting("TOTEM_BUILD_LOG_LINES", 5000, minimum=0)
+    keep_per_repo: int = setting("TOTEM_IMAGE_FACTORY_KEEP", 5, minimum=0)
+    concurrency: int = setting("TOTEM_IMAGE_FACTORY_CONCURRENCY", 2, minimum=0, floor=1)
+    recent_seconds: int = setting("TOTEM_IMAGE_FACTORY_RECENT_SECONDS", 3600, minimum=0)
+    checkout_timeout: int = setting("TOTEM_CHECKOUT_TIMEOUT", 300, minimum=0)
+    build_timeout: int = setting("TOTEM_BUILD_TIMEOUT", 1200, minimum=0)
+    push_timeout: int = setting("TOTEM_PUSH_TIMEOUT", 600, minimum=0)
+    hook_attempts: int = setting("TOTEM_HOOK_ATTEMPTS", 5, minimum=0, floor=1)
+    hook_backoff: float = setting("TOTEM_HOOK_BACKOFF", 1.0)
+    cleanup_interval: int = setting("TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL", 3600, minimum=0, floor=60)
+
+    @property
+    def lease_seconds(self) -> int:
+        """How long a running build may hold its claim before another worker may retake it."""
+        return self.checkout_timeout + self.build_timeout + self.push_timeout + 120
+
+    def check(self) -> None:
+        logs.register_secret(self.registry_password)  # masked even when the settings are refused below
+        if self.registry_password and not self.registry_username:
+            raise SettingsError("TOTEM_REGISTRY_PASSWORD is set without TOTEM_REGISTRY_USERNAME")
+
+    def registry_auth(self) -> dict | None:
+        if not self.registry_username:
+            return None
+        return {"username": self.registry_username, "password": self.registry_password or ""}
