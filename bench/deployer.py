@@ -7,6 +7,7 @@ Prints:
 
 Run: .venv/bin/python bench/deployer.py [--deploys 10] [--switches 20] [--drain 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,16 @@ class Load(threading.Thread):
 
 def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, image: str, expect: str) -> float:
     started = time.monotonic()
-    answer = stack.deploy(deploy_request(app, version, image, host, nodes=1, check={
-        "min-nodes": 1, "path": "/health", "timeout": "2s", "attempts": 10}))
+    answer = stack.deploy(
+        deploy_request(
+            app,
+            version,
+            image,
+            host,
+            nodes=1,
+            check={"min-nodes": 1, "path": "/health", "timeout": "2s", "attempts": 10},
+        )
+    )
     assert answer.status_code == 202, answer.get_json()
     deployment_id = answer.get_json()["deployment"]["id"]
 
@@ -60,6 +69,7 @@ def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, i
             return stack.get(host).text.strip() == expect
         except requests.RequestException:
             return False
+
     wait(live, 120, 0.01, what=f"{version} live")
     elapsed = time.monotonic() - started
     record = stack.wait_finished(deployment_id, 120)
@@ -87,11 +97,14 @@ def main() -> int:
     host = f"{app}.localhost"
     try:
         deploy_until_live(stack, app, host, "warmup", tags[1], texts[1])
-        latencies = [deploy_until_live(stack, app, host, f"l{i}", tags[i % 2], texts[i % 2])
-                     for i in range(args.deploys)]
-        print(f"deploy request -> live (pre-built image, 1 instance, blue-green, drain {args.drain:g}s, "
-              f"n={len(latencies)}): median {statistics.median(latencies):.2f}s  "
-              f"p90 {percentile(latencies, 0.9):.2f}s  max {max(latencies):.2f}s")
+        latencies = [
+            deploy_until_live(stack, app, host, f"l{i}", tags[i % 2], texts[i % 2]) for i in range(args.deploys)
+        ]
+        print(
+            f"deploy request -> live (pre-built image, 1 instance, blue-green, drain {args.drain:g}s, "
+            f"n={len(latencies)}): median {statistics.median(latencies):.2f}s  "
+            f"p90 {percentile(latencies, 0.9):.2f}s  max {max(latencies):.2f}s"
+        )
 
         load = Load(stack, host)
         load.start()
@@ -103,9 +116,11 @@ def main() -> int:
             load.stopped.set()
             load.join(10)
         elapsed = time.monotonic() - started
-        print(f"{args.switches} consecutive blue-green switches under load: {load.requests} requests in "
-              f"{elapsed:.1f}s ({load.requests / elapsed:.0f} req/s), errors {sum(load.errors.values())}"
-              + (f" {load.errors}" if load.errors else ""))
+        print(
+            f"{args.switches} consecutive blue-green switches under load: {load.requests} requests in "
+            f"{elapsed:.1f}s ({load.requests / elapsed:.0f} req/s), errors {sum(load.errors.values())}"
+            + (f" {load.errors}" if load.errors else "")
+        )
     finally:
         stack.stop()
         client.close()

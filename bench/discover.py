@@ -7,6 +7,7 @@ httpd containers with host networking one after the other, and times each step
 with an etcd watch. Prints median and p99 in milliseconds; asserts nothing.
 Traffic stays on loopback; every container and process it starts is removed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,21 @@ def main() -> int:
     times = KeyTimes()
     watch = store.watch(yoda.upstreams_prefix(base), times)
     watch.wait_ready()
-    process = subprocess.Popen([sys.executable, "-m", "yoda_discover", "watch", "--etcd", args.etcd, "--base", base,
-                                "--label", f"totem.test={tag}"], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "yoda_discover",
+            "watch",
+            "--etcd",
+            args.etcd,
+            "--base",
+            base,
+            "--label",
+            f"totem.test={tag}",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     apps = busybox_httpd.Apps(client, tag)
     registered, gone = [], []
     try:
@@ -91,8 +105,10 @@ def main() -> int:
     print(f"yoda-discover watch, {len(registered)} containers (busybox httpd, HTTP health check, defaults)")
     print(f"{'step':34} {'median ms':>10} {'p99 ms':>10} {'max ms':>10}")
     for name, values in (("container start -> endpoint in etcd", registered), ("docker kill -> endpoint gone", gone)):
-        print(f"{name:34} {statistics.median(values) * 1000:10.1f} {percentile(values, 99) * 1000:10.1f} "
-              f"{max(values) * 1000:10.1f}")
+        print(
+            f"{name:34} {statistics.median(values) * 1000:10.1f} {percentile(values, 99) * 1000:10.1f} "
+            f"{max(values) * 1000:10.1f}"
+        )
     return 0
 
 

@@ -5,6 +5,7 @@
 Runs against the local stack (Redis, Docker, registry on loopback) with its own Celery workers,
 API server, bare git repositories and hook receiver; removes what it created. Asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,9 @@ class Bench:
         return GitRepo(self.env.git_root, self.env.owner, f"bench-{uuid.uuid4().hex[:8]}")
 
     def webhook(self, repo: GitRepo, ref: str, commit: str) -> None:
-        body, headers = delivery(self.env.hook_secret, push_payload(repo.owner, repo.repo, ref, commit),
-                                 delivery_id=self.env.delivery_id())
+        body, headers = delivery(
+            self.env.hook_secret, push_payload(repo.owner, repo.repo, ref, commit), delivery_id=self.env.delivery_id()
+        )
         self.http.post(f"{self.url}/hooks/github", data=body, headers=headers, timeout=30).raise_for_status()
 
     def wait_in_registry(self, image: str) -> None:
@@ -95,9 +97,9 @@ class Bench:
         for repo in repos:
             repo.push("main")
         started = time.perf_counter()
-        for repo, commit in zip(repos, commits):
+        for repo, commit in zip(repos, commits, strict=True):
             self.webhook(repo, "main", commit)
-        for repo, commit in zip(repos, commits):
+        for repo, commit in zip(repos, commits, strict=True):
             self.wait_in_registry(self.image(repo, commit))
         return builds / (time.perf_counter() - started) * 60
 
@@ -109,8 +111,12 @@ class Bench:
 
 
 def with_workers(bench: Bench, count: int, action):
-    workers = [WorkerProcess(bench.env.env, bench.env.queue, bench.env.root / f"worker{n}.log", concurrency=1,
-                             name=f"bench{n}") for n in range(count)]
+    workers = [
+        WorkerProcess(
+            bench.env.env, bench.env.queue, bench.env.root / f"worker{n}.log", concurrency=1, name=f"bench{n}"
+        )
+        for n in range(count)
+    ]
     try:
         for worker in workers:
             worker.start()

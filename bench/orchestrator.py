@@ -6,6 +6,7 @@ Starts gunicorn (2 workers) and a Celery worker on loopback, plays the deployer 
 server, and prints figures; it asserts nothing. Uses Redis DB 12 and its own key prefixes, and
 removes what it wrote.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,14 +70,22 @@ class Deployer:
 
 def hook(owner: str, repo: str, ref: str, sha: str, kind: str, name: str) -> bytes:
     result = {"image": f"127.0.0.1:5000/{owner}-{repo}:{sha}"} if kind == "builder" else {}
-    return json.dumps({"git": {"owner": owner, "repo": repo, "ref": ref, "commit": sha}, "type": kind,
-                       "name": name, "status": "success", "result": result}).encode()
+    return json.dumps(
+        {
+            "git": {"owner": owner, "repo": repo, "ref": ref, "commit": sha},
+            "type": kind,
+            "name": name,
+            "status": "success",
+            "result": result,
+        }
+    ).encode()
 
 
 def post(session: requests.Session, base: str, body: bytes) -> tuple[float, int]:
     started = time.perf_counter()
-    response = signed_post.post(f"{base}/hooks/generic", body, signed_post.signed_headers(body, SECRET), timeout=30,
-                                session=session)
+    response = signed_post.post(
+        f"{base}/hooks/generic", body, signed_post.signed_headers(body, SECRET), timeout=30, session=session
+    )
     return time.perf_counter() - started, response.status_code
 
 
@@ -122,8 +131,12 @@ def last_hook_to_deploy(base: str, deployer: Deployer, configs: Path, count: int
 
 def wait_scheduled(session: requests.Session, base: str, job: str) -> None:
     try:
-        wait(lambda: session.get(f"{base}/jobs/{job}", timeout=10).json()["state"] == "SCHEDULED", 30, 0.01,
-             what=f"job {job} SCHEDULED")
+        wait(
+            lambda: session.get(f"{base}/jobs/{job}", timeout=10).json()["state"] == "SCHEDULED",
+            30,
+            0.01,
+            what=f"job {job} SCHEDULED",
+        )
     except WaitTimeout:
         raise SystemExit("job never reached SCHEDULED; is the worker running?") from None
 
@@ -137,8 +150,9 @@ def arrival(deployer: Deployer, sha: str) -> float:
 
 
 def start(command: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -159,19 +173,64 @@ def main() -> None:
     run, deployer, port = uuid.uuid4().hex[:8], Deployer(), free_port()
     configs = Path(tempfile.mkdtemp(prefix="totem-bench-"))
     prefix = f"totem:bench:{run}"
-    env = {**os.environ, "TOTEM_REDIS_URL": REDIS_URL, "TOTEM_HOOK_SECRET": SECRET, "TOTEM_API_TOKEN": "bench",
-           "TOTEM_ORCHESTRATOR_PREFIX": prefix, "TOTEM_DEPLOYER_URL": deployer.url, "TOTEM_LOG_FORMAT": "kv",
-           "TOTEM_CONFIG_PROVIDERS": "repo,default", "TOTEM_ENV": f"bench{run}",
-           "TOTEM_REPO_CONFIG_URL": f"file://{configs}/{{owner}}/{{repo}}/{{commit}}/totem.yml"}
-    worker = start([str(BIN / "celery"), "-A", "orchestrator.worker", "worker", "-Q", "orchestrator", "--pool",
-                    "threads", "-c", "16", "--without-gossip", "--without-mingle", "-l", "error"], env)
-    api = start([str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "gthread", "--threads", "16",
-                 "--log-level", "error", "orchestrator.app:create_app()"], env)
+    env = {
+        **os.environ,
+        "TOTEM_REDIS_URL": REDIS_URL,
+        "TOTEM_HOOK_SECRET": SECRET,
+        "TOTEM_API_TOKEN": "bench",
+        "TOTEM_ORCHESTRATOR_PREFIX": prefix,
+        "TOTEM_DEPLOYER_URL": deployer.url,
+        "TOTEM_LOG_FORMAT": "kv",
+        "TOTEM_CONFIG_PROVIDERS": "repo,default",
+        "TOTEM_ENV": f"bench{run}",
+        "TOTEM_REPO_CONFIG_URL": f"file://{configs}/{{owner}}/{{repo}}/{{commit}}/totem.yml",
+    }
+    worker = start(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "orchestrator.worker",
+            "worker",
+            "-Q",
+            "orchestrator",
+            "--pool",
+            "threads",
+            "-c",
+            "16",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "error",
+        ],
+        env,
+    )
+    api = start(
+        [
+            str(BIN / "gunicorn"),
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "-k",
+            "gthread",
+            "--threads",
+            "16",
+            "--log-level",
+            "error",
+            "orchestrator.app:create_app()",
+        ],
+        env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait(lambda: requests.get(f"{base}/health", timeout=2).ok, 30, 0.2, what="the orchestrator healthy",
-                 ignoring=(requests.RequestException,))
+            wait(
+                lambda: requests.get(f"{base}/health", timeout=2).ok,
+                30,
+                0.2,
+                what="the orchestrator healthy",
+                ignoring=(requests.RequestException,),
+            )
         except WaitTimeout:
             raise SystemExit("orchestrator did not start") from None
         ingestion(base, args.hooks, args.concurrency, run)

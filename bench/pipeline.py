@@ -6,6 +6,7 @@ per-phase median and p90, and hook-to-live overall. Prints figures, asserts noth
 Needs the local stack (`totem stack up`) and the demo ports free (no `totem demo` running).
 Runs in a sandbox (own TOTEM_HOME, Redis database 10, yoda base, cluster) and cleans up after itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,16 @@ def main() -> int:
         finally:
             run.down()
             run.cleanup()
-    print(f"pipeline: {len(samples)} pushes of examples/hello (blue-green, 1 instance, "
-          f"image build + local CI + deploy + proxy switch + drain)\n")
+    print(
+        f"pipeline: {len(samples)} pushes of examples/hello (blue-green, 1 instance, "
+        f"image build + local CI + deploy + proxy switch + drain)\n"
+    )
     print(table(samples))
-    print(f"\n'old version drained' includes the drain: TOTEM_DEPLOYER_DRAIN="
-          f"{run.env.get('TOTEM_DEPLOYER_DRAIN', DEMO_DEFAULTS['TOTEM_DEPLOYER_DRAIN'])} s in the demo; 'hook to live' = webhook received → proxies applied.")
+    print(
+        f"\n'old version drained' includes the drain: TOTEM_DEPLOYER_DRAIN="
+        f"{run.env.get('TOTEM_DEPLOYER_DRAIN', DEMO_DEFAULTS['TOTEM_DEPLOYER_DRAIN'])} s in the demo; "
+        "'hook to live' = webhook received → proxies applied."
+    )
     return 0
 
 

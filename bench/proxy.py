@@ -4,6 +4,7 @@
 
 Runs against the local etcd (TOTEM_ETCD_URL) and /usr/sbin/haproxy; all traffic is loopback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,12 @@ def converge(store, proxy, session, writes: dict[str, str], target: str, limit: 
 def ack(store, proxy) -> None:
     revision = uuid.uuid4().hex
     store.put(yoda.revision_key(proxy.base), revision)
-    wait(lambda: store.get(yoda.proxy_node_key(proxy.base, proxy.node, yoda.APPLIED)) == revision, 30, 0.02,
-         what=f"revision {revision} acknowledged")
+    wait(
+        lambda: store.get(yoda.proxy_node_key(proxy.base, proxy.node, yoda.APPLIED)) == revision,
+        30,
+        0.02,
+        what=f"revision {revision} acknowledged",
+    )
 
 
 def bench_convergence(store, proxy, blue: Backend, green: Backend, switches: int, reloads: int) -> None:
@@ -87,8 +92,9 @@ def bench_convergence(store, proxy, blue: Backend, green: Backend, switches: int
         target = "green" if i % 2 == 0 else "blue"
         backend = green if target == "green" else blue
         up = f"bench-r{i}-{backend.port}"
-        reload.append(converge(store, proxy, session,
-                               {f"upstreams/{up}/endpoints/n1": backend.address, loc: up}, target))
+        reload.append(
+            converge(store, proxy, session, {f"upstreams/{up}/endpoints/n1": backend.address, loc: up}, target)
+        )
     print("(1) convergence: etcd write -> first request served by the new backend")
     print(f"    blue-green switch (runtime API, no reload): {ms(runtime)}")
     print(f"    change needing a reload (new upstream):      {ms(reload)}")
@@ -130,10 +136,14 @@ def bench_dropped(store, proxy, blue: Backend, green: Backend, reloads: int, thr
     stop.set()
     for worker in workers:
         worker.join()
-    print(f"(2) dropped requests: keep-alive load ({threads} connections) during {reloads} reloads "
-          f"and {reloads} switches in {elapsed:.1f} s")
-    print(f"    requests sent {counts['sent']}   non-2xx {counts['non_2xx']}   "
-          f"connection errors {counts['conn_errors']}   ({counts['sent'] / elapsed:.0f} req/s)")
+    print(
+        f"(2) dropped requests: keep-alive load ({threads} connections) during {reloads} reloads "
+        f"and {reloads} switches in {elapsed:.1f} s"
+    )
+    print(
+        f"    requests sent {counts['sent']}   non-2xx {counts['non_2xx']}   "
+        f"connection errors {counts['conn_errors']}   ({counts['sent'] / elapsed:.0f} req/s)"
+    )
 
 
 def rss_kb(pid: int) -> int:
@@ -180,13 +190,19 @@ def bench_scale(hosts: int, endpoints: int) -> None:
         t5 = time.perf_counter()
         worker = haproxy.proc_state().workers[0]
         counts = wiring.counts()
-        print(f"(3) scale: {counts['hosts']} hosts, {counts['locations']} locations, "
-              f"{counts['endpoints']} endpoints ({len(keys)} keys, config {cfg.stat().st_size // 1024} KiB)")
-        print(f"    parse+plan {1000 * (t1 - t0):.0f} ms   render {1000 * (t2 - t1):.0f} ms   "
-              f"validate (haproxy -c) {1000 * (t3 - t2):.0f} ms   start {1000 * (t4 - t3):.0f} ms")
+        print(
+            f"(3) scale: {counts['hosts']} hosts, {counts['locations']} locations, "
+            f"{counts['endpoints']} endpoints ({len(keys)} keys, config {cfg.stat().st_size // 1024} KiB)"
+        )
+        print(
+            f"    parse+plan {1000 * (t1 - t0):.0f} ms   render {1000 * (t2 - t1):.0f} ms   "
+            f"validate (haproxy -c) {1000 * (t3 - t2):.0f} ms   start {1000 * (t4 - t3):.0f} ms"
+        )
         print(f"    total render+validate+apply {t4 - t0:.2f} s   hitless reload of it {1000 * (t5 - t4):.0f} ms")
-        print(f"    resident memory: haproxy master {rss_kb(haproxy.process.pid) // 1024} MiB, "
-              f"worker {rss_kb(worker) // 1024} MiB; planner (this process) {rss_kb(os.getpid()) // 1024} MiB")
+        print(
+            f"    resident memory: haproxy master {rss_kb(haproxy.process.pid) // 1024} MiB, "
+            f"worker {rss_kb(worker) // 1024} MiB; planner (this process) {rss_kb(os.getpid()) // 1024} MiB"
+        )
     finally:
         haproxy.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -198,21 +214,29 @@ def bench_scale_live(store, hosts: int, endpoints: int, switches: int) -> None:
     proxy = ProxyProcess(etcd_url=store.url)
     try:
         keys = scale_keys(hosts, endpoints)
-        keys.update({"hosts/bench.localhost/locations/root/path": "/",
-                     "hosts/bench.localhost/locations/root/upstream": f"bench-v1-{blue.port}",
-                     f"upstreams/bench-v1-{blue.port}/endpoints/n1": blue.address,
-                     f"upstreams/bench-v2-{green.port}/endpoints/n1": green.address})
+        keys.update(
+            {
+                "hosts/bench.localhost/locations/root/path": "/",
+                "hosts/bench.localhost/locations/root/upstream": f"bench-v1-{blue.port}",
+                f"upstreams/bench-v1-{blue.port}/endpoints/n1": blue.address,
+                f"upstreams/bench-v2-{green.port}/endpoints/n1": green.address,
+            }
+        )
         for key, value in keys.items():
             store.put(proxy.prefix + key, value)
         started = time.perf_counter()
         proxy.start()
-        wait(lambda: proxy.status()["applied_revision"] == "scale", 60, 0.02, what="the scale wiring applied",
-             ignoring=(requests.RequestException,))
+        wait(
+            lambda: proxy.status()["applied_revision"] == "scale",
+            60,
+            0.02,
+            what="the scale wiring applied",
+            ignoring=(requests.RequestException,),
+        )
         first = time.perf_counter() - started
         session, loc = requests.Session(), "hosts/bench.localhost/locations/root/upstream"
         ups = {"blue": f"bench-v1-{blue.port}", "green": f"bench-v2-{green.port}"}
-        times = [converge(store, proxy, session, {loc: ups[t]}, t)
-                 for t in ("green", "blue") * (switches // 2)]
+        times = [converge(store, proxy, session, {loc: ups[t]}, t) for t in ("green", "blue") * (switches // 2)]
         print(f"    live proxy through etcd: process start to first acknowledged apply {first:.2f} s")
         print(f"    blue-green switch at this scale: {ms(times)}")
     finally:
@@ -234,10 +258,12 @@ def main() -> int:
     blue, green = Backend("blue"), Backend("green")
     proxy = ProxyProcess(etcd_url=store.url)
     try:
-        for key, value in {"hosts/bench.localhost/locations/root/path": "/",
-                           "hosts/bench.localhost/locations/root/upstream": f"bench-v1-{blue.port}",
-                           f"upstreams/bench-v1-{blue.port}/endpoints/n1": blue.address,
-                           f"upstreams/bench-v2-{green.port}/endpoints/n1": green.address}.items():
+        for key, value in {
+            "hosts/bench.localhost/locations/root/path": "/",
+            "hosts/bench.localhost/locations/root/upstream": f"bench-v1-{blue.port}",
+            f"upstreams/bench-v1-{blue.port}/endpoints/n1": blue.address,
+            f"upstreams/bench-v2-{green.port}/endpoints/n1": green.address,
+        }.items():
             store.put(f"{proxy.base}/{key}", value)
         proxy.start()
         ack(store, proxy)

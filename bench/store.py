@@ -4,6 +4,7 @@
 
 Prints a table; it asserts nothing. Traffic goes to the given loopback etcd only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,15 +59,18 @@ def bench(scheme: str, address: str, ops: int, events: int) -> dict[str, float]:
     store = connect(f"{scheme}://{address}")
     prefix = f"/bench-{uuid.uuid4().hex[:8]}/"
     try:
-        puts = throughput(lambda i: store.put(f"{prefix}k{i}", "value-%d" % i), ops)
+        puts = throughput(lambda i: store.put(f"{prefix}k{i}", f"value-{i}"), ops)
         gets = throughput(lambda i: store.get(f"{prefix}k{i}"), ops)
         latencies = watch_latency(store, prefix + "watch/", events)
     finally:
         store.delete_prefix(prefix)
     ms = [lat * 1000 for lat in latencies]
     return {
-        "put/s": puts, "get/s": gets, "watch p50 ms": statistics.median(ms),
-        "watch p99 ms": percentile(ms, 99), "delivered": len(ms),
+        "put/s": puts,
+        "get/s": gets,
+        "watch p50 ms": statistics.median(ms),
+        "watch p99 ms": percentile(ms, 99),
+        "delivered": len(ms),
     }
 
 
@@ -83,7 +87,9 @@ def main() -> None:
     print(f"{'adapter':<10}" + "".join(f"{c:>14}" for c in columns))
     for scheme, label in (("etcd", "etcd v3"), ("etcd2", "etcd v2")):
         row = bench(scheme, args.etcd, args.ops, args.events)
-        cells = "".join(f"{row[c]:>14.0f}" if c.endswith("/s") or c == "delivered" else f"{row[c]:>14.2f}" for c in columns)
+        cells = "".join(
+            f"{row[c]:>14.0f}" if c.endswith("/s") or c == "delivered" else f"{row[c]:>14.2f}" for c in columns
+        )
         print(f"{label:<10}{cells}")
 
 

@@ -1,4 +1,5 @@
 """Routes: deployments in (`POST /apps`), apps and versions out, undeploy, rollback, timelines."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,8 @@ from deployer import views, wiring
 from deployer.intake import new_record
 from deployer.records import add_event
 from deployer.states import ACTIVE, Event
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem.api import ApiError, json_body, require_token
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 
 blueprint = Blueprint("deployer", __name__)
 APP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
@@ -67,16 +68,27 @@ def list_apps():
     for name in ctx.records.apps():
         records = ctx.records.for_app(name)
         live = ctx.records.live(name)
-        apps.append({"name": name, "live": live, "deployments": len(records),
-                     "latest": views.summary(records[-1]) if records else None})
+        apps.append(
+            {
+                "name": name,
+                "live": live,
+                "deployments": len(records),
+                "latest": views.summary(records[-1]) if records else None,
+            }
+        )
     return jsonify({"apps": apps})
 
 
 @blueprint.get("/apps/<name>")
 def show_app(name: str):
     records = _records_of(name)
-    return jsonify({"name": name, "live": _runtime().ctx.records.live(name),
-                    "deployments": [views.summary(r) for r in reversed(records)]})
+    return jsonify(
+        {
+            "name": name,
+            "live": _runtime().ctx.records.live(name),
+            "deployments": [views.summary(r) for r in reversed(records)],
+        }
+    )
 
 
 @blueprint.get("/apps/<name>/versions")
@@ -112,8 +124,9 @@ def undeploy_version(name: str, version: str):
     ctx = _runtime().ctx
     routed = wiring.routed_upstreams(ctx.store, ctx.yoda, name)
     if any(r["upstream"] in routed for r in records):
-        raise ApiError(409, "version_live", f"{name} {version} serves traffic: roll back or deploy another "
-                       "version first")
+        raise ApiError(
+            409, "version_live", f"{name} {version} serves traffic: roll back or deploy another version first"
+        )
     _runtime().dispatch("deployer.undeploy", name, version)
     return jsonify({"name": name, "version": version, "undeploy": "accepted"}), 202
 
@@ -130,15 +143,17 @@ def rollback(name: str):
         raise ApiError(409, "deployment_in_progress", f"{name} has a deployment in progress")
     ctx = _runtime().ctx
     live = ctx.records.get(ctx.records.live(name) or "")
-    promoted = [r for r in reversed(records) if any(e["type"] == Event.DEPLOYMENT_PROMOTED
-                                                    for e in r.get("events", []))]
+    promoted = [
+        r for r in reversed(records) if any(e["type"] == Event.DEPLOYMENT_PROMOTED for e in r.get("events", []))
+    ]
     if wanted:
         candidates = [r for r in promoted if r["version"] == wanted]
     else:
         candidates = [r for r in promoted if not live or r["version"] != live["version"]]
     if not candidates:
-        raise ApiError(409, "no_rollback_target", f"{name} has no earlier promoted version"
-                       + (f" {wanted!r}" if wanted else ""))
+        raise ApiError(
+            409, "no_rollback_target", f"{name} has no earlier promoted version" + (f" {wanted!r}" if wanted else "")
+        )
     target = candidates[0]
     record = new_record(target["request"], ctx.records, ctx.options, ctx.settings.cluster, target["scheduler"])
     add_event(record, Event.ROLLBACK_REQUESTED, to=target["id"], replacing=live["id"] if live else None)

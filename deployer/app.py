@@ -2,10 +2,11 @@
 
 Run: gunicorn -b 127.0.0.1:9000 'deployer.app:create_app()'
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import Flask
 
@@ -32,8 +33,11 @@ def celery_dispatch(name: str, *args) -> None:
     celery.send_task(name, args=list(args))
 
 
-def create_app(settings: Settings | None = None, options: DeployerSettings | None = None,
-               dispatch: Callable[..., None] | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    options: DeployerSettings | None = None,
+    dispatch: Callable[..., None] | None = None,
+) -> Flask:
     app = create_service_app(SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     ctx = Context(app.config["TOTEM_SETTINGS"], options or DeployerSettings.from_env())

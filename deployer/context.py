@@ -1,4 +1,5 @@
 """Everything a request or task needs, built once per process from the environment."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,7 +33,7 @@ class Context:
             self.store = connect(self.settings.etcd_url)
 
     @classmethod
-    def from_env(cls) -> "Context":
+    def from_env(cls) -> Context:
         return cls(Settings.from_env(), DeployerSettings.from_env())
 
     @cached_property

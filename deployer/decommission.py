@@ -1,4 +1,5 @@
 """Stopping and removing a deployment's instances and its upstream, and marking it DECOMMISSIONED."""
+
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,12 @@ log = logging.getLogger("deployer.decommission")
 
 def upstream_shared(ctx, record: Record) -> bool:
     """Another live or in-progress deployment (a redeploy of the same version) uses the upstream."""
-    return any(r["id"] != record["id"] and r["upstream"] == record["upstream"]
-               and (r["state"] in ACTIVE or r["state"] == State.PROMOTED)
-               for r in ctx.records.for_app(record["app"]))
+    return any(
+        r["id"] != record["id"]
+        and r["upstream"] == record["upstream"]
+        and (r["state"] in ACTIVE or r["state"] == State.PROMOTED)
+        for r in ctx.records.for_app(record["app"])
+    )
 
 
 def remove_instances(ctx, record: Record) -> None:
@@ -38,6 +42,7 @@ def decommission(ctx, record: Record, reason: str, keep_upstream: str | None = N
         r["state"] = State.DECOMMISSIONED
         add_event(r, Event.DECOMMISSIONED, reason=reason)
         return r, r
+
     record = ctx.records.update(record["id"], change)
     if ctx.records.live(record["app"]) == record["id"]:
         ctx.records.set_live(record["app"], None)

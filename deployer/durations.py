@@ -1,4 +1,5 @@
 """Durations as the config writes them: "10s", "500ms", "1m", "2h" or a bare number of seconds."""
+
 from __future__ import annotations
 
 import re

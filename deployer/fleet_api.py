@@ -1,4 +1,5 @@
 """A client for fleet's v1 HTTP API (`/fleet/v1/units`, `/fleet/v1/state`, `/fleet/v1/machines`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,8 +54,9 @@ class FleetClient:
 
     def submit(self, name: str, options: list[dict], desired: str) -> None:
         """Create a unit with its options (fleet answers 201), or only change its desired state (204)."""
-        self._call("PUT", f"/units/{quote(name)}", {"name": name, "desiredState": desired, "options": options},
-                   ok=(201, 204))
+        self._call(
+            "PUT", f"/units/{quote(name)}", {"name": name, "desiredState": desired, "options": options}, ok=(201, 204)
+        )
 
     def set_state(self, name: str, desired: str) -> None:
         self._call("PUT", f"/units/{quote(name)}", {"desiredState": desired}, ok=(204,))

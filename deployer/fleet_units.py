@@ -1,5 +1,6 @@
 """Unit files for the fleet scheduler, rendered from `fleet_templates/` in a sandboxed Jinja
 environment (StrictUndefined), converted to fleet's unit options, and checked by systemd."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,9 @@ def environment(templates_dir: str | None = None) -> SandboxedEnvironment:
     loaders = [FileSystemLoader(str(fleet_templates.DIRECTORY))]
     if templates_dir:
         loaders.insert(0, FileSystemLoader(templates_dir))
-    env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                               keep_trailing_newline=True, autoescape=False)
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
     env.filters["systemd_quote"] = systemd_quote
     return env
 
@@ -46,8 +48,13 @@ def unit_names(record: Record) -> dict[str, list[str]]:
     prefix = unit_prefix(record)
     roles = ["app", "register", "logger"] + (["timer"] if record["spec"].get("schedule") else [])
     suffix = {"timer": "timer"}
-    return {role: [f"{prefix}-{role if role != 'timer' else 'app'}@{i}.{suffix.get(role, 'service')}"
-                   for i in range(1, record["spec"]["nodes"] + 1)] for role in roles}
+    return {
+        role: [
+            f"{prefix}-{role if role != 'timer' else 'app'}@{i}.{suffix.get(role, 'service')}"
+            for i in range(1, record["spec"]["nodes"] + 1)
+        ]
+        for role in roles
+    }
 
 
 def render(record: Record, settings, options, port: int) -> dict[str, str]:
@@ -57,12 +64,21 @@ def render(record: Record, settings, options, port: int) -> dict[str, str]:
     labels = instance_labels(record, "-", port)
     labels.pop(NODE)  # the template names each instance (%i), so it sets this one itself
     context = {
-        "app": record["app"], "version": record["version"], "deployment": record["id"],
-        "image": record["spec"]["image"], "port": port, "stop_timeout": int(record["spec"]["stop_timeout"]),
+        "app": record["app"],
+        "version": record["version"],
+        "deployment": record["id"],
+        "image": record["spec"]["image"],
+        "port": port,
+        "stop_timeout": int(record["spec"]["stop_timeout"]),
         "environment": {k: v for k, v in request_env.items() if not is_encrypted(v)},
         "secrets": sorted(k for k, v in request_env.items() if is_encrypted(v)),
-        "labels": labels, "node_label": NODE, "unit_prefix": unit_prefix(record), "node_prefix": record["id"],
-        "discover_image": options.discover_image, "etcd_url": settings.etcd_url, "yoda_base": settings.yoda_base,
+        "labels": labels,
+        "node_label": NODE,
+        "unit_prefix": unit_prefix(record),
+        "node_prefix": record["id"],
+        "discover_image": options.discover_image,
+        "etcd_url": settings.etcd_url,
+        "yoda_base": settings.yoda_base,
         "schedule": record["spec"].get("schedule") or "",
     }
     roles = unit_names(record)
@@ -105,7 +121,8 @@ def verify(units: dict[str, str]) -> tuple[bool, str]:
             path = Path(folder) / name.replace("@.", "@1.")
             path.write_text(text)
             paths.append(str(path))
-        result = subprocess.run([tool, "verify", "--man=no", *paths], capture_output=True, text=True,
-                                timeout=60, cwd=folder)
+        result = subprocess.run(
+            [tool, "verify", "--man=no", *paths], capture_output=True, text=True, timeout=60, cwd=folder
+        )
     output = (result.stdout + result.stderr).strip()
     return result.returncode == 0, output

@@ -1,8 +1,9 @@
 """Health gating, in stages: instances running → endpoints discovered in etcd → HTTP check on each."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 
@@ -24,6 +25,7 @@ def wait_running(scheduler, record: Record, timeout: float, keep_going: Callable
         keep_going()
         count = sum(1 for i in scheduler.status(record) if i.running)
         return count if count >= need else 0
+
     try:
         return wait(running, timeout, 0.5, what=f"{need} instance(s) running")
     except WaitTimeout:
@@ -47,11 +49,13 @@ def wait_discovered(store, yoda: str, record: Record, timeout: float, keep_going
         keep_going()
         found = endpoints(store, yoda, record)
         return found if len(found) >= need else {}
+
     try:
         return wait(discovered, timeout, 0.25, what=f"{need} endpoint(s) under upstream {record['upstream']}")
     except WaitTimeout:
-        raise GateFailed(f"fewer than {need} endpoint(s) registered under upstream {record['upstream']} "
-                         f"after {timeout:.0f}s") from None
+        raise GateFailed(
+            f"fewer than {need} endpoint(s) registered under upstream {record['upstream']} after {timeout:.0f}s"
+        ) from None
 
 
 def http_check(found: dict[str, str], record: Record, interval: float, keep_going) -> dict[str, int]:
@@ -75,6 +79,7 @@ def http_check(found: dict[str, str], record: Record, interval: float, keep_goin
                 if attempt < spec["attempts"]:
                     time.sleep(interval)
             else:
-                raise GateFailed(f"{node} ({address}) failed the check {spec['check_path']} "
-                                 f"{spec['attempts']} time(s): {last}")
+                raise GateFailed(
+                    f"{node} ({address}) failed the check {spec['check_path']} {spec['attempts']} time(s): {last}"
+                )
     return results

@@ -1,4 +1,5 @@
 """A deployment request (the orchestrator's schema) turned into a NEW deployment record."""
+
 from __future__ import annotations
 
 import copy
@@ -25,9 +26,10 @@ def _validate_proxy(proxy: dict) -> None:
     try:
         validate(proxy, proxy_spec.PROXY_SCHEMA)
     except ApiError as exc:
-        errors = [{**e, "path": "body.proxy" + e["path"][len("body"):]} for e in exc.details["errors"]]
-        raise ApiError(400, "validation_failed", f"{errors[0]['path']}: {errors[0]['message']}",
-                       {"errors": errors}) from None
+        errors = [{**e, "path": "body.proxy" + e["path"][len("body") :]} for e in exc.details["errors"]]
+        raise ApiError(
+            400, "validation_failed", f"{errors[0]['path']}: {errors[0]['message']}", {"errors": errors}
+        ) from None
 
 
 def plan(request: dict, options) -> dict[str, Any]:
@@ -38,7 +40,9 @@ def plan(request: dict, options) -> dict[str, Any]:
     stop = deployment.get("stop") or {}
     ports = proxy_spec.logical_ports(request["proxy"])
     if len(ports) > 1:
-        raise _bad("body.proxy.hosts", f"every location must use one port (an instance listens on one); got {sorted(ports)}")
+        raise _bad(
+            "body.proxy.hosts", f"every location must use one port (an instance listens on one); got {sorted(ports)}"
+        )
     port = check.get("port") or (ports.pop() if ports else DEFAULT_PORT)
     path = check.get("path") or "/"
     if not path.startswith("/"):
@@ -76,11 +80,22 @@ def new_record(request: dict, records: Records, options, cluster: str, scheduler
     app, version = deployment["name"], deployment["version"]
     sequence = records.next_sequence()
     record: Record = {
-        "id": f"{app}-{version}-{sequence}", "sequence": sequence, "app": app, "version": version,
-        "mode": deployment["mode"], "state": State.NEW, "cluster": cluster, "scheduler": scheduler,
-        "upstream": upstream_name(app, version, spec["port"]), "spec": spec, "request": copy.deepcopy(request),
-        "instances": {}, "created": now(), "updated": now(), "error": None, "events": [],
+        "id": f"{app}-{version}-{sequence}",
+        "sequence": sequence,
+        "app": app,
+        "version": version,
+        "mode": deployment["mode"],
+        "state": State.NEW,
+        "cluster": cluster,
+        "scheduler": scheduler,
+        "upstream": upstream_name(app, version, spec["port"]),
+        "spec": spec,
+        "request": copy.deepcopy(request),
+        "instances": {},
+        "created": now(),
+        "updated": now(),
+        "error": None,
+        "events": [],
     }
-    add_event(record, Event.NEW_DEPLOYMENT, job=request["meta-info"].get("job-id"),
-              git=request["meta-info"].get("git"))
+    add_event(record, Event.NEW_DEPLOYMENT, job=request["meta-info"].get("job-id"), git=request["meta-info"].get("git"))
     return record

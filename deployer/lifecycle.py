@@ -1,10 +1,11 @@
 """The deployment lifecycle: each step is idempotent and recorded as an event in etcd, so a
 deployment resumes after a crash from its last recorded step (under the per-app lock)."""
+
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from deployer import gating, notify, wiring
 from deployer.decommission import decommission, remove_instances
@@ -36,6 +37,7 @@ class Lifecycle:
                 r["state"] = state
             add_event(r, event, **details)
             return r, r
+
         log.info("%s %s", record["id"], event, extra={"details": details})
         return self.records.update(record["id"], change)
 
@@ -58,14 +60,17 @@ class Lifecycle:
                     if not has_event(record, event):
                         self.keep_going()
                         details = step(self.records.get(deployment_id)) or {}
-                        record = self.event(record, event, State.PROMOTED if event is Event.DEPLOYMENT_PROMOTED
-                                            else None, **details)
+                        record = self.event(
+                            record, event, State.PROMOTED if event is Event.DEPLOYMENT_PROMOTED else None, **details
+                        )
             except LockLost:
                 raise
             except Exception as exc:  # any step failing fails the deployment (cleanly)
                 log.warning("%s failed: %s", deployment_id, exc)
-                return self.fail(self.records.get(deployment_id), f"{type(exc).__name__}: {exc}"
-                                 if not isinstance(exc, gating.GateFailed) else str(exc))
+                return self.fail(
+                    self.records.get(deployment_id),
+                    f"{type(exc).__name__}: {exc}" if not isinstance(exc, gating.GateFailed) else str(exc),
+                )
             self.records.set_live(record["app"], deployment_id)
             self._notify(record, Level.SUCCESS, "promoted")
             return record
@@ -101,8 +106,9 @@ class Lifecycle:
             placed = scheduler.place(record)
             record = self.records.update(record["id"], with_fields(instances=placed))
             wiring.register_upstream(self.ctx.store, self.yoda, record)
-            environment = decrypt_environment(record["request"].get("environment") or {},
-                                              self.ctx.options.encryption_key)
+            environment = decrypt_environment(
+                record["request"].get("environment") or {}, self.ctx.options.encryption_key
+            )
             scheduler.deploy(record, environment)
             del environment
             scheduler.start(record)
@@ -116,15 +122,17 @@ class Lifecycle:
         return {"running": gating.wait_running(scheduler, record, self.ctx.options.start_timeout, self.keep_going)}
 
     def discover(self, record: Record) -> dict:
-        found = gating.wait_discovered(self.ctx.store, self.yoda, record, self.ctx.options.discover_timeout,
-                                       self.keep_going)
+        found = gating.wait_discovered(
+            self.ctx.store, self.yoda, record, self.ctx.options.discover_timeout, self.keep_going
+        )
         return {"endpoints": found}
 
     def check(self, record: Record) -> dict:
         found = gating.endpoints(self.ctx.store, self.yoda, record)
         if len(found) < record["spec"]["min_nodes"]:
-            found = gating.wait_discovered(self.ctx.store, self.yoda, record,
-                                           self.ctx.options.discover_timeout, self.keep_going)
+            found = gating.wait_discovered(
+                self.ctx.store, self.yoda, record, self.ctx.options.discover_timeout, self.keep_going
+            )
         results = gating.http_check(found, record, self.ctx.options.check_interval, self.keep_going)
         return {"path": record["spec"]["check_path"], "checked": results}
 
@@ -142,8 +150,9 @@ class Lifecycle:
         return {"revision": revision, "hosts": sorted(record["spec"]["wiring"]), "canary-of": base}
 
     def wait_proxies(self, record: Record) -> dict:
-        nodes = wiring.wait_applied(self.ctx.store, self.yoda, record["revision"], self.ctx.options.ack_timeout,
-                                    self.keep_going)
+        nodes = wiring.wait_applied(
+            self.ctx.store, self.yoda, record["revision"], self.ctx.options.ack_timeout, self.keep_going
+        )
         return {"revision": record["revision"], "proxies": nodes}
 
     def drain(self, record: Record) -> dict:
@@ -177,6 +186,7 @@ class Lifecycle:
             r.pop("failing", None)
             add_event(r, Event.DEPLOYMENT_FAILED, **details)
             return r, r
+
         record = self.records.update(record["id"], change)
         self._notify(record, Level.FAILED, reason)
         return record
@@ -199,14 +209,16 @@ class Lifecycle:
 
     # -- helpers -----------------------------------------------------------------
     def _others(self, record: Record) -> list[Record]:
-        return [r for r in self.records.for_app(record["app"])
-                if r["id"] != record["id"] and r["state"] == State.PROMOTED]
+        return [
+            r for r in self.records.for_app(record["app"]) if r["id"] != record["id"] and r["state"] == State.PROMOTED
+        ]
 
     def _notify(self, record: Record, level: Level, message: str) -> None:
-        notify.send(record, level, message, notify.delivery(self.ctx.settings, self.ctx.options),
-                    self.ctx.settings.deployer_url)
+        notify.send(
+            record, level, message, notify.delivery(self.ctx.settings, self.ctx.options), self.ctx.settings.deployer_url
+        )
 
 
 def _age(record: Record) -> float:
-    created = datetime.strptime(record["created"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    created = datetime.strptime(record["created"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return time.time() - created.timestamp()

@@ -1,4 +1,5 @@
 """Operations on a whole app, run under its lock: undeploy (all or one version) and reconcile."""
+
 from __future__ import annotations
 
 import logging
@@ -49,6 +50,7 @@ def _cancel(ctx, record: Record) -> None:
         r["state"], r["error"] = State.FAILED, "undeployed before it was promoted"
         add_event(r, Event.DEPLOYMENT_FAILED, reason=r["error"])
         return r, None
+
     ctx.records.update(record["id"], change)
 
 
@@ -67,11 +69,14 @@ def reconcile(ctx, app: str) -> list[dict]:
             if known and known["upstream"] in routed:
                 continue  # a failed deployment the proxy may still point at is kept until re-routed
             if instance.deployment not in wanted:
-                orphan = records.get(instance.deployment) or {"id": instance.deployment, "instances": {},
-                                                               "scheduler": name, "spec": {}}
+                orphan = records.get(instance.deployment) or {
+                    "id": instance.deployment,
+                    "instances": {},
+                    "scheduler": name,
+                    "spec": {},
+                }
                 scheduler.destroy(orphan)
-                actions.append({"type": Event.ORPHAN_REMOVED, "node": instance.node,
-                                "deployment": instance.deployment})
+                actions.append({"type": Event.ORPHAN_REMOVED, "node": instance.node, "deployment": instance.deployment})
     for record in wanted.values():
         if record["state"] != State.PROMOTED:
             continue
@@ -91,8 +96,10 @@ def reconcile(ctx, app: str) -> list[dict]:
     for action in actions:
         target = action.get("deployment")
         if target in wanted:
+
             def note(r: Record, a: dict = action) -> tuple[Record, None]:
                 add_event(r, a["type"], component="reconcile", **{k: v for k, v in a.items() if k != "type"})
                 return r, None
+
             ctx.records.update(target, note)
     return actions

@@ -1,4 +1,5 @@
 """Host ports for instances: unique per Docker host, reserved in etcd, free on loopback hosts."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,13 +1,14 @@
 """The request's `proxy` section (the 2015 shape) and the wiring it asks for.
 
-    proxy:
-      hosts:
-        <id>: {hostname: a.localhost, aliases: [b.localhost],
-               locations: {<loc>: {port: 8080, path: /, force-ssl: false,
-                                   allowed-acls: [public], denied-acls: []}}}
-      upstreams:
-        "8080": {mode: http, health: {uri: /health, timeout: 2s, interval: 5s}}
+proxy:
+  hosts:
+    <id>: {hostname: a.localhost, aliases: [b.localhost],
+           locations: {<loc>: {port: 8080, path: /, force-ssl: false,
+                               allowed-acls: [public], denied-acls: []}}}
+  upstreams:
+    "8080": {mode: http, health: {uri: /health, timeout: 2s, interval: 5s}}
 """
+
 from __future__ import annotations
 
 import re
@@ -24,27 +25,47 @@ _ACLS = {"type": "array", "items": {"type": "string", "pattern": NAME}}
 PROXY_SCHEMA = {
     "type": "object",
     "properties": {
-        "hosts": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["hostname"],
-            "properties": {
-                "hostname": {"type": "string", "pattern": HOSTNAME},
-                "aliases": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME}},
-                "locations": {"type": "object", "additionalProperties": {
-                    "type": "object",
-                    "properties": {
-                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                        "path": {"type": "string", "pattern": PATH},
-                        "force-ssl": {"type": "boolean"},
-                        "allowed-acls": _ACLS, "denied-acls": _ACLS,
-                    }}},
-            }}},
-        "upstreams": {"type": "object", "additionalProperties": {
+        "hosts": {
             "type": "object",
-            "properties": {
-                "mode": {"enum": ["http", "tcp"]},
-                "health": {"type": "object", "properties": {
-                    "uri": {"type": "string", "pattern": PATH}, "timeout": DURATION, "interval": DURATION}},
-            }}},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["hostname"],
+                "properties": {
+                    "hostname": {"type": "string", "pattern": HOSTNAME},
+                    "aliases": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME}},
+                    "locations": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": {
+                                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                "path": {"type": "string", "pattern": PATH},
+                                "force-ssl": {"type": "boolean"},
+                                "allowed-acls": _ACLS,
+                                "denied-acls": _ACLS,
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "upstreams": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "mode": {"enum": ["http", "tcp"]},
+                    "health": {
+                        "type": "object",
+                        "properties": {
+                            "uri": {"type": "string", "pattern": PATH},
+                            "timeout": DURATION,
+                            "interval": DURATION,
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 
@@ -59,8 +80,11 @@ def owner_of(location_key: str) -> str:
 
 
 def logical_ports(proxy: dict) -> set[int]:
-    return {int(loc.get("port", 8080)) for host in (proxy.get("hosts") or {}).values()
-            for loc in (host.get("locations") or {}).values()}
+    return {
+        int(loc.get("port", 8080))
+        for host in (proxy.get("hosts") or {}).values()
+        for loc in (host.get("locations") or {}).values()
+    }
 
 
 def wiring_for(app: str, proxy: dict) -> dict[str, Any]:
@@ -71,8 +95,10 @@ def wiring_for(app: str, proxy: dict) -> dict[str, Any]:
         entry["aliases"] = sorted(set(entry["aliases"]) | {a.lower() for a in host.get("aliases") or []})
         for name, loc in sorted((host.get("locations") or {}).items()):
             entry["locations"][location_id(app, name)] = {
-                "path": loc.get("path", "/"), "force-ssl": bool(loc.get("force-ssl", False)),
-                "allowed": sorted(loc.get("allowed-acls") or []), "denied": sorted(loc.get("denied-acls") or []),
+                "path": loc.get("path", "/"),
+                "force-ssl": bool(loc.get("force-ssl", False)),
+                "allowed": sorted(loc.get("allowed-acls") or []),
+                "denied": sorted(loc.get("denied-acls") or []),
             }
     return hosts
 

@@ -1,11 +1,12 @@
 """Deployment records in etcd: one JSON document per deployment, updated atomically.
 
-    <prefix>/<cluster>/deployments/<id>           the record (request, state, instances, timeline)
-    <prefix>/<cluster>/apps/<app>/deployments/<id> index by app ("" values)
-    <prefix>/<cluster>/apps/<app>/live            id of the deployment serving traffic
-    <prefix>/<cluster>/idempotency/<sha256>       id created for an Idempotency-Key
-    <prefix>/<cluster>/sequence                   counter for deployment ids
+<prefix>/<cluster>/deployments/<id>           the record (request, state, instances, timeline)
+<prefix>/<cluster>/apps/<app>/deployments/<id> index by app ("" values)
+<prefix>/<cluster>/apps/<app>/live            id of the deployment serving traffic
+<prefix>/<cluster>/idempotency/<sha256>       id created for an Idempotency-Key
+<prefix>/<cluster>/sequence                   counter for deployment ids
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,6 +41,7 @@ class Records:
         def increment(old: str | None) -> tuple[str, int]:
             number = int(old or 0) + 1
             return str(number), number
+
         return self.store.update(f"{self.root}sequence", increment)
 
     def claim_idempotency_key(self, key: str, deployment_id: str) -> str:
@@ -60,6 +62,7 @@ class Records:
 
     def update(self, deployment_id: str, change: Change[Record, R]) -> R:
         """Apply `change` to the record atomically (the store's `Change` contract); KeyError if none."""
+
         def apply(old: str | None) -> tuple[str | None, R]:
             if old is None:
                 raise KeyError(deployment_id)
@@ -68,6 +71,7 @@ class Records:
                 return None, result
             record["updated"] = now()
             return json.dumps(record, sort_keys=True), result
+
         return self.store.update(self._record(deployment_id), apply)
 
     def for_app(self, app: str) -> list[Record]:
@@ -77,7 +81,7 @@ class Records:
         return sorted(records, key=lambda r: r["sequence"])
 
     def apps(self) -> list[str]:
-        names = {key[len(self.root) + 5:].split("/", 1)[0] for key in self.store.list(self.root + "apps/")}
+        names = {key[len(self.root) + 5 :].split("/", 1)[0] for key in self.store.list(self.root + "apps/")}
         return sorted(n for n in names if n)
 
     def live(self, app: str) -> str | None:
@@ -99,11 +103,16 @@ def add_event(record: Record, event: str, component: str = "deployer", **details
     if len(events) >= MAX_EVENTS:
         drop = next((i for i, e in enumerate(events) if e["component"] != "deployer"), len(events) - 1)
         del events[drop]
-    events.append({
-        "date": now(), "type": event, "component": component, "state": record["state"],
-        "meta-info": {"deployment-id": record["id"], "app": record["app"], "version": record["version"]},
-        "details": details,
-    })
+    events.append(
+        {
+            "date": now(),
+            "type": event,
+            "component": component,
+            "state": record["state"],
+            "meta-info": {"deployment-id": record["id"], "app": record["app"], "version": record["version"]},
+            "details": details,
+        }
+    )
 
 
 def has_event(record: Record, event: str) -> bool:
@@ -112,7 +121,9 @@ def has_event(record: Record, event: str) -> bool:
 
 def with_fields(**fields: Any) -> Change[Record, Record]:
     """A change that sets `fields` on the record; `Records.update` then returns the stored record."""
+
     def change(record: Record) -> tuple[Record, Record]:
         record.update(fields)
         return record, record
+
     return change

@@ -1,5 +1,6 @@
 """Encrypted environment values (`{"value": <Fernet token>, "encrypted": true}`), decrypted only
 when an instance is created, registered with the log redactor, never stored or returned."""
+
 from __future__ import annotations
 
 from typing import Any

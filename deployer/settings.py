@@ -1,4 +1,5 @@
 """Deployer settings beyond the shared ones (environment variables, documented in the README)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

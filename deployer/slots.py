@@ -1,4 +1,5 @@
 """A cluster-wide limit on concurrent instance starts: N leased slot keys in etcd."""
+
 from __future__ import annotations
 
 from totem.store import Store
@@ -12,6 +13,7 @@ class StartSlots:
     def acquire(self, owner: str, keep_going, ttl: int = 15):
         """Take a free slot, waiting for one as long as `keep_going` does not raise; returns a handle
         for `release`."""
+
         def take():
             for index in range(self.limit):
                 key = f"{self.prefix}{index}"
@@ -23,6 +25,7 @@ class StartSlots:
                 lease.revoke()
             keep_going()
             return None
+
         return wait(take, None, 0.2, what="a free start slot")
 
     def release(self, handle, owner: str) -> None:

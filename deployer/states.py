@@ -2,6 +2,7 @@
 
 Both are StrEnums: a member is its string, so records hold, compare and serialise the plain names.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -21,8 +22,8 @@ ACTIVE = frozenset({State.NEW, State.STARTED})
 
 class Event(StrEnum):
     NEW_DEPLOYMENT = "NEW_DEPLOYMENT"
-    DEPLOYMENT_STARTED = "DEPLOYMENT_STARTED"    # lock acquired, work begins
-    OTHERS_STOPPED = "OTHERS_STOPPED"          # red-green: older versions stopped first
+    DEPLOYMENT_STARTED = "DEPLOYMENT_STARTED"  # lock acquired, work begins
+    OTHERS_STOPPED = "OTHERS_STOPPED"  # red-green: older versions stopped first
     INSTANCES_STARTED = "INSTANCES_STARTED"
     INSTANCES_RUNNING = "INSTANCES_RUNNING"
     NODES_DISCOVERED = "NODES_DISCOVERED"

@@ -1,5 +1,6 @@
 """Celery tasks. Each takes the per-app lock (lease kept alive) and works from the state in etcd,
 so running one twice, or after a killed worker, is safe."""
+
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ from totem.store import LockLost
 from totem.store.lock import LOCK_PREFIX
 
 log = logging.getLogger("deployer.tasks")
-BUSY_RETRY = 1.0      # seconds before retrying when another worker holds the app's lock
+BUSY_RETRY = 1.0  # seconds before retrying when another worker holds the app's lock
 BUSY_RETRIES = 1800
 
 
@@ -44,6 +45,7 @@ def _locked(task, app: str, work):
 @celery.task(name="deployer.run_app", bind=True)
 def run_app(self, app: str) -> list[str]:
     """Take the app's deployments that are not finished, oldest first, to PROMOTED or FAILED."""
+
     def work(ctx, lock):
         finished = []
         while True:
@@ -52,6 +54,7 @@ def run_app(self, app: str) -> list[str]:
                 return finished
             record = Lifecycle(ctx, lock).run(pending[0]["id"])
             finished.append(f"{record['id']}:{record['state']}")
+
     return _locked(self, app, work)
 
 
@@ -67,7 +70,8 @@ def sweep() -> list[str]:
     resumed = []
     for app in ctx.records.apps():
         if ctx.store.get(LOCK_PREFIX + lock_name(app)) is None and any(
-                r["state"] in ACTIVE for r in ctx.records.for_app(app)):
+            r["state"] in ACTIVE for r in ctx.records.for_app(app)
+        ):
             run_app.delay(app)
             resumed.append(app)
     return resumed

@@ -1,4 +1,5 @@
 """How deployments look in API answers: encrypted environment values never leave the service."""
+
 from __future__ import annotations
 
 import copy

@@ -4,6 +4,7 @@ Only keys this app owns are written or removed: locations `<app>_<loc>` and alia
 (app names hold no "_"), upstreams `<app>-<version>-<port>`. Other apps' keys on a shared host
 are never touched.
 """
+
 from __future__ import annotations
 
 import time
@@ -45,8 +46,11 @@ def desired(yoda: str, record: Record, canary: str | None = None, base_upstream:
         for index, alias in enumerate(entry["aliases"]):
             keys[layout.alias_key(yoda, host, f"{app}_{index}")] = alias
         for loc_id, loc in entry["locations"].items():
-            fields = {layout.PATH: loc["path"], layout.UPSTREAM: base_upstream or record["upstream"],
-                      layout.FORCE_SSL: "true" if loc["force-ssl"] else "false"}
+            fields = {
+                layout.PATH: loc["path"],
+                layout.UPSTREAM: base_upstream or record["upstream"],
+                layout.FORCE_SSL: "true" if loc["force-ssl"] else "false",
+            }
             keys.update((layout.location_key(yoda, host, loc_id, name), value) for name, value in fields.items())
             for kind, acls in ((layout.ALLOWED, loc["allowed"]), (layout.DENIED, loc["denied"])):
                 keys.update((layout.location_acl_key(yoda, host, loc_id, kind, acl), acl) for acl in acls)
@@ -73,8 +77,11 @@ def unwire(store, yoda: str, app: str) -> None:
 
 def routed_upstreams(store, yoda: str, app: str) -> set[str]:
     """Upstreams this app's locations point at right now (main and canary)."""
-    return {value for key, value in _app_keys(store, yoda, app).items()
-            if _location_field(yoda, key) in (layout.UPSTREAM, layout.CANARY_UPSTREAM)}
+    return {
+        value
+        for key, value in _app_keys(store, yoda, app).items()
+        if _location_field(yoda, key) in (layout.UPSTREAM, layout.CANARY_UPSTREAM)
+    }
 
 
 def _location_field(yoda: str, key: str) -> str | None:
@@ -84,11 +91,13 @@ def _location_field(yoda: str, key: str) -> str | None:
 
 def bump_revision(store, yoda: str, deployment_id: str) -> str:
     """A new opaque revision: "<counter>.<deployment id>"; proxies acknowledge it once applied."""
+
     def next_value(old: str | None) -> tuple[str, str]:
         counter = revision_counter(old or "0")
         counter = counter if counter >= 0 else int(time.time() * 1000)
         revision = f"{counter + 1}.{deployment_id}"
         return revision, revision
+
     return store.update(layout.revision_key(yoda), next_value)
 
 
@@ -116,14 +125,17 @@ def covers(applied: str | None, revision: str) -> bool:
 
 def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going) -> list[str]:
     """Wait until every live proxy node has applied `revision` (or a later one); returns those nodes."""
+
     def done():
         keep_going()
         proxies = live_proxies(store, yoda)
         return sorted(proxies) or ["-"] if all(covers(v, revision) for v in proxies.values()) else None
+
     try:
         nodes = wait(done, timeout, 0.1, what=f"every live proxy applying wiring revision {revision}")
     except WaitTimeout:
         lagging = sorted(n for n, v in live_proxies(store, yoda).items() if not covers(v, revision))
-        raise GateFailed(f"proxies {', '.join(lagging)} did not apply wiring revision {revision} "
-                         f"in {timeout:.0f}s") from None
+        raise GateFailed(
+            f"proxies {', '.join(lagging)} did not apply wiring revision {revision} in {timeout:.0f}s"
+        ) from None
     return [n for n in nodes if n != "-"]

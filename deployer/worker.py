@@ -3,6 +3,7 @@
 Run: celery -A deployer.worker worker -Q deployer -B   (or a separate `celery -A deployer.worker beat`)
 With TOTEM_DEPLOYER_QUEUE set, pass the same name to -Q.
 """
+
 from celery.signals import worker_ready
 from kombu import Queue
 
@@ -13,8 +14,10 @@ from totem.workers import make_celery
 def configure(app, options: DeployerSettings) -> None:
     """Route every deployer task to the cluster's queue and schedule the sweep and reconcile."""
     app.conf.update(
-        task_default_queue=options.queue, task_queues=[Queue(options.queue)],
-        task_routes={"deployer.*": {"queue": options.queue}}, imports=("deployer.tasks",),
+        task_default_queue=options.queue,
+        task_queues=[Queue(options.queue)],
+        task_routes={"deployer.*": {"queue": options.queue}},
+        imports=("deployer.tasks",),
         beat_schedule={
             "deployer-sweep": {"task": "deployer.sweep", "schedule": options.sweep_interval},
             "deployer-reconcile": {"task": "deployer.reconcile", "schedule": options.reconcile_interval},

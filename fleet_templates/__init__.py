@@ -3,6 +3,7 @@
 Templates ship with the package; a directory set in TOTEM_FLEET_TEMPLATES overrides any of them
 by file name. Rendering never goes through a shell: values are quoted for systemd.
 """
+
 from pathlib import Path
 
 DIRECTORY = Path(__file__).resolve().parent

@@ -1,4 +1,5 @@
 """`POST /builds`, `GET /builds` (filtered, newest first, paged) and `GET /builds/<id>`."""
+
 from __future__ import annotations
 
 from itertools import islice
@@ -61,8 +62,9 @@ def list_builds():
     matching = (r for r in records if all(r.get(k) == v for k, v in filters.items()))
     page = list(islice(matching, offset, offset + limit + 1))
     more = len(page) > limit
-    return jsonify({"builds": page[:limit], "offset": offset, "limit": limit,
-                    "next_offset": offset + limit if more else None})
+    return jsonify(
+        {"builds": page[:limit], "offset": offset, "limit": limit, "next_offset": offset + limit if more else None}
+    )
 
 
 def load_build(build_id: str) -> dict:

@@ -1,4 +1,5 @@
 """`POST /hooks/github`: signed push events start builds; everything else is acknowledged."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
@@ -13,8 +14,9 @@ SERVICE = "image_factory"
 @blueprint.post("/hooks/github")
 def github_hook():
     settings = current_app.config["TOTEM_SETTINGS"]
-    delivery = read_delivery(request.headers, request.get_data(cache=False), settings.hook_secret,
-                             settings.insecure_dev)
+    delivery = read_delivery(
+        request.headers, request.get_data(cache=False), settings.hook_secret, settings.insecure_dev
+    )
     if delivery.event == "ping":
         return jsonify({"status": "pong"}), 200
     if delivery.event != "push":

@@ -1,4 +1,5 @@
 """`GET /builds/<id>/log`: the whole log as text, or `?follow=1` as a text/event-stream of new lines."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, request, stream_with_context
@@ -23,8 +24,11 @@ def build_log(build_id: str):
         after = request.headers.get("Last-Event-ID", "0-0")
         if not _is_stream_id(after):
             after = "0-0"
-        return Response(stream_with_context(_follow(factory.store, record["id"], stream_key, after)),
-                        mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return Response(
+            stream_with_context(_follow(factory.store, record["id"], stream_key, after)),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     text = factory.archive.load(record["id"]) if record["status"] in FINISHED else None
     if text is None:
         text = live_text(factory.store.redis, stream_key)

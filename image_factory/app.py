@@ -2,9 +2,10 @@
 
 Run: gunicorn -b 127.0.0.1:9300 'image_factory.app:create_app()'
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask
 

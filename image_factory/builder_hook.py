@@ -1,4 +1,5 @@
 """The builder hook: the generic hook of docs/architecture.md §3.1, sent signed to the orchestrator."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,13 @@ class HookError(ImageFactoryError, RuntimeError):
     """The orchestrator did not accept the builder hook (unreachable, or not 2xx)."""
 
 
-def builder_hook(record: dict[str, Any], status: HookStatus, image: str | None = None, error: str | None = None,
-                 images: list[str] | None = None) -> dict[str, Any]:
+def builder_hook(
+    record: dict[str, Any],
+    status: HookStatus,
+    image: str | None = None,
+    error: str | None = None,
+    images: list[str] | None = None,
+) -> dict[str, Any]:
     result: dict[str, Any] = {"build": record["id"]}
     if image:
         result.update(image=image, images=images or [image])
@@ -24,7 +30,11 @@ def builder_hook(record: dict[str, Any], status: HookStatus, image: str | None =
         result["error"] = error[-2000:]
     hook = {
         "git": {k: record[k] for k in ("owner", "repo", "ref", "commit")},
-        "type": "builder", "name": HOOK_NAME, "status": status, "result": result, "force-deploy": False,
+        "type": "builder",
+        "name": HOOK_NAME,
+        "status": status,
+        "result": result,
+        "force-deploy": False,
     }
     return validate(hook, GENERIC_HOOK_SCHEMA)
 

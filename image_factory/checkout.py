@@ -1,10 +1,11 @@
 """Check out exactly one commit of a repository into a fresh directory (argument lists only)."""
+
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from image_factory.errors import ImageFactoryError
 from totem.git_names import validate_git
@@ -55,8 +56,15 @@ def _runner(directory: Path, deadline: Deadline, say: Callable[[str], None]):
             raise CheckoutError("checkout timed out")
         say("$ git " + " ".join(args))
         try:
-            done = subprocess.run(["git", *args], cwd=directory, env=env, capture_output=True, text=True,
-                                  timeout=remaining, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                ["git", *args],
+                cwd=directory,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=remaining,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             raise CheckoutError(f"git {command} timed out") from None
         if done.stderr.strip():

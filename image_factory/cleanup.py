@@ -1,4 +1,5 @@
 """Periodic cleanup: keep the newest N local images and build directories per repository."""
+
 from __future__ import annotations
 
 import logging

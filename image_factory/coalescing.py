@@ -1,4 +1,5 @@
 """Build requests: reuse a queued, running or recent build of the same commit; supersede older queued ones."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,9 @@ def _reusable(record: dict[str, Any] | None, recent_seconds: int) -> bool:
     return record["status"] == BuildStatus.SUCCEEDED and (record["finished_at"] or 0) >= time.time() - recent_seconds
 
 
-def request_build(store: BuildStore, git: dict[str, str], trigger: str, recent_seconds: int,
-                  force: bool = False) -> tuple[dict[str, Any], bool]:
+def request_build(
+    store: BuildStore, git: dict[str, str], trigger: str, recent_seconds: int, force: bool = False
+) -> tuple[dict[str, Any], bool]:
     """Returns (record, created). Serialized per (owner, repo, ref) by a short Redis lock."""
     ref_id = f"{git['owner']}/{git['repo']}/{git['ref']}"
     commit_key = store.key("commit", f"{ref_id}@{git['commit']}")
@@ -31,8 +33,13 @@ def request_build(store: BuildStore, git: dict[str, str], trigger: str, recent_s
         record = store.create(git, trigger)
         older_id = store.redis.get(queued_key)
         if older_id and older_id != record["id"]:
-            store.transition(older_id, (BuildStatus.QUEUED,), BuildStatus.SUPERSEDED, superseded_by=record["id"],
-                             finished_at=time.time())
+            store.transition(
+                older_id,
+                (BuildStatus.QUEUED,),
+                BuildStatus.SUPERSEDED,
+                superseded_by=record["id"],
+                finished_at=time.time(),
+            )
         pipe = store.redis.pipeline()
         pipe.set(commit_key, record["id"], ex=RECORD_TTL)
         pipe.set(queued_key, record["id"], ex=RECORD_TTL)

@@ -1,8 +1,9 @@
 """Build, tag and push an image with the Docker SDK, streaming output, within a deadline."""
+
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import docker
 from docker.errors import APIError, DockerException
@@ -26,8 +27,9 @@ def client(docker_host: str, timeout: float) -> docker.DockerClient:
     return docker.DockerClient(base_url=docker_host, timeout=max(5, int(timeout)))
 
 
-def _consume(stream: Iterable[dict], deadline: Deadline, what: str, say: Callable[[str], None],
-             chunks: list[dict] | None = None) -> list[dict]:
+def _consume(
+    stream: Iterable[dict], deadline: Deadline, what: str, say: Callable[[str], None], chunks: list[dict] | None = None
+) -> list[dict]:
     """Log each chunk; raise on an error chunk or when the deadline passes (closing the stream)."""
     chunks = [] if chunks is None else chunks
     try:
@@ -57,22 +59,39 @@ def _progress(chunk: dict) -> str:
     return " ".join(str(chunk[k]) for k in ("id", "status") if chunk.get(k))
 
 
-def build(api, options: BuildOptions, tags: tuple[str, ...], labels: dict[str, str], timeout: float,
-          say: Callable[[str], None]) -> str:
+def build(
+    api,
+    options: BuildOptions,
+    tags: tuple[str, ...],
+    labels: dict[str, str],
+    timeout: float,
+    say: Callable[[str], None],
+) -> str:
     """Build the image, apply every tag; returns the image id."""
     deadline = Deadline(timeout)
-    stream = api.build(path=str(options.context), dockerfile=options.dockerfile, buildargs=options.args or None,
-                       target=options.target, tag=tags[0], labels={LABEL_PREFIX + k: v for k, v in labels.items()},
-                       network_mode="host", rm=True, forcerm=True, pull=False, decode=True,
-                       timeout=max(1, int(timeout)))
+    stream = api.build(
+        path=str(options.context),
+        dockerfile=options.dockerfile,
+        buildargs=options.args or None,
+        target=options.target,
+        tag=tags[0],
+        labels={LABEL_PREFIX + k: v for k, v in labels.items()},
+        network_mode="host",
+        rm=True,
+        forcerm=True,
+        pull=False,
+        decode=True,
+        timeout=max(1, int(timeout)),
+    )
     chunks: list[dict] = []
     try:
         _consume(stream, deadline, "docker build", say, chunks)
     except ImageError:
         _stop_step_container(api, chunks)
         raise
-    image_id = next((c["aux"]["ID"] for c in reversed(chunks) if isinstance(c.get("aux"), dict) and "ID" in c["aux"]),
-                    None)
+    image_id = next(
+        (c["aux"]["ID"] for c in reversed(chunks) if isinstance(c.get("aux"), dict) and "ID" in c["aux"]), None
+    )
     if not image_id:
         raise ImageError("docker build produced no image")
     for tag in tags[1:]:

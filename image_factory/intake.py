@@ -1,9 +1,11 @@
 """Turn a validated build request into a build record and a queued task (shared by both APIs)."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app
 
@@ -35,8 +37,14 @@ def submit(git: dict[str, str], trigger: str, force: bool = False) -> tuple[dict
             log.error("could not queue build %s: %s", record["id"], type(exc).__name__)
             enqueue_failed(current.factory.store, record["id"], "the build queue is unavailable")
             raise ApiError(503, "queue_unavailable", "the build queue is unavailable; try again") from None
-    log.info("build %s %s for %s/%s@%s", record["id"], "queued" if created else "reused",
-             git["owner"], git["repo"], git["commit"])
+    log.info(
+        "build %s %s for %s/%s@%s",
+        record["id"],
+        "queued" if created else "reused",
+        git["owner"],
+        git["repo"],
+        git["commit"],
+    )
     return record, created
 
 
@@ -45,4 +53,5 @@ def celery_enqueue(queue: str) -> Callable[[str], None]:
         from image_factory.worker import celery
 
         celery.send_task("image_factory.build", args=[build_id], queue=queue)
+
     return enqueue

@@ -1,8 +1,9 @@
 """Build log lines in a capped Redis stream (for live viewing) and in a local file (the full log)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from totem.logs import redact
 
@@ -33,8 +34,9 @@ class LiveLogWriter:
         return self.path
 
 
-def read_live(redis_client, stream_key: str, after: str = "0-0", block_ms: int | None = None,
-              count: int = 500) -> Iterator[tuple[str, dict[str, str]]]:
+def read_live(
+    redis_client, stream_key: str, after: str = "0-0", block_ms: int | None = None, count: int = 500
+) -> Iterator[tuple[str, dict[str, str]]]:
     """Entries after `after`; with `block_ms`, wait that long for the first new one."""
     if block_ms is None:
         start = "(" + after if after != "0-0" else "-"

@@ -1,4 +1,5 @@
 """Where full build logs are kept once a build ends: a local directory, or S3 through boto3."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,12 @@ class S3Archive:
         self.client = boto3.client("s3", endpoint_url=endpoint_url)
 
     def save(self, build_id: str, path: Path) -> None:
-        self.client.upload_file(str(path), self.bucket, f"{self.prefix}{build_id}.log",
-                                ExtraArgs={"ContentType": "text/plain; charset=utf-8"})
+        self.client.upload_file(
+            str(path),
+            self.bucket,
+            f"{self.prefix}{build_id}.log",
+            ExtraArgs={"ContentType": "text/plain; charset=utf-8"},
+        )
         path.unlink(missing_ok=True)
 
     def load(self, build_id: str) -> str | None:

@@ -1,4 +1,5 @@
 """Image names and tags: `<registry>/<owner>-<repo>:<commit>` and `:<ref-slug>`."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """One build, end to end: claim → checkout → docker build → push → builder hook → archive the log."""
+
 from __future__ import annotations
 
 import logging
@@ -59,21 +60,27 @@ def run_build(factory: Factory, build_id: str) -> str:
         return record["status"]
     with log_context(build_id=build_id):
         log.info("building %s/%s@%s (%s)", record["owner"], record["repo"], record["commit"], record["ref"])
-        live = LiveLogWriter(store.redis, store.key("log", build_id),
-                             config.workdir / "logs" / f"{build_id}.log.part", config.live_log_lines)
+        live = LiveLogWriter(
+            store.redis,
+            store.key("log", build_id),
+            config.workdir / "logs" / f"{build_id}.log.part",
+            config.live_log_lines,
+        )
         steps = StepRecorder(lambda s: store.update(build_id, steps=s), live.write)
         status, image, images, error = _produce_image(factory, record, steps, live.write)
         hook_status = HookStatus.SUCCESS if status == BuildStatus.SUCCEEDED else HookStatus.FAILED
         hook = builder_hook.builder_hook(record, hook_status, image, error, images)
         try:
             with steps.step("hook"):
-                code = builder_hook.deliver(settings.orchestrator_url, hook, settings.hook_secret,
-                                            config.hook_attempts, config.hook_backoff)
+                code = builder_hook.deliver(
+                    settings.orchestrator_url, hook, settings.hook_secret, config.hook_attempts, config.hook_backoff
+                )
                 live.write(f"orchestrator accepted the builder hook ({code})")
         except StepFailed as exc:
             status, error = BuildStatus.FAILED, error or str(exc)
-        store.finish(build_id, status, image=image if status == BuildStatus.SUCCEEDED else None, images=images,
-                     error=error)
+        store.finish(
+            build_id, status, image=image if status == BuildStatus.SUCCEEDED else None, images=images, error=error
+        )
         factory.archive.save(build_id, live.close(status))
         store.redis.delete(store.key("lease", build_id))
         log.info("build %s %s", build_id, status)

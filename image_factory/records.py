@@ -1,10 +1,12 @@
 """Build records in Redis: one hash per build, indexes for listing, atomic status changes."""
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from image_factory.states import BuildStatus
 
@@ -48,9 +50,20 @@ class BuildStore:
     def create(self, git: dict[str, str], trigger: str) -> dict[str, Any]:
         now = time.time()
         record = {
-            "id": new_build_id(), "owner": git["owner"], "repo": git["repo"], "ref": git["ref"],
-            "commit": git["commit"], "status": BuildStatus.QUEUED, "trigger": trigger, "created_at": now,
-            "started_at": "", "finished_at": "", "image": "", "images": [], "error": "", "steps": [],
+            "id": new_build_id(),
+            "owner": git["owner"],
+            "repo": git["repo"],
+            "ref": git["ref"],
+            "commit": git["commit"],
+            "status": BuildStatus.QUEUED,
+            "trigger": trigger,
+            "created_at": now,
+            "started_at": "",
+            "finished_at": "",
+            "image": "",
+            "images": [],
+            "error": "",
+            "steps": [],
             "superseded_by": "",
         }
         pipe = self.redis.pipeline()
@@ -88,7 +101,7 @@ class BuildStore:
             for build_id in ids:
                 pipe.hgetall(self.key("build", build_id))
             forgotten = 0
-            for build_id, raw in zip(ids, pipe.execute()):
+            for build_id, raw in zip(ids, pipe.execute(), strict=True):
                 if raw:
                     yield _decode(raw)
                 else:

@@ -1,4 +1,5 @@
 """The `build:` section of a repository's totem.yml: Dockerfile path, build args, target, context."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,15 +52,21 @@ def build_options(checkout_dir: Path) -> BuildOptions:
         except yaml.YAMLError as exc:
             raise RepoConfigError(f"totem.yml is not valid YAML: {exc}") from None
         section = document.get("build") or {} if isinstance(document, dict) else {}
-    problems = [f"build.{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-                for e in _validator.iter_errors(section)]
+    problems = [
+        f"build.{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in _validator.iter_errors(section)
+    ]
     if problems:
         raise RepoConfigError("totem.yml: " + "; ".join(problems))
     context = _inside(root, section.get("context", "."), "context")
-    dockerfile = _inside(root, section.get("dockerfile", str(Path(section.get("context", ".")) / "Dockerfile")),
-                         "dockerfile")
+    dockerfile = _inside(
+        root, section.get("dockerfile", str(Path(section.get("context", ".")) / "Dockerfile")), "dockerfile"
+    )
     if not dockerfile.is_file():
         raise RepoConfigError(f"no Dockerfile at {dockerfile.relative_to(root)}")
     args = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (section.get("args") or {}).items()}
-    return BuildOptions(context, str(dockerfile.relative_to(context)) if context in dockerfile.parents
-                        else str(dockerfile), args, section.get("target"))
+    return BuildOptions(
+        context,
+        str(dockerfile.relative_to(context)) if context in dockerfile.parents else str(dockerfile),
+        args,
+        section.get("target"),
+    )

@@ -3,6 +3,7 @@
 Registry credentials live here and nowhere else: the password is registered as a
 secret, so it is masked in every log record and build log line.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,12 @@ class ImageFactorySettings(EnvSettings):
     queue: str = setting("TOTEM_IMAGE_FACTORY_QUEUE", "image_factory", parse=nonblank())
     registry_username: str | None = setting("TOTEM_REGISTRY_USERNAME", None)
     registry_password: str | None = setting("TOTEM_REGISTRY_PASSWORD", None, secret=True)
-    workdir: Path = setting("TOTEM_IMAGE_FACTORY_WORKDIR", Path("~/.totem/image_factory").expanduser(),
-                            parse=nonblank(path), default_from=_under_home)  # default $TOTEM_HOME/image_factory
+    workdir: Path = setting(
+        "TOTEM_IMAGE_FACTORY_WORKDIR",
+        Path("~/.totem/image_factory").expanduser(),
+        parse=nonblank(path),
+        default_from=_under_home,
+    )  # default $TOTEM_HOME/image_factory
     log_bucket: str | None = setting("TOTEM_BUILD_LOG_BUCKET", None)
     live_log_lines: int = setting("TOTEM_BUILD_LOG_LINES", 5000, minimum=0)
     keep_per_repo: int = setting("TOTEM_IMAGE_FACTORY_KEEP", 5, minimum=0)

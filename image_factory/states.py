@@ -3,6 +3,7 @@
 A StrEnum: a member is its string, so records hold, compare and serialise the plain names.
 A build's steps use the same words (running, then succeeded or failed).
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

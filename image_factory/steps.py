@@ -1,9 +1,11 @@
 """Pipeline steps with durations recorded on the build, and a header line in the build log."""
+
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from image_factory.errors import ImageFactoryError
 from image_factory.states import BuildStatus
@@ -25,8 +27,14 @@ class StepRecorder:
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Run one step; any exception inside marks it failed and is raised again as StepFailed."""
-        entry: dict[str, Any] = {"name": name, "status": BuildStatus.RUNNING, "started_at": time.time(),
-                                 "finished_at": None, "duration_s": None, "error": None}
+        entry: dict[str, Any] = {
+            "name": name,
+            "status": BuildStatus.RUNNING,
+            "started_at": time.time(),
+            "finished_at": None,
+            "duration_s": None,
+            "error": None,
+        }
         self.steps.append(entry)
         self._save(self.steps)
         self._say(f"==> {name}")
@@ -41,6 +49,7 @@ class StepRecorder:
         self._end(entry, started, BuildStatus.SUCCEEDED, None)
 
     def _end(self, entry: dict[str, Any], started: float, status: str, error: str | None) -> None:
-        entry.update(status=status, finished_at=time.time(), duration_s=round(time.monotonic() - started, 3),
-                     error=error)
+        entry.update(
+            status=status, finished_at=time.time(), duration_s=round(time.monotonic() - started, 3), error=error
+        )
         self._save(self.steps)

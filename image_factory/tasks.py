@@ -1,4 +1,5 @@
 """Celery tasks: run one build; prune old images and build directories."""
+
 from __future__ import annotations
 
 import logging

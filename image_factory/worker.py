@@ -3,6 +3,7 @@
 Run: celery -A image_factory.worker worker -Q image_factory
      (add -B, or run `celery -A image_factory.worker beat`, for the periodic cleanup)
 """
+
 from kombu import Queue
 
 from image_factory.settings import ImageFactorySettings

@@ -2,6 +2,7 @@
 
 Run: gunicorn -b 127.0.0.1:9400 'orchestrator.app:create_app()'
 """
+
 from __future__ import annotations
 
 from flask import Flask

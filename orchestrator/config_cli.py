@@ -3,6 +3,7 @@
 Merges the file over the built-in defaults, evaluates it and prints the evaluated config as YAML;
 or prints each validation error with its key path and exits 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,9 @@ def _validate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"totem config: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    where = Location(args.env or settings.env, args.cluster or settings.cluster, args.owner, args.repo, args.ref,
-                     args.commit)
+    where = Location(
+        args.env or settings.env, args.cluster or settings.cluster, args.owner, args.repo, args.ref, args.commit
+    )
     try:
         merged = deep_merge(parse(DEFAULTS_YAML, "default:totem.yml"), parse(text, args.file))
         evaluated = finish(merged, where, settings.deployer_url)

@@ -1,4 +1,5 @@
 """The root of the orchestrator's exceptions."""
+
 from __future__ import annotations
 
 from totem.errors import TotemError

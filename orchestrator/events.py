@@ -1,9 +1,10 @@
 """Events: one envelope {date, type, component, meta-info, details}, kept per job, per app and globally."""
+
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.runtime import Runtime
@@ -18,8 +19,13 @@ def make(event_type: str, git: dict[str, Any], job_id: str | None = None, detail
     meta = {"git": {k: git.get(k) for k in ("owner", "repo", "ref", "commit")}}
     if job_id:
         meta["job-id"] = job_id
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "type": event_type,
-            "component": COMPONENT, "meta-info": meta, "details": details or {}}
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "type": event_type,
+        "component": COMPONENT,
+        "meta-info": meta,
+        "details": details or {},
+    }
 
 
 def app_of(event: dict) -> str:
@@ -45,7 +51,11 @@ def record(rt: Runtime, *events: dict) -> None:
                     pipe.expire(key, ttl)
                 pipe.rpush(rt.key("events"), raw)
                 pipe.ltrim(rt.key("events"), -GLOBAL_CAP, -1)
-                log.info("event %s", event["type"], extra={"event": event["type"], "job_id": event["meta-info"].get("job-id")})
+                log.info(
+                    "event %s",
+                    event["type"],
+                    extra={"event": event["type"], "job_id": event["meta-info"].get("job-id")},
+                )
             pipe.execute()
     except Exception:  # noqa: BLE001 - events are a record, not the work itself
         log.warning("could not store %d event(s)", len(events), exc_info=True)

@@ -1,5 +1,6 @@
 """The orchestrator's side of notifications (totem.notify): a job's notice to the channels of its
 totem.yml, and a NOTIFICATION_FAILED event for each channel that failed."""
+
 from __future__ import annotations
 
 from orchestrator import events
@@ -11,20 +12,30 @@ def notice(rt, job: dict, level: Level, message: str) -> Notice:
     git = {k: job[k] for k in ("owner", "repo", "ref", "commit")}
     link = rt.job_url(job["id"])
     env = rt.settings.env
-    return Notice(level, message, "Orchestrator", link=link, env=env, git=git, fields={
-        "job-id": job["id"], "job-url": link, "state": job["state"], "env": env, "git": git})
+    return Notice(
+        level,
+        message,
+        "Orchestrator",
+        link=link,
+        env=env,
+        git=git,
+        fields={"job-id": job["id"], "job-url": link, "state": job["state"], "env": env, "git": git},
+    )
 
 
 def delivery(rt) -> Delivery:
-    return Delivery(rt.options.notify_timeout, rt.settings.hook_secret, rt.options.github_api_url,
-                    rt.options.github_token)
+    return Delivery(
+        rt.options.notify_timeout, rt.settings.hook_secret, rt.options.github_api_url, rt.options.github_token
+    )
 
 
 def send(rt, job: dict, level: Level, message: str) -> None:
     """Tell the job's channels; a failing channel becomes an event, never an error of the job."""
     config = (job.get("config") or {}).get("notifications")
     outcome = notify(config, notice(rt, job, level, message), delivery(rt))
-    failures = [events.make(Event.NOTIFICATION_FAILED, job, job["id"], {"channel": name, "error": error})
-                for name, error in outcome.failed.items()]
+    failures = [
+        events.make(Event.NOTIFICATION_FAILED, job, job["id"], {"channel": name, "error": error})
+        for name, error in outcome.failed.items()
+    ]
     if failures:
         events.record(rt, *failures)

@@ -4,6 +4,7 @@ Every step re-reads the job and changes it atomically, so running a step twice (
 task, 50 tasks for 50 hooks) never deploys twice: only the task that moves the job from
 SCHEDULED to DEPLOYING sends deploy requests (or that same task, redelivered after a crash).
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,6 +72,7 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
 
 def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
     """SCHEDULED → DEPLOYING (True for the one caller that made the move) or → FAILED."""
+
     def change(job: Job):
         if job["state"] != State.SCHEDULED:
             return None, None
@@ -100,6 +102,7 @@ def _save_result(jobs: JobStore, job_id: str, name: str, result: dict) -> None:
     def change(job: Job):
         job["deploy"]["deployers"][name] = result
         return job, None
+
     jobs.update(job_id, change)
 
 
@@ -118,8 +121,14 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
             result = {"ok": False, "status": None, "response": {"error": str(exc)}, "attempts": 0}
         else:
             _emit(rt, job, (Event.DEPLOY_REQUESTED, {"deployer": name, "url": deployer["url"]}))
-            result = client.deploy(deployer["url"], rt.settings.api_token, request, f"{job_id}-{name}",
-                                   options.deploy_attempts, options.deploy_backoff).summary()
+            result = client.deploy(
+                deployer["url"],
+                rt.settings.api_token,
+                request,
+                f"{job_id}-{name}",
+                options.deploy_attempts,
+                options.deploy_backoff,
+            ).summary()
         _save_result(jobs, job_id, name, result)
         kind = Event.DEPLOY_ACCEPTED if result["ok"] else Event.DEPLOY_REJECTED
         _emit(rt, job, (kind, {"deployer": name, "status": result["status"], "response": result["response"]}))
@@ -129,8 +138,14 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
             return None, None
         rejected = {n: r for n, r in current["deploy"]["deployers"].items() if not r["ok"]}
         if rejected:
-            current.update(state=State.FAILED, error={"code": "deploy_rejected", "message": "deployer(s) refused: "
-                                                      + ", ".join(sorted(rejected)), "details": rejected})
+            current.update(
+                state=State.FAILED,
+                error={
+                    "code": "deploy_rejected",
+                    "message": "deployer(s) refused: " + ", ".join(sorted(rejected)),
+                    "details": rejected,
+                },
+            )
         else:
             current["state"] = State.COMPLETE
         return current, current

@@ -1,4 +1,5 @@
 """What the API and the worker share: settings, the Redis client, the etcd store (made once, lazily)."""
+
 from __future__ import annotations
 
 import functools
@@ -18,12 +19,13 @@ class Runtime:
     redis: redis.Redis = field(repr=False)
 
     @classmethod
-    def create(cls, settings: Settings | None = None, options: OrchestratorSettings | None = None) -> "Runtime":
+    def create(cls, settings: Settings | None = None, options: OrchestratorSettings | None = None) -> Runtime:
         settings = settings or Settings.from_env()
         options = options or OrchestratorSettings.from_env()
         register_secret(options.github_token)
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
-                                      decode_responses=True)
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=3, decode_responses=True
+        )
         return cls(settings, options, client)
 
     @functools.cached_property

@@ -1,4 +1,5 @@
 """Orchestrator settings beyond the shared ones (environment variables, documented in the README)."""
+
 from __future__ import annotations
 
 import sys
@@ -30,8 +31,9 @@ class OrchestratorSettings(EnvSettings):
 
         unknown = [name for name in provider_names if name not in PROVIDERS]
         if unknown:
-            raise SettingsError(f"TOTEM_CONFIG_PROVIDERS: unknown {', '.join(unknown)}; "
-                                f"choose from {', '.join(PROVIDERS)}")
+            raise SettingsError(
+                f"TOTEM_CONFIG_PROVIDERS: unknown {', '.join(unknown)}; choose from {', '.join(PROVIDERS)}"
+            )
         if self.travis_public_key:
             from cryptography.hazmat.primitives import serialization
 

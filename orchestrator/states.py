@@ -2,6 +2,7 @@
 
 Both are StrEnums: a member is its string, so jobs hold, compare and serialise the plain names.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """Celery tasks (JSON arguments only; safe to run twice)."""
+
 from __future__ import annotations
 
 import functools
@@ -8,8 +9,8 @@ from celery import Celery
 
 from orchestrator.runtime import Runtime
 from orchestrator.settings import options_or_exit
-from totem.settings import load_or_exit
 from totem.logs import log_context
+from totem.settings import load_or_exit
 from totem.store import StoreUnavailable
 
 TRANSIENT = (redis.RedisError, StoreUnavailable, OSError)
@@ -22,16 +23,14 @@ def runtime() -> Runtime:
 
 
 def register(celery: Celery) -> None:
-    @celery.task(name="orchestrator.process_job", bind=True, autoretry_for=TRANSIENT,
-                 retry_backoff=True, max_retries=5)
+    @celery.task(name="orchestrator.process_job", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
     def process_job(task, job_id: str) -> str | None:
         from orchestrator import pipeline
 
         with log_context(job_id=job_id, task_id=task.request.id):
             return pipeline.process(runtime(), job_id, task.request.id)
 
-    @celery.task(name="orchestrator.undeploy", bind=True, autoretry_for=TRANSIENT,
-                 retry_backoff=True, max_retries=5)
+    @celery.task(name="orchestrator.undeploy", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
     def undeploy(task, owner: str, repo: str, ref: str) -> dict:
         from orchestrator.undeploy import undeploy as run
 

@@ -1,4 +1,5 @@
 """Undeploy a branch from every deployer that had it (branch deleted, or `DELETE /apps/...`)."""
+
 from __future__ import annotations
 
 from orchestrator import events
@@ -43,8 +44,9 @@ def undeploy(rt: Runtime, owner: str, repo: str, ref: str) -> dict[str, dict]:
     results = {}
     for name, deployer in deployers.items():
         app = deployer["deployment"]["name"]
-        result = client.undeploy(deployer["url"], rt.settings.api_token, app, rt.options.deploy_attempts,
-                                 rt.options.deploy_backoff).summary()
+        result = client.undeploy(
+            deployer["url"], rt.settings.api_token, app, rt.options.deploy_attempts, rt.options.deploy_backoff
+        ).summary()
         results[name] = result
         kind = Event.UNDEPLOY_REQUESTED if result["ok"] or result["status"] == 404 else Event.UNDEPLOY_FAILED
         events.record(rt, events.make(kind, git, details={"deployer": name, "app": app, "status": result["status"]}))

@@ -3,6 +3,7 @@
 Run: celery -A orchestrator.worker worker -Q orchestrator
      celery -A orchestrator.worker beat      (optional: re-queues idle open jobs every minute)
 """
+
 from orchestrator.settings import options_or_exit
 from orchestrator.tasks import register
 from totem.settings import load_or_exit

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests run against the real local stack (`totem stack up`)."""
+
 from __future__ import annotations
 
 import os

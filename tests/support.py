@@ -1,5 +1,6 @@
 """Small helpers shared by tests: a private etcd that a test may stop and restart, a loopback HTTP
 server, stopping a child process. Waiting is totem.waiting's; free ports are totem.net's."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,15 +41,31 @@ class PrivateEtcd:
         log = open(self.workdir / "etcd.log", "ab")
         self.process = subprocess.Popen(
             [
-                shutil.which("etcd") or "etcd", "--name", "test", "--data-dir", str(self.workdir / "data"),
-                "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", f"test={peer}", "--enable-v2=true", "--log-level", "error",
+                shutil.which("etcd") or "etcd",
+                "--name",
+                "test",
+                "--data-dir",
+                str(self.workdir / "data"),
+                "--listen-client-urls",
+                client,
+                "--advertise-client-urls",
+                client,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                f"test={peer}",
+                "--enable-v2=true",
+                "--log-level",
+                "error",
             ],
-            stdout=log, stderr=log,
+            stdout=log,
+            stderr=log,
         )
-        wait(self._healthy, 20, what=f"the private etcd on {self.address} healthy",
-             ignoring=(requests.RequestException,))
+        wait(
+            self._healthy, 20, what=f"the private etcd on {self.address} healthy", ignoring=(requests.RequestException,)
+        )
         return self
 
     def _healthy(self) -> bool:
@@ -68,8 +85,9 @@ class PrivateEtcd:
         """Compact history up to the current revision; returns that revision."""
         header = requests.post(f"http://{self.address}/v3/kv/range", json={"key": "AA=="}, timeout=5).json()["header"]
         revision = int(header["revision"])
-        requests.post(f"http://{self.address}/v3/kv/compaction", json={"revision": revision, "physical": True},
-                      timeout=5)
+        requests.post(
+            f"http://{self.address}/v3/kv/compaction", json={"revision": revision, "physical": True}, timeout=5
+        )
         return revision
 
 

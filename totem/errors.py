@@ -6,6 +6,7 @@ package's root (`DeployerError`, `ImageFactoryError`, `OrchestratorError`, `Prox
 kind as its second base (`class SettingsError(TotemError, ValueError)`), so `except ValueError`
 around it keeps working.
 """
+
 from __future__ import annotations
 
 

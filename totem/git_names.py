@@ -2,6 +2,7 @@
 
 Anything that fails here never reaches git, docker, etcd keys or a file path.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,12 @@ def validate_git(git: dict, fields: tuple[str, ...] = ("owner", "repo", "ref", "
     """Raise a 400 naming the first bad field; returns `git` unchanged when valid."""
     for field in fields:
         if not CHECKS[field](git.get(field)):
-            raise ApiError(400, "invalid_git_name", f"git.{field}: {git.get(field)!r} is not a valid {field}",
-                           {"field": f"git.{field}"})
+            raise ApiError(
+                400,
+                "invalid_git_name",
+                f"git.{field}: {git.get(field)!r} is not a valid {field}",
+                {"field": f"git.{field}"},
+            )
     return git
 
 

@@ -1,9 +1,11 @@
 """GitHub webhooks: signature check, delivery de-duplication, push payload parsing."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from totem import signatures
 from totem.api.errors import ApiError
@@ -33,7 +35,9 @@ class GitRef:
         return {"owner": self.owner, "repo": self.repo, "ref": self.ref, "commit": self.commit}
 
 
-def read_delivery(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_dev: bool = False) -> GithubDelivery:
+def read_delivery(
+    headers: Mapping[str, str], body: bytes, secret: str | None, insecure_dev: bool = False
+) -> GithubDelivery:
     """Verify `X-Hub-Signature-256` (401 when wrong) and parse the body (400 when malformed)."""
     if secret or not insecure_dev:
         if not signatures.verify(secret, body, headers.get("X-Hub-Signature-256")):
@@ -64,7 +68,7 @@ def split_ref(full_ref: str) -> tuple[str, str]:
     """`refs/heads/feature/x` → ("feature/x", "branch"); `refs/tags/v1` → ("v1", "tag")."""
     for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
         if full_ref.startswith(prefix):
-            return full_ref[len(prefix):], kind
+            return full_ref[len(prefix) :], kind
     raise ApiError(400, "invalid_payload", f"unsupported ref {full_ref!r}")
 
 

@@ -6,6 +6,7 @@ field whose name looks like a secret.
 
 Every process calls `bootstrap(service)` once at start; nothing else configures logging.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 # the ids in force; each `log_context` sets a new mapping, so the shared empty default is never changed
 _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
-    "totem_log_context", default=MappingProxyType({}))
+    "totem_log_context", default=MappingProxyType({})
+)
 _secrets: set[str] = set()
 _SECRET_NAMES = re.compile(r"secret|password|passwd|token|authorization|signature|credential", re.I)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
@@ -83,6 +85,7 @@ class KeyValueFormatter(JsonFormatter):
         def quoted(value: Any) -> str:
             text = str(value)
             return json.dumps(text) if (not text or " " in text or '"' in text or "=" in text) else text
+
         return " ".join(f"{k}={quoted(v)}" for k, v in _fields(record, self.service).items())
 
 

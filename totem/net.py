@@ -1,4 +1,5 @@
 """Loopback ports for processes started on this machine (tests, benchmarks, the demo's CI runner)."""
+
 from __future__ import annotations
 
 import socket

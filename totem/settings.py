@@ -13,6 +13,7 @@ paths (~ expanded), strings as given, optional strings (`str | None`: blank = No
 A converter that returns None means "use the default"; one that raises ValueError("must …")
 becomes SettingsError("<VARIABLE> must … (got '<value>')").
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -84,8 +85,7 @@ def nonblank(convert: Parser = str) -> Parser:
     return lambda raw: convert(raw) if raw else None
 
 
-_BY_TYPE: dict[Any, Parser] = {str: str, int: whole, float: number, bool: flag, Path: path,
-                               tuple[str, ...]: comma_list}
+_BY_TYPE: dict[Any, Parser] = {str: str, int: whole, float: number, bool: flag, Path: path, tuple[str, ...]: comma_list}
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,24 @@ def _converter(kind: Any) -> Parser:
     raise TypeError(f"no converter for {kind!r}: give the setting a parse=")
 
 
-def setting(variable: str, default: Any = dataclasses.MISSING, *, parse: Parser | None = None,
-            minimum: float | None = None, floor: float | None = None, secret: bool = False,
-            default_factory: Any = dataclasses.MISSING,
-            default_from: Callable[[Environ], Any] | None = None) -> Any:
+def setting(
+    variable: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    parse: Parser | None = None,
+    minimum: float | None = None,
+    floor: float | None = None,
+    secret: bool = False,
+    default_factory: Any = dataclasses.MISSING,
+    default_from: Callable[[Environ], Any] | None = None,
+) -> Any:
     """A dataclass field read from `variable`; `secret` keeps the value out of repr."""
-    return dataclasses.field(default=default, default_factory=default_factory, repr=not secret,
-                             metadata={_VARIABLE: Variable(variable, parse, minimum, floor, default_from)})
+    return dataclasses.field(
+        default=default,
+        default_factory=default_factory,
+        repr=not secret,
+        metadata={_VARIABLE: Variable(variable, parse, minimum, floor, default_from)},
+    )
 
 
 class EnvSettings:
@@ -160,8 +171,9 @@ class EnvSettings:
             default = spec.default
         elif spec.default_factory is not dataclasses.MISSING:
             default = spec.default_factory()
-        return spec.metadata[_VARIABLE].read(os.environ if environ is None else environ,
-                                             typing.get_type_hints(cls)[name], default)
+        return spec.metadata[_VARIABLE].read(
+            os.environ if environ is None else environ, typing.get_type_hints(cls)[name], default
+        )
 
     def check(self) -> None:
         """Checks across fields, run by `from_env`; raise SettingsError."""
@@ -194,15 +206,11 @@ class Settings(EnvSettings):
     def check(self) -> None:
         scheme = urlsplit(self.etcd_url).scheme
         if scheme not in {"etcd", "etcd2", "http", "https"}:
-            raise SettingsError(
-                f"TOTEM_ETCD_URL must start with etcd:// or etcd2:// (got {self.etcd_url!r})"
-            )
+            raise SettingsError(f"TOTEM_ETCD_URL must start with etcd:// or etcd2:// (got {self.etcd_url!r})")
         if urlsplit(self.redis_url).scheme not in {"redis", "rediss", "unix"}:
             raise SettingsError(f"TOTEM_REDIS_URL must be a redis:// URL (got {self.redis_url!r})")
         if self.scheduler not in {"docker", "swarm", "fleet"}:
-            raise SettingsError(
-                f"TOTEM_SCHEDULER must be docker, swarm or fleet (got {self.scheduler!r})"
-            )
+            raise SettingsError(f"TOTEM_SCHEDULER must be docker, swarm or fleet (got {self.scheduler!r})")
         if "{owner}" not in self.git_url_template or "{repo}" not in self.git_url_template:
             raise SettingsError("TOTEM_GIT_URL_TEMPLATE must contain {owner} and {repo}")
         if self.log_format not in {"json", "kv"}:

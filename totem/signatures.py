@@ -1,4 +1,5 @@
 """HMAC signatures in GitHub's `<algo>=<hex>` header form, checked in constant time."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 The payload is serialised once, with sorted keys, and those exact bytes are signed and sent (again on
 every retry), so the receiver's `totem.signatures.verify` of the raw body always matches.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,16 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, attempts: int = 1, backoff: float = 0.5,
-         timeout: float = 10.0, session: requests.Session | None = None) -> requests.Response:
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    attempts: int = 1,
+    backoff: float = 0.5,
+    timeout: float = 10.0,
+    session: requests.Session | None = None,
+) -> requests.Response:
     """POST `body`, retrying connection errors, 429 and 5xx up to `attempts` times (backoff doubling).
 
     Returns the last response (any other status is final at once); raises the last connection error.
@@ -58,15 +67,31 @@ def post(url: str, body: bytes, headers: dict[str, str], *, attempts: int = 1, b
     raise ValueError(f"attempts must be at least 1 (got {attempts})")
 
 
-def post_json(url: str, payload: Any, secret: str | None = None, *, attempts: int = 1, backoff: float = 0.5,
-              timeout: float = 10.0, session: requests.Session | None = None) -> requests.Response:
+def post_json(
+    url: str,
+    payload: Any,
+    secret: str | None = None,
+    *,
+    attempts: int = 1,
+    backoff: float = 0.5,
+    timeout: float = 10.0,
+    session: requests.Session | None = None,
+) -> requests.Response:
     """POST `payload` as JSON, signed with `X-Hook-Signature` when a secret is given; see `post`."""
     body = encode(payload)
-    return post(url, body, signed_headers(body, secret), attempts=attempts, backoff=backoff, timeout=timeout,
-                session=session)
+    return post(
+        url, body, signed_headers(body, secret), attempts=attempts, backoff=backoff, timeout=timeout, session=session
+    )
 
 
-def send_hook(url: str, hook: dict[str, Any], secret: str | None, attempts: int = 5, backoff: float = 0.5,
-              timeout: float = 10.0, session: requests.Session | None = None) -> requests.Response:
+def send_hook(
+    url: str,
+    hook: dict[str, Any],
+    secret: str | None,
+    attempts: int = 5,
+    backoff: float = 0.5,
+    timeout: float = 10.0,
+    session: requests.Session | None = None,
+) -> requests.Response:
     """Send a generic hook (totem.contracts.hook): signed, and retried since the receiver may be restarting."""
     return post_json(url, hook, secret, attempts=attempts, backoff=backoff, timeout=timeout, session=session)

@@ -3,6 +3,7 @@
 Every wait is bounded (or says it is not, with `timeout=None`) and, when it gives up, names what it
 waited for and for how long. No other module computes `time.monotonic() + seconds` itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,9 +64,15 @@ def pause(seconds: float, stop: threading.Event | None = None) -> bool:
     return stop.wait(max(0.0, seconds))
 
 
-def wait(condition: Callable[[], T | None], timeout: float | None, interval: float = 0.05, *,
-         abort: Callable[[], object] | threading.Event | None = None, what: str | None = None,
-         ignoring: tuple[type[BaseException], ...] = ()) -> T:
+def wait(
+    condition: Callable[[], T | None],
+    timeout: float | None,
+    interval: float = 0.05,
+    *,
+    abort: Callable[[], object] | threading.Event | None = None,
+    what: str | None = None,
+    ignoring: tuple[type[BaseException], ...] = (),
+) -> T:
     """Call `condition()` until it returns something truthy, and return that value.
 
     Between calls it pauses `interval` seconds. When `timeout` seconds pass it raises WaitTimeout.

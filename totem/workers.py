@@ -1,5 +1,6 @@
 """The Celery app factory: Redis broker and results, JSON only, late acks, one queue per service,
 and the process's logging set up by `totem.logs.bootstrap` when the worker starts."""
+
 from __future__ import annotations
 
 from celery import Celery, signals

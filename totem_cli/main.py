@@ -1,4 +1,5 @@
 """The `totem` command."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """One JSON-over-HTTP client per service: base URL, optional bearer token, errors as ServiceError."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,29 +22,47 @@ class ServiceError(TotemError):
 class ServiceClient:
     service = "service"
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = TIMEOUT,
-                 session: requests.Session | None = None):
+    def __init__(
+        self, base_url: str, token: str | None = None, timeout: float = TIMEOUT, session: requests.Session | None = None
+    ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.session = session or requests.Session()
 
-    def with_token(self, token: str | None) -> "ServiceClient":
+    def with_token(self, token: str | None) -> ServiceClient:
         """The same client acting with another token (e.g. the operator's, from the dashboard session)."""
         return type(self)(self.base_url, token, self.timeout, self.session)
 
-    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                auth: bool = False, raw: bool = False, headers: dict | None = None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        auth: bool = False,
+        raw: bool = False,
+        headers: dict | None = None,
+    ):
         sent = {"Accept": "application/json", **(headers or {})}
         if auth and self.token:
             sent["Authorization"] = f"Bearer {self.token}"
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            response = self.session.request(method, self.base_url + path, params=clean, json=json,
-                                            headers=sent, timeout=self.timeout, allow_redirects=False)
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                params=clean,
+                json=json,
+                headers=sent,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
-            raise ServiceError(self.service, None, "unreachable",
-                               f"cannot reach {self.base_url} ({type(exc).__name__})") from None
+            raise ServiceError(
+                self.service, None, "unreachable", f"cannot reach {self.base_url} ({type(exc).__name__})"
+            ) from None
         if response.status_code >= 400:
             raise error_from(self.service, response)
         if raw:

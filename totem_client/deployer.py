@@ -1,4 +1,5 @@
 """The deployer's API: apps, versions, deployments, rollback, undeploy."""
+
 from __future__ import annotations
 
 from urllib.parse import quote

@@ -1,7 +1,8 @@
 """The image factory's API: builds and their logs."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from totem_client.base import ServiceClient, error_from
@@ -10,10 +11,12 @@ from totem_client.base import ServiceClient, error_from
 class ImageFactoryClient(ServiceClient):
     service = "image_factory"
 
-    def builds(self, owner=None, repo=None, ref=None, commit=None, status=None, limit: int = 20,
-               offset: int = 0) -> dict:
-        return self.get("/builds", owner=owner, repo=repo, ref=ref, commit=commit, status=status,
-                        limit=limit, offset=offset)
+    def builds(
+        self, owner=None, repo=None, ref=None, commit=None, status=None, limit: int = 20, offset: int = 0
+    ) -> dict:
+        return self.get(
+            "/builds", owner=owner, repo=repo, ref=ref, commit=commit, status=status, limit=limit, offset=offset
+        )
 
     def build(self, build_id: str) -> dict:
         return self.get(f"/builds/{quote(build_id, safe='')}")
@@ -28,8 +31,13 @@ class ImageFactoryClient(ServiceClient):
     def follow_log(self, build_id: str) -> Iterator[tuple[str, str]]:
         """(event, data) pairs from the live log stream: `line` events, then one `end` with the status."""
         path = f"/builds/{quote(build_id, safe='')}/log"
-        response = self.session.get(self.base_url + path, params={"follow": "1"}, stream=True,
-                                    headers={"Accept": "text/event-stream"}, timeout=(self.timeout, 120))
+        response = self.session.get(
+            self.base_url + path,
+            params={"follow": "1"},
+            stream=True,
+            headers={"Accept": "text/event-stream"},
+            timeout=(self.timeout, 120),
+        )
         if response.status_code >= 400:
             raise error_from(self.service, response)
         with response:

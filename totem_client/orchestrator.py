@@ -1,4 +1,5 @@
 """The orchestrator's API: jobs, events, undeploy, and signed generic hooks."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -27,8 +28,9 @@ class OrchestratorClient(ServiceClient):
         """POST a generic hook signed with the shared hook secret (the operator's `deploy --image`)."""
         if not secret:
             raise ServiceError(self.service, None, "no_secret", "set TOTEM_HOOK_SECRET to send hooks")
-        response = signed_post.post_json(self.base_url + "/hooks/generic", hook, secret, session=self.session,
-                                         timeout=self.timeout)
+        response = signed_post.post_json(
+            self.base_url + "/hooks/generic", hook, secret, session=self.session, timeout=self.timeout
+        )
         if response.status_code >= 400:
             raise error_from(self.service, response)
         return response.json() if response.content else {}

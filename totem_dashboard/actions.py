@@ -1,4 +1,5 @@
 """Rollback, redeploy and undeploy: a confirmation page, then a CSRF-checked POST with the operator's token."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,8 +21,14 @@ def _action(action: str) -> str:
 @blueprint.get("/apps/<name>/confirm/<action>")
 def confirm(name: str, action: str):
     app = clients().deployer.app(name)
-    return render_template("confirm.html", name=name, action=_action(action), label=ACTIONS[action],
-                           version=request.args.get("version", "").strip()[:128], app=app)
+    return render_template(
+        "confirm.html",
+        name=name,
+        action=_action(action),
+        label=ACTIONS[action],
+        version=request.args.get("version", "").strip()[:128],
+        app=app,
+    )
 
 
 @blueprint.post("/apps/<name>/<action>")

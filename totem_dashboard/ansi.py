@@ -1,4 +1,5 @@
 """Build-log text with ANSI colour codes → HTML: the text is escaped first, colours become spans."""
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,7 @@ def to_html(text: str) -> Markup:
     state: dict[str, str] = {}
     position = 0
     for match in SGR.finditer(text):
-        out.append(_segment(text[position:match.start()], state))
+        out.append(_segment(text[position : match.start()], state))
         _apply(match.group(1), state)
         position = match.end()
     out.append(_segment(text[position:], state))

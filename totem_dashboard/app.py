@@ -2,6 +2,7 @@
 
 Run: gunicorn -b 127.0.0.1:9500 'totem_dashboard.app:create_app()'
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,11 @@ def create_app(settings: Settings | None = None, clients: Clients | None = None)
     errors.install(app)
     app.extensions["totem_clients"] = clients or Clients.from_settings(settings)
     app.jinja_env.filters.update(when=when, duration=duration, ansi=ansi.to_html)
-    app.jinja_env.globals.update(csrf_token=security.csrf_token, signed_in=lambda: security.token() is not None,
-                                 proxy_port=os.environ.get("TOTEM_DASHBOARD_PROXY_PORT", "8080"))
+    app.jinja_env.globals.update(
+        csrf_token=security.csrf_token,
+        signed_in=lambda: security.token() is not None,
+        proxy_port=os.environ.get("TOTEM_DASHBOARD_PROXY_PORT", "8080"),
+    )
     for blueprint in (auth.blueprint, pages_apps.blueprint, pages_activity.blueprint, actions.blueprint):
         app.register_blueprint(blueprint)
 
@@ -37,9 +41,10 @@ def create_app(settings: Settings | None = None, clients: Clients | None = None)
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                                    "frame-ancestors 'none'")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

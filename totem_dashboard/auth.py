@@ -1,4 +1,5 @@
 """Sign in with the API token (kept encrypted in the session cookie), sign out."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -22,8 +23,9 @@ def login():
         abort(400, "the form expired; reload the page and try again")
     given = request.form.get("token", "").strip()
     if not security.token_accepted(given, current_app.config["TOTEM_SETTINGS"].api_token):
-        return render_template("login.html", next=_safe_next(request.form.get("next")),
-                               error="That token is not accepted."), 401
+        return render_template(
+            "login.html", next=_safe_next(request.form.get("next")), error="That token is not accepted."
+        ), 401
     security.sign_in(given)
     flash("Signed in.", "ok")
     return redirect(_safe_next(request.form.get("next")))

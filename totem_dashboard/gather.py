@@ -1,4 +1,5 @@
 """What the pages show, assembled from the services' APIs (the deployer, orchestrator and image factory)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +28,11 @@ def health_of(record: dict) -> dict:
             checked = (event.get("details") or {}).get("checked") or {}
     state = record.get("state")
     healthy = len(checked) if state == State.PROMOTED else 0
-    return {"instances": len(instances), "healthy": healthy,
-            "ok": state == State.PROMOTED and healthy >= len(instances) > 0}
+    return {
+        "instances": len(instances),
+        "healthy": healthy,
+        "ok": state == State.PROMOTED and healthy >= len(instances) > 0,
+    }
 
 
 def app_row(clients: Clients, app: dict) -> dict:
@@ -39,11 +43,19 @@ def app_row(clients: Clients, app: dict) -> dict:
         record = {}
     latest = app.get("latest") or {}
     git = git_of(record)
-    return {"name": app["name"], "live": bool(app.get("live")), "version": record.get("version") or "",
-            "state": record.get("state") or latest.get("state") or "", "hosts": hosts_of(record),
-            "health": health_of(record), "last_deploy": latest.get("updated") or "",
-            "owner": git.get("owner", ""), "repo": git.get("repo", ""), "ref": git.get("ref", ""),
-            "latest_state": latest.get("state") or ""}
+    return {
+        "name": app["name"],
+        "live": bool(app.get("live")),
+        "version": record.get("version") or "",
+        "state": record.get("state") or latest.get("state") or "",
+        "hosts": hosts_of(record),
+        "health": health_of(record),
+        "last_deploy": latest.get("updated") or "",
+        "owner": git.get("owner", ""),
+        "repo": git.get("repo", ""),
+        "ref": git.get("ref", ""),
+        "latest_state": latest.get("state") or "",
+    }
 
 
 def app_rows(clients: Clients, query: str = "", owner: str = "", repo: str = "", ref: str = "") -> list[dict]:
@@ -52,9 +64,12 @@ def app_rows(clients: Clients, query: str = "", owner: str = "", repo: str = "",
         rows = list(pool.map(lambda a: app_row(clients, a), apps))
     wanted = {"owner": owner, "repo": repo, "ref": ref}
     query = query.strip().lower()
-    return [r for r in rows
-            if all(not v or r[k] == v for k, v in wanted.items())
-            and (not query or query in " ".join([r["name"], r["owner"], r["repo"], r["ref"], r["version"]]).lower())]
+    return [
+        r
+        for r in rows
+        if all(not v or r[k] == v for k, v in wanted.items())
+        and (not query or query in " ".join([r["name"], r["owner"], r["repo"], r["ref"], r["version"]]).lower())
+    ]
 
 
 def _optional(call, *args, **kwargs):
@@ -68,15 +83,26 @@ def app_page(clients: Clients, name: str) -> dict:
     app = clients.deployer.app(name)
     summaries = app.get("deployments") or []
     current = clients.deployer.deployment(summaries[0]["id"]) if summaries else {}
-    live = current if current.get("id") == app.get("live") else (
-        _optional(clients.deployer.deployment, app["live"]) if app.get("live") else None)
+    live = (
+        current
+        if current.get("id") == app.get("live")
+        else (_optional(clients.deployer.deployment, app["live"]) if app.get("live") else None)
+    )
     job_id = ((current.get("request") or {}).get("meta-info") or {}).get("job-id")
     job = _optional(clients.orchestrator.job, job_id) if job_id else None
     git = git_of(current)
     build = None
     if git.get("commit"):
-        found = _optional(clients.image_factory.builds, owner=git.get("owner"), repo=git.get("repo"),
-                          commit=git["commit"], limit=1) or {}
+        found = (
+            _optional(
+                clients.image_factory.builds,
+                owner=git.get("owner"),
+                repo=git.get("repo"),
+                commit=git["commit"],
+                limit=1,
+            )
+            or {}
+        )
         build = (found.get("builds") or [None])[0]
     events = [dict(e, source="deployer") for e in current.get("timeline") or []]
     events += [dict(e, source="orchestrator") for e in (job or {}).get("events") or []]
@@ -85,10 +111,22 @@ def app_page(clients: Clients, name: str) -> dict:
     for summary in summaries:
         if summary["version"] not in versions:
             versions.append(summary["version"])
-    return {"name": name, "app": app, "deployments": summaries, "current": current, "live": live,
-            "job": job, "build": build, "git": git, "phases": timeline.phases(current, job, build) if current else [],
-            "events": events[:40], "versions": versions, "wiring": wiring_of(live or current),
-            "instances": instances_of(live or current), "health": health_of(live or current or {})}
+    return {
+        "name": name,
+        "app": app,
+        "deployments": summaries,
+        "current": current,
+        "live": live,
+        "job": job,
+        "build": build,
+        "git": git,
+        "phases": timeline.phases(current, job, build) if current else [],
+        "events": events[:40],
+        "versions": versions,
+        "wiring": wiring_of(live or current),
+        "instances": instances_of(live or current),
+        "health": health_of(live or current or {}),
+    }
 
 
 def wiring_of(record: dict | None) -> list[dict]:
@@ -96,10 +134,18 @@ def wiring_of(record: dict | None) -> list[dict]:
     rows = []
     for host, entry in sorted(wiring.items()):
         for loc_id, loc in sorted((entry.get("locations") or {}).items()):
-            rows.append({"host": host, "aliases": entry.get("aliases") or [], "location": loc_id,
-                         "path": loc.get("path", "/"), "force_ssl": bool(loc.get("force-ssl")),
-                         "allowed": loc.get("allowed") or [], "denied": loc.get("denied") or [],
-                         "upstream": (record or {}).get("upstream", "")})
+            rows.append(
+                {
+                    "host": host,
+                    "aliases": entry.get("aliases") or [],
+                    "location": loc_id,
+                    "path": loc.get("path", "/"),
+                    "force_ssl": bool(loc.get("force-ssl")),
+                    "allowed": loc.get("allowed") or [],
+                    "denied": loc.get("denied") or [],
+                    "upstream": (record or {}).get("upstream", ""),
+                }
+            )
     return rows
 
 
@@ -117,7 +163,13 @@ def instances_of(record: dict | None) -> list[dict]:
     for node, where in sorted((record.get("instances") or {}).items()):
         endpoint = discovered.get(node) or f"{where.get('address', '?')}:{where.get('port', '?')}"
         status = checked.get(node)
-        rows.append({"node": node, "endpoint": endpoint, "host": where.get("host", ""),
-                     "check": f"GET {path} → {status}" if status else "not checked",
-                     "healthy": bool(status) and record.get("state") == State.PROMOTED})
+        rows.append(
+            {
+                "node": node,
+                "endpoint": endpoint,
+                "host": where.get("host", ""),
+                "check": f"GET {path} → {status}" if status else "not checked",
+                "healthy": bool(status) and record.get("state") == State.PROMOTED,
+            }
+        )
     return rows

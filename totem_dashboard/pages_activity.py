@@ -1,4 +1,5 @@
 """Jobs (orchestrator) and builds (image factory): filtered lists, a job page, a build page with its live log."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -19,8 +20,14 @@ def _filters(names: tuple[str, ...]) -> dict[str, str]:
 def list_jobs():
     chosen = _filters(("owner", "repo", "ref", "state"))
     answer = clients().orchestrator.jobs(**{k: v or None for k, v in chosen.items()}, limit=100)
-    return page("jobs.html", "_jobs_table.html", jobs=answer["jobs"], total=answer.get("total", 0),
-                chosen=chosen, states=JOB_STATES)
+    return page(
+        "jobs.html",
+        "_jobs_table.html",
+        jobs=answer["jobs"],
+        total=answer.get("total", 0),
+        chosen=chosen,
+        states=JOB_STATES,
+    )
 
 
 @blueprint.get("/jobs/<job_id>")
@@ -32,8 +39,7 @@ def show_job(job_id: str):
 def list_builds():
     chosen = _filters(("owner", "repo", "ref", "status"))
     answer = clients().image_factory.builds(**{k: v or None for k, v in chosen.items()}, limit=100)
-    return page("builds.html", "_builds_table.html", builds=answer["builds"], chosen=chosen,
-                statuses=STATUSES)
+    return page("builds.html", "_builds_table.html", builds=answer["builds"], chosen=chosen, statuses=STATUSES)
 
 
 @blueprint.get("/builds/<build_id>")
@@ -41,8 +47,14 @@ def show_build(build_id: str):
     build = clients().image_factory.build(build_id)
     log = clients().image_factory.log(build_id)
     lines = log.splitlines()
-    return page("build.html", "_build_live.html", build=build, log_html=ansi.to_html("\n".join(lines)),
-                line_count=len(lines), finished=build["status"] in FINISHED)
+    return page(
+        "build.html",
+        "_build_live.html",
+        build=build,
+        log_html=ansi.to_html("\n".join(lines)),
+        line_count=len(lines),
+        finished=build["status"] in FINISHED,
+    )
 
 
 @blueprint.get("/builds/<build_id>/log-lines")
@@ -53,5 +65,11 @@ def build_log_lines(build_id: str):
     build = clients().image_factory.build(build_id)
     lines = clients().image_factory.log(build_id).splitlines()
     new = lines[after:]
-    return jsonify({"html": str(ansi.to_html("\n".join(new))) + ("\n" if new else ""), "next": len(lines),
-                    "status": build["status"], "finished": build["status"] in FINISHED})
+    return jsonify(
+        {
+            "html": str(ansi.to_html("\n".join(new))) + ("\n" if new else ""),
+            "next": len(lines),
+            "status": build["status"],
+            "finished": build["status"] in FINISHED,
+        }
+    )

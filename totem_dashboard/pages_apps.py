@@ -1,4 +1,5 @@
 """Apps list (search and filters) and the app page (deployments, timeline, instances, wiring, events)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, request

@@ -1,4 +1,5 @@
 """Render a whole page, or only its live part when the page's script asks for a refresh."""
+
 from __future__ import annotations
 
 from flask import current_app, render_template, request

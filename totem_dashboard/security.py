@@ -1,4 +1,5 @@
 """The operator's token in the session (encrypted, in a signed HttpOnly SameSite=Strict cookie) and CSRF."""
+
 from __future__ import annotations
 
 import base64
@@ -15,9 +16,13 @@ TOKEN_KEY, CSRF_KEY = "token", "csrf"
 
 def configure(app) -> None:
     secret = os.environ.get("TOTEM_DASHBOARD_SECRET") or secrets.token_hex(32)
-    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
-                      SESSION_COOKIE_NAME="totem_dashboard",
-                      SESSION_COOKIE_SECURE=os.environ.get("TOTEM_DASHBOARD_SECURE_COOKIE", "") in ("1", "true"))
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="totem_dashboard",
+        SESSION_COOKIE_SECURE=os.environ.get("TOTEM_DASHBOARD_SECURE_COOKIE", "") in ("1", "true"),
+    )
 
 
 def _fernet() -> Fernet:

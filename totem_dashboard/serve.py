@@ -1,4 +1,5 @@
 """`totem dashboard [--bind 127.0.0.1:9500] [--workers N]`: run the dashboard under gunicorn."""
+
 from __future__ import annotations
 
 import os
@@ -9,15 +10,26 @@ DEFAULT_BIND = "127.0.0.1:9500"
 
 
 def command(bind: str, workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", "8",
-            "--name", "totem-dashboard", "totem_dashboard.app:create_app()"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        "8",
+        "--name",
+        "totem-dashboard",
+        "totem_dashboard.app:create_app()",
+    ]
 
 
 def register(subparsers) -> None:
     serve = subparsers.add_parser("dashboard", help=f"serve the web dashboard (default {DEFAULT_BIND})")
     serve.add_argument("--bind", default=DEFAULT_BIND, metavar="HOST:PORT")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="gunicorn workers (they share one session key)")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn workers (they share one session key)")
     serve.set_defaults(handler=_serve)
 
 

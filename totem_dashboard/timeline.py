@@ -3,6 +3,7 @@
 Each phase ends at a milestone found in the job (orchestrator), the build (image factory) or the
 deployment's own timeline (deployer); it starts where the previous milestone ended.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,13 @@ def _event_time(events: list[dict], names: tuple[str, ...]) -> float | None:
 
 def _hook_times(job: dict | None, kind: str) -> list[float]:
     hooks = (job or {}).get("hooks") or {}
-    return [t for h in hooks.values() if h.get("type") == kind and h.get("status") == HookStatus.SUCCESS
-            for t in [epoch(h.get("received"))] if t is not None]
+    return [
+        t
+        for h in hooks.values()
+        if h.get("type") == kind and h.get("status") == HookStatus.SUCCESS
+        for t in [epoch(h.get("received"))]
+        if t is not None
+    ]
 
 
 def _pipeline_milestones(job: dict | None, build: dict | None) -> dict[str, float | None]:

@@ -1,4 +1,5 @@
 """`python -m totem_demo [--down]`: the same as `totem demo`."""
+
 import sys
 
 from totem_cli.main import main

@@ -5,6 +5,7 @@
 
 The tests are `tests/run.sh` in the repository, run by busybox `sh` with a free `PORT`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,9 @@ import time
 from pathlib import Path
 
 from totem.contracts.hook import HookStatus
-from totem_demo import secrets
-from totem.signed_post import send_hook
 from totem.net import free_port
+from totem.signed_post import send_hook
+from totem_demo import secrets
 
 TESTS = "tests/run.sh"
 TEST_TIMEOUT = 300
@@ -42,8 +43,13 @@ def run_tests(work: Path) -> int:
 
 
 def hook(args: argparse.Namespace, status: str, result: dict) -> dict:
-    return {"git": {"owner": args.owner, "repo": args.repo, "ref": args.ref, "commit": args.commit},
-            "type": "ci", "name": args.name, "status": status, "result": result}
+    return {
+        "git": {"owner": args.owner, "repo": args.repo, "ref": args.ref, "commit": args.commit},
+        "type": "ci",
+        "name": args.name,
+        "status": status,
+        "result": result,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,15 @@
 """`totem demo [--down]`: Totem's services, the sample app's local remote, a push, and its way to live."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
 
+from totem.settings import load_or_exit
 from totem_demo import follow, layout, processes, sample_repo, secrets, services, timeline, undeploy
 from totem_demo.environment import service_environment
 from totem_demo.layout import DemoHome
-from totem.settings import load_or_exit
 from totem_stack import manager
 from totem_stack import services as stack_services
 
@@ -18,12 +19,19 @@ HOST = "hello.localhost"  # the sample app's totem.yml serves main there
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser(
-        "demo", help="run the whole pipeline locally on the bundled sample app (examples/hello)",
+        "demo",
+        help="run the whole pipeline locally on the bundled sample app (examples/hello)",
         description="Start Totem's services, push the sample app to a local remote whose hook sends "
-                    "signed GitHub webhooks, and follow it until it is live behind the proxy.")
+        "signed GitHub webhooks, and follow it until it is live behind the proxy.",
+    )
     demo.add_argument("--down", action="store_true", help="undeploy the sample app and stop what the demo started")
-    demo.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                      help="how long the push may take to go live")
+    demo.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="how long the push may take to go live",
+    )
     demo.set_defaults(handler=run)
 
 

@@ -1,4 +1,5 @@
 """The environment every demo process runs with: the shared settings plus the demo's own."""
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,9 @@
 """Follow one pushed commit through image factory, orchestrator and deployer until it is live or fails."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import requests
 
@@ -44,14 +45,20 @@ def page(host: str, path: str = "/", proxy: str = layout.PROXY_HTTP) -> tuple[in
 
 
 class Follower:
-    def __init__(self, settings: Settings, owner: str, repo: str, ref: str, commit: str,
-                 proxy: str = layout.PROXY_HTTP):
+    def __init__(
+        self, settings: Settings, owner: str, repo: str, ref: str, commit: str, proxy: str = layout.PROXY_HTTP
+    ):
         self.settings, self.owner, self.repo, self.ref, self.commit = settings, owner, repo, ref, commit
         self.proxy = proxy
 
     def build(self) -> dict | None:
-        found = _get(f"{self.settings.image_factory_url}/builds", owner=self.owner, repo=self.repo,
-                     ref=self.ref, commit=self.commit)
+        found = _get(
+            f"{self.settings.image_factory_url}/builds",
+            owner=self.owner,
+            repo=self.repo,
+            ref=self.ref,
+            commit=self.commit,
+        )
         builds = (found or {}).get("builds") or []
         return builds[0] if builds else None
 
@@ -64,7 +71,7 @@ class Follower:
 
     def deployment(self, job: dict) -> dict | None:
         for result in ((job.get("deploy") or {}).get("deployers") or {}).values():
-            deployment = ((result.get("response") or {}).get("deployment") or {})
+            deployment = (result.get("response") or {}).get("deployment") or {}
             if deployment.get("id"):
                 return _get(f"{self.settings.deployer_url}/deployments/{deployment['id']}")
         return None
@@ -87,8 +94,13 @@ class Follower:
                 points.setdefault(name, timeline.epoch(event["date"]))
         return points
 
-    def wait(self, host: str, expected: str, timeout: float,
-             on_milestone: Callable[[str, float], None] = lambda name, at: None) -> Outcome:
+    def wait(
+        self,
+        host: str,
+        expected: str,
+        timeout: float,
+        on_milestone: Callable[[str, float], None] = lambda name, at: None,
+    ) -> Outcome:
         """Poll until the deployment is promoted (older versions drained) and `host` answers `expected`."""
         outcome = Outcome()
 
@@ -109,6 +121,7 @@ class Follower:
                 outcome.status = "live"
                 return True
             return False
+
         try:
             waiting.wait(settled, timeout, interval=POLL, what=f"{host} live")
         except waiting.WaitTimeout:

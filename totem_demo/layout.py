@@ -1,4 +1,5 @@
 """Where the demo keeps things under $TOTEM_HOME, and the addresses it uses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class DemoHome:
         return f"file://{self.git}/{{owner}}/{{repo}}.git"
 
     @classmethod
-    def of(cls, settings: Settings) -> "DemoHome":
+    def of(cls, settings: Settings) -> DemoHome:
         return cls(StackHome.of(settings))
 
 

@@ -4,6 +4,7 @@
     post-receive --secrets FILE --owner O --repo R --receiver URL... [--ci-report URL]
     (git feeds "<old> <new> <ref>" lines on stdin)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,20 +34,43 @@ def deliver(url: str, secret: str, event: str, payload: dict) -> str:
 def start_ci(args: argparse.Namespace, ref: str, commit: str) -> None:
     """Run the CI runner detached, so the push returns at once; its log goes under $TOTEM_HOME/log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    argv = [sys.executable, "-m", "totem_demo.ci_runner", "--secrets", args.secrets, "--owner", args.owner,
-            "--repo", args.repo, "--ref", ref, "--commit", commit, "--git-url", f"file://{Path.cwd()}",
-            "--report", args.ci_report]
+    argv = [
+        sys.executable,
+        "-m",
+        "totem_demo.ci_runner",
+        "--secrets",
+        args.secrets,
+        "--owner",
+        args.owner,
+        "--repo",
+        args.repo,
+        "--ref",
+        ref,
+        "--commit",
+        commit,
+        "--git-url",
+        f"file://{Path.cwd()}",
+        "--report",
+        args.ci_report,
+    ]
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "demo-ci.log", "ab") as log:
-        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                         cwd=log_dir, start_new_session=True)
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=log_dir,
+            start_new_session=True,
+        )
 
 
 def handle(args: argparse.Namespace, secret: str, old: str, new: str, full_ref: str) -> None:
     if not full_ref.startswith("refs/heads/"):
         return
-    ref = full_ref[len("refs/heads/"):]
+    ref = full_ref[len("refs/heads/") :]
     repo = Path.cwd()
     if old == ZERO and new != ZERO:
         created = github_push.create_payload(args.owner, args.repo, ref)

@@ -1,4 +1,5 @@
 """Start, check and stop the demo's processes: detached, pid files and logs under $TOTEM_HOME."""
+
 from __future__ import annotations
 
 import shlex
@@ -25,8 +26,15 @@ def spawn(argv: list[str], log_path: Path, cwd: Path, env: dict[str, str]) -> in
     with open(log_path, "ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {shlex.join(argv)}\n".encode())
         log.flush()
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=cwd, env=env, start_new_session=True).pid
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        ).pid
 
 
 def running_pid(home: DemoHome, service: Process) -> int | None:
@@ -59,8 +67,13 @@ def wait_ready(service: Process, pid: int, redis_url: str, timeout: float = READ
         return proc.is_alive(pid)
 
     def ready() -> bool:
-        return proc.is_alive(pid) and bool(service.health_url and _answers(service.health_url)
-                                           or service.queue and _pings(redis_url, service.ping, service.queue))
+        return proc.is_alive(pid) and bool(
+            service.health_url
+            and _answers(service.health_url)
+            or service.queue
+            and _pings(redis_url, service.ping, service.queue)
+        )
+
     try:
         return wait(ready, timeout, interval=0.3, abort=lambda: not proc.is_alive(pid), what=f"{service.name} ready")
     except (WaitAborted, WaitTimeout):

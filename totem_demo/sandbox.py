@@ -1,5 +1,6 @@
 """Settings for a demo run kept apart from everything else on the machine (tests, benchmarks):
 its own $TOTEM_HOME, Redis database, key prefixes, yoda base, cluster name and instance ports."""
+
 from __future__ import annotations
 
 import uuid

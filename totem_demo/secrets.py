@@ -1,4 +1,5 @@
 """The demo's hook secret and API token: generated once, kept in $TOTEM_HOME/demo/secrets.env (0600)."""
+
 from __future__ import annotations
 
 import os

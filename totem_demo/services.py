@@ -1,11 +1,12 @@
 """Totem's own processes the demo runs: APIs under gunicorn, Celery workers, yoda-proxy, yoda-discover."""
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from deployer.settings import DeployerSettings
 from image_factory.settings import ImageFactorySettings
@@ -28,15 +29,39 @@ class Process:
 
 
 def _api(name: str, module: str, url: str) -> Process:
-    argv = (str(BIN / "gunicorn"), "--bind", layout.bind_of(url), "--workers", "2", "--timeout", "60",
-            "--access-logfile", "-", "--name", f"totem-{name}", f"{module}.app:create_app()")
+    argv = (
+        str(BIN / "gunicorn"),
+        "--bind",
+        layout.bind_of(url),
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+        "--access-logfile",
+        "-",
+        "--name",
+        f"totem-{name}",
+        f"{module}.app:create_app()",
+    )
     return Process(f"{name}-api", argv, "gunicorn", health_url=f"{url.rstrip('/')}/health")
 
 
 def _worker(name: str, module: str, queue: str, home: DemoHome, beat: bool = True) -> Process:
     """`module`'s Celery worker (with its beat schedule) on `queue`."""
-    argv = [str(BIN / "celery"), "-A", f"{module}.worker", "worker", "-Q", queue, "-n", f"{name}@%h",
-            "--concurrency", "2", "--loglevel", "INFO"]
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        f"{module}.worker",
+        "worker",
+        "-Q",
+        queue,
+        "-n",
+        f"{name}@%h",
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "INFO",
+    ]
     if beat:
         argv += ["-B", "-s", str(home.root / f"{name}-beat-schedule")]
     return Process(f"{name}-worker", tuple(argv), "celery", queue=queue, ping=f"{module}.ping")
@@ -48,18 +73,48 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
     deployer_queue = DeployerSettings.read("queue", env)  # the queues the workers will read from `env`
     factory_queue = ImageFactorySettings.read("queue", env)
     return [
-        Process("yoda-proxy", (str(BIN / "yoda-proxy"), "--http", layout.PROXY_HTTP, "--https", layout.PROXY_HTTPS,
-                               "--admin", admin, "--node", layout.PROXY_NODE), "yoda-proxy",
-                health_url=f"http://{admin}/healthz"),
-        Process("yoda-discover", (str(BIN / "yoda-discover"), "watch", "--label",
-                                  selector(CLUSTER, settings.cluster)), "yoda-discover"),
+        Process(
+            "yoda-proxy",
+            (
+                str(BIN / "yoda-proxy"),
+                "--http",
+                layout.PROXY_HTTP,
+                "--https",
+                layout.PROXY_HTTPS,
+                "--admin",
+                admin,
+                "--node",
+                layout.PROXY_NODE,
+            ),
+            "yoda-proxy",
+            health_url=f"http://{admin}/healthz",
+        ),
+        Process(
+            "yoda-discover",
+            (str(BIN / "yoda-discover"), "watch", "--label", selector(CLUSTER, settings.cluster)),
+            "yoda-discover",
+        ),
         _worker("deployer", "deployer", deployer_queue, home),
         _api("deployer", "deployer", settings.deployer_url),
         _worker("orchestrator", "orchestrator", "orchestrator", home),
         _api("orchestrator", "orchestrator", settings.orchestrator_url),
         _worker("image-factory", "image_factory", factory_queue, home),
         _api("image-factory", "image_factory", settings.image_factory_url),
-        Process("dashboard", (str(BIN / "gunicorn"), "--bind", layout.DASHBOARD, "--workers", "1", "--threads", "8",
-                              "--name", "totem-dashboard", "totem_dashboard.app:create_app()"), "gunicorn",
-                health_url=f"http://{layout.DASHBOARD}/health"),
+        Process(
+            "dashboard",
+            (
+                str(BIN / "gunicorn"),
+                "--bind",
+                layout.DASHBOARD,
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--name",
+                "totem-dashboard",
+                "totem_dashboard.app:create_app()",
+            ),
+            "gunicorn",
+            health_url=f"http://{layout.DASHBOARD}/health",
+        ),
     ]

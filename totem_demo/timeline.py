@@ -1,4 +1,5 @@
 """A push's way through the pipeline as milestones (epoch seconds), and the phases between them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +16,12 @@ MILESTONES = (
     ("old version drained", "proxies applied"),
 )
 # Deployer timeline events that mark milestones.
-DEPLOYER_EVENTS = {"CHECK_PASSED": "instances healthy", "WIRED": "wired", "PROXIES_APPLIED": "proxies applied",
-                   "DRAINED": "old version drained"}
+DEPLOYER_EVENTS = {
+    "CHECK_PASSED": "instances healthy",
+    "WIRED": "wired",
+    "PROXIES_APPLIED": "proxies applied",
+    "DRAINED": "old version drained",
+}
 
 
 def epoch(date: str) -> float:

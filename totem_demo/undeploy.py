@@ -1,4 +1,5 @@
 """Taking the sample app down: undeploy every branch through the orchestrator, then forget the repos."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,12 @@ def branches(home: DemoHome) -> list[str]:
     bare = home.bare_repo()
     if not bare.exists():
         return []
-    out = subprocess.run(["git", "--git-dir", str(bare), "for-each-ref", "--format=%(refname)", "refs/heads"],
-                         capture_output=True, text=True, timeout=30).stdout
+    out = subprocess.run(
+        ["git", "--git-dir", str(bare), "for-each-ref", "--format=%(refname)", "refs/heads"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
     return [line.removeprefix("refs/heads/") for line in out.splitlines() if line]
 
 

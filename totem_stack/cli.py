@@ -1,4 +1,5 @@
 """`totem stack up | down | status [--only etcd,redis,...]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,19 +16,18 @@ def parse_only(value: str) -> tuple[str, ...]:
     unknown = [name for name in names if name not in services.NAMES]
     if unknown or not names:
         choices = ",".join(services.NAMES)
-        raise argparse.ArgumentTypeError(
-            f"unknown service {', '.join(unknown) or value!r}; choose from {choices}")
+        raise argparse.ArgumentTypeError(f"unknown service {', '.join(unknown) or value!r}; choose from {choices}")
     return names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     stack = subparsers.add_parser(
-        "stack", help="run the local stack of real services (etcd, redis, docker, registry, moto)")
+        "stack", help="run the local stack of real services (etcd, redis, docker, registry, moto)"
+    )
     actions = stack.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     up = actions.add_parser("up", help="install what is missing, start what is not running")
-    up.add_argument("--timeout", type=float, metavar="SECONDS",
-                    help="how long each service may take to become healthy")
+    up.add_argument("--timeout", type=float, metavar="SECONDS", help="how long each service may take to become healthy")
     up.set_defaults(handler=_up)
     down = actions.add_parser("down", help="stop what `up` started (never external services)")
     down.set_defaults(handler=_down)
@@ -35,8 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="print a JSON list")
     status.set_defaults(handler=_status)
     for action in (up, down, status):
-        action.add_argument("--only", type=parse_only, default=(), metavar="NAMES",
-                            help=f"comma-separated subset of {','.join(services.NAMES)}")
+        action.add_argument(
+            "--only",
+            type=parse_only,
+            default=(),
+            metavar="NAMES",
+            help=f"comma-separated subset of {','.join(services.NAMES)}",
+        )
 
 
 def _selected(args: argparse.Namespace) -> tuple[list[services.Service], StackHome]:

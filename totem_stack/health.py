@@ -1,4 +1,5 @@
 """Health checks: does something answer on an address the way the service would."""
+
 from __future__ import annotations
 
 import docker

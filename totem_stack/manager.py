@@ -1,4 +1,5 @@
 """`up`, `down` and `status` of the local stack."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,9 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from totem.waiting import Deadline, WaitAborted, WaitTimeout, wait
 from totem_stack import packages, process
@@ -31,10 +33,15 @@ class State:
         return "totem" if self.pid else None
 
     def as_dict(self, home: StackHome) -> dict:
-        return {"name": self.service.name, "address": self.service.address, "pid": self.pid,
-                "pid_alive": self.ours, "owner": self.owner,
-                "health": "up" if self.healthy else "down",
-                "log": str(home.log(self.service.name))}
+        return {
+            "name": self.service.name,
+            "address": self.service.address,
+            "pid": self.pid,
+            "pid_alive": self.ours,
+            "owner": self.owner,
+            "health": "up" if self.healthy else "down",
+            "log": str(home.log(self.service.name)),
+        }
 
 
 def probe(service: Service, home: StackHome) -> State:
@@ -52,8 +59,7 @@ def format_status(states: list[State]) -> str:
     for state in states:
         pid = "-" if state.pid is None else f"{state.pid}" + ("" if state.ours else " (dead)")
         health = "up" if state.healthy else "down"
-        lines.append(_columns(state.service.name, state.service.address,
-                              f"{pid:<13} {state.owner or '-':<9} {health}"))
+        lines.append(_columns(state.service.name, state.service.address, f"{pid:<13} {state.owner or '-':<9} {health}"))
     return "\n".join(lines)
 
 
@@ -95,8 +101,11 @@ def down(services: list[Service], home: StackHome, out: TextIO) -> int:
             if pid is not None and process.runs_program(pid, service.program):
                 stopped = process.stop(pid)
                 failures += not stopped
-                message = (f"stopped (pid {pid})  {time.monotonic() - started:.1f}s" if stopped
-                           else f"FAILED: pid {pid} still running after SIGKILL")
+                message = (
+                    f"stopped (pid {pid})  {time.monotonic() - started:.1f}s"
+                    if stopped
+                    else f"FAILED: pid {pid} still running after SIGKILL"
+                )
             elif pid is not None:
                 message = f"not running (stale pid {pid})"
             else:
@@ -144,9 +153,11 @@ def _start(service: Service, home: StackHome) -> subprocess.Popen:
     return child
 
 
-def _await_health(service: Service, home: StackHome, pid: int, child: subprocess.Popen | None,
-                  deadline: Deadline, out: TextIO) -> bool:
+def _await_health(
+    service: Service, home: StackHome, pid: int, child: subprocess.Popen | None, deadline: Deadline, out: TextIO
+) -> bool:
     """Until healthy (True), or until it exits or `deadline` (set when it was started) passes."""
+
     def exited() -> str | None:
         if child is not None and child.poll() is not None:
             return f"exited with code {child.returncode}"
@@ -198,4 +209,3 @@ def _columns(name: str, address: str, rest: str) -> str:
 
 def _say(out: TextIO, service: Service, message: str) -> None:
     print(_columns(service.name, service.address, message), file=out, flush=True)
-

@@ -1,4 +1,5 @@
 """Debian packages the stack and Totem need: checked by binary, installed with apt-get as root."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,13 +7,22 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 # Package -> a binary it installs. Totem needs these beside the stack's own services
 # (debootstrap, docker-compose and systemd's unit verifier for the image, compose and fleet tests).
-TOOLS = {"git": "git", "haproxy": "haproxy", "busybox-static": "busybox", "iproute2": "ip", "curl": "curl",
-         "debootstrap": "debootstrap", "docker-compose": "docker-compose", "systemd": "systemd-analyze"}
+TOOLS = {
+    "git": "git",
+    "haproxy": "haproxy",
+    "busybox-static": "busybox",
+    "iproute2": "ip",
+    "curl": "curl",
+    "debootstrap": "debootstrap",
+    "docker-compose": "docker-compose",
+    "systemd": "systemd-analyze",
+}
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 # Debian's switch that keeps packages from starting their system daemons on install.
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
@@ -29,8 +39,7 @@ def missing(required: dict[str, str]) -> list[str]:
 
 
 def install_commands(packages: list[str]) -> list[list[str]]:
-    return [["apt-get", "update"],
-            ["apt-get", "install", "-y", "--no-install-recommends", *packages]]
+    return [["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *packages]]
 
 
 def ensure(required: dict[str, str], out: TextIO, as_root: bool) -> bool:

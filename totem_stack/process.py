@@ -1,4 +1,5 @@
 """Pid files, detached spawning, liveness and stopping of the stack's processes (Linux /proc)."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,8 @@ import shlex
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from totem.waiting import WaitTimeout, wait
 
@@ -82,8 +83,9 @@ def spawn(argv: list[str], log_path: Path, cwd: Path) -> subprocess.Popen:
     with open(log_path, "ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {shlex.join(argv)}\n".encode())
         log.flush()
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+        )
 
 
 def stop(pid: int, timeout: float = 20.0) -> bool:
@@ -126,8 +128,7 @@ def _signal_group(pgid: int, signum: int) -> None:
 def unmount_under(root: str) -> None:
     """Unmount what a stopped daemon left mounted below `root` (dockerd's netns/default)."""
     with open("/proc/self/mountinfo") as mountinfo:
-        points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4])
-                  for line in mountinfo]
+        points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4]) for line in mountinfo]
     for point in sorted((p for p in points if p.startswith(root.rstrip("/") + "/")), reverse=True):
         subprocess.run(["umount", point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -1,13 +1,14 @@
 """The stack's services, one small definition each: address, command, health check."""
+
 from __future__ import annotations
 
 import hashlib
 import ipaddress
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import yaml
@@ -41,7 +42,7 @@ class StackHome:
         return self.root / "run" / "stack.lock"
 
     @classmethod
-    def of(cls, settings: Settings) -> "StackHome":
+    def of(cls, settings: Settings) -> StackHome:
         return cls(settings.home.absolute())  # services run with it as their working directory
 
 
@@ -93,14 +94,34 @@ def etcd(settings: Settings, home: StackHome) -> Service:
     client = f"http://{join_host_port(host, port)}"
     peer = f"http://{join_host_port(host, port + 1)}"
     argv = (
-        "etcd", "--name", "totem", "--data-dir", str(home.data("etcd")),
-        "--listen-client-urls", client, "--advertise-client-urls", client,
-        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", f"totem={peer}", "--enable-v2=true", "--logger=zap",
+        "etcd",
+        "--name",
+        "totem",
+        "--data-dir",
+        str(home.data("etcd")),
+        "--listen-client-urls",
+        client,
+        "--advertise-client-urls",
+        client,
+        "--listen-peer-urls",
+        peer,
+        "--initial-advertise-peer-urls",
+        peer,
+        "--initial-cluster",
+        f"totem={peer}",
+        "--enable-v2=true",
+        "--logger=zap",
     )
-    return Service("etcd", program="etcd", package="etcd-server",
-                   address=join_host_port(host, port), argv=argv,
-                   healthy=partial(health.etcd, client), local=is_loopback(host), tcp=(host, port))
+    return Service(
+        "etcd",
+        program="etcd",
+        package="etcd-server",
+        address=join_host_port(host, port),
+        argv=argv,
+        healthy=partial(health.etcd, client),
+        local=is_loopback(host),
+        tcp=(host, port),
+    )
 
 
 def redis(settings: Settings, home: StackHome) -> Service:
@@ -112,11 +133,19 @@ def redis(settings: Settings, home: StackHome) -> Service:
     if url.password:
         config.append(f'requirepass "{url.password}"')
     conf = data / "redis.conf"
-    return Service("redis", program="redis-server", package="redis-server",
-                   address=join_host_port(host, port), argv=("redis-server", str(conf)),
-                   healthy=partial(health.redis_ping, settings.redis_url), local=local,
-                   tcp=(host, port), files={conf: "\n".join(config) + "\n"}, dirs=(data,),
-                   timeout=15)
+    return Service(
+        "redis",
+        program="redis-server",
+        package="redis-server",
+        address=join_host_port(host, port),
+        argv=("redis-server", str(conf)),
+        healthy=partial(health.redis_ping, settings.redis_url),
+        local=local,
+        tcp=(host, port),
+        files={conf: "\n".join(config) + "\n"},
+        dirs=(data,),
+        timeout=15,
+    )
 
 
 def docker(settings: Settings, home: StackHome) -> Service:
@@ -125,17 +154,35 @@ def docker(settings: Settings, home: StackHome) -> Service:
     url = urlsplit(settings.docker_host)
     tcp = None if url.scheme == "unix" else host_port(settings.docker_host, 2375)
     argv = (
-        "dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false",
-        "--data-root", str(data / "data"), "--exec-root", str(exec_root),
-        "--pidfile", str(data / "dockerd.pid"), "--config-file", str(data / "daemon.json"),
-        "-H", settings.docker_host,
+        "dockerd",
+        "--bridge=none",
+        "--iptables=false",
+        "--ip6tables=false",
+        "--data-root",
+        str(data / "data"),
+        "--exec-root",
+        str(exec_root),
+        "--pidfile",
+        str(data / "dockerd.pid"),
+        "--config-file",
+        str(data / "daemon.json"),
+        "-H",
+        settings.docker_host,
     )
-    return Service("docker", program="dockerd", package="docker.io",
-                   address=settings.docker_host, argv=argv,
-                   healthy=partial(health.docker_ping, settings.docker_host),
-                   local=tcp is None or is_loopback(tcp[0]), tcp=tcp,
-                   files={data / "daemon.json": "{}\n"}, dirs=(data, exec_root), timeout=60,
-                   leftovers_under=str(exec_root))
+    return Service(
+        "docker",
+        program="dockerd",
+        package="docker.io",
+        address=settings.docker_host,
+        argv=argv,
+        healthy=partial(health.docker_ping, settings.docker_host),
+        local=tcp is None or is_loopback(tcp[0]),
+        tcp=tcp,
+        files={data / "daemon.json": "{}\n"},
+        dirs=(data, exec_root),
+        timeout=60,
+        leftovers_under=str(exec_root),
+    )
 
 
 def registry(settings: Settings, home: StackHome) -> Service:
@@ -145,26 +192,40 @@ def registry(settings: Settings, home: StackHome) -> Service:
     config = {
         "version": 0.1,
         "log": {"level": "info"},
-        "storage": {"filesystem": {"rootdirectory": str(data / "storage")},
-                    "delete": {"enabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(data / "storage")}, "delete": {"enabled": True}},
         "http": {"addr": address},
     }
     conf = data / "config.yml"
-    return Service("registry", program="docker-registry", package="docker-registry",
-                   address=address, argv=("docker-registry", "serve", str(conf)),
-                   healthy=partial(health.registry, f"http://{address}"),
-                   local=is_loopback(host), tcp=(host, port),
-                   files={conf: yaml.safe_dump(config)}, dirs=(data,), timeout=15)
+    return Service(
+        "registry",
+        program="docker-registry",
+        package="docker-registry",
+        address=address,
+        argv=("docker-registry", "serve", str(conf)),
+        healthy=partial(health.registry, f"http://{address}"),
+        local=is_loopback(host),
+        tcp=(host, port),
+        files={conf: yaml.safe_dump(config)},
+        dirs=(data,),
+        timeout=15,
+    )
 
 
 def moto(settings: Settings, home: StackHome) -> Service:
     host, port = host_port(settings.aws_endpoint_url or DEFAULT_AWS_ENDPOINT, 5001)
     address = join_host_port(host, port)
     server = Path(sys.executable).parent / "moto_server"
-    return Service("moto", program="moto_server", package=None, address=address,
-                   argv=(str(server), "-H", host, "-p", str(port)),
-                   healthy=partial(health.moto, f"http://{address}"),
-                   local=is_loopback(host), tcp=(host, port), dirs=(home.data("moto"),))
+    return Service(
+        "moto",
+        program="moto_server",
+        package=None,
+        address=address,
+        argv=(str(server), "-H", host, "-p", str(port)),
+        healthy=partial(health.moto, f"http://{address}"),
+        local=is_loopback(host),
+        tcp=(host, port),
+        dirs=(home.data("moto"),),
+    )
 
 
 DEFINITIONS = (etcd, redis, docker, registry, moto)

@@ -1,9 +1,10 @@
 """`yoda-discover`: registers healthy app instances and announces proxy nodes in etcd.
 
-    yoda-discover [watch]              every totem-labelled container on this Docker host
-    yoda-discover register CONTAINER   one container, as its sidekick
-    yoda-discover presence --node N    this proxy node, under <base>/proxy-nodes/N/info
+yoda-discover [watch]              every totem-labelled container on this Docker host
+yoda-discover register CONTAINER   one container, as its sidekick
+yoda-discover presence --node N    this proxy node, under <base>/proxy-nodes/N/info
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,13 +26,19 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     common.add_argument("--fall", type=int, default=3, help="consecutive failed checks that deregister")
     common.add_argument("--ttl", type=int, default=5, help="lease TTL in seconds")
 
-    parser = argparse.ArgumentParser(prog="yoda-discover", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="yoda-discover", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     modes = parser.add_subparsers(dest="mode")
     watch = modes.add_parser("watch", parents=[common], help="register every labelled container (default)")
     watch.add_argument("--resync", type=float, default=30.0, help="seconds between full resyncs with docker ps")
-    watch.add_argument("--label", action="append", default=[], metavar="KEY[=VALUE]",
-                       help="only containers that also carry this label (repeatable)")
+    watch.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="KEY[=VALUE]",
+        help="only containers that also carry this label (repeatable)",
+    )
     watch.add_argument("--docker-host", default=defaults.docker_host)
     register = modes.add_parser("register", parents=[common], help="register one container (sidekick)")
     register.add_argument("container", help="container name or id")
@@ -84,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "watch":
         from yoda_discover.docker_watcher import DockerWatcher
 
-        watcher = DockerWatcher(store, _docker(args.docker_host), base, args.host_ip, policy,
-                                args.resync, tuple(args.label)).start()
+        watcher = DockerWatcher(
+            store, _docker(args.docker_host), base, args.host_ip, policy, args.resync, tuple(args.label)
+        ).start()
         done.wait()
         watcher.stop()
         return 0

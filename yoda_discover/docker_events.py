@@ -3,11 +3,13 @@
 `on_connected` runs each time the stream (re)opens, after the request is made and
 before events are read, so a full resync there misses nothing.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from totem.waiting import pause
 
@@ -35,7 +37,7 @@ class DockerEvents:
         self._stream: Any = None
         self._thread = threading.Thread(target=self._run, name="docker-events", daemon=True)
 
-    def start(self) -> "DockerEvents":
+    def start(self) -> DockerEvents:
         self._thread.start()
         return self
 

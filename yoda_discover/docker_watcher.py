@@ -5,6 +5,7 @@ kill, ...). A periodic full resync against the running containers adds what
 was missed, removes what is gone, and deletes this host's endpoints in etcd
 that no running container accounts for.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,7 +51,7 @@ class DockerWatcher:
         self._thread = threading.Thread(target=self._resync_loop, name="discover-resync", daemon=True)
 
     # -- life cycle -----------------------------------------------------------
-    def start(self) -> "DockerWatcher":
+    def start(self) -> DockerWatcher:
         self._events.start()
         self._thread.start()
         return self
@@ -110,9 +111,7 @@ class DockerWatcher:
         with self._lock:
             tracked = set(self.registrations)
         every = self.client.api.containers(filters={"label": NODE, "status": "running"})
-        mine = self.client.api.containers(
-            filters={"label": [UPSTREAM, *self.selectors], "status": "running"}
-        )
+        mine = self.client.api.containers(filters={"label": [UPSTREAM, *self.selectors], "status": "running"})
         running = {c["Id"]: c.get("Labels") or {} for c in mine if is_instance(c.get("Labels"))}
         for container_id in tracked - set(running):
             self.remove(container_id, "is not running (resync)")

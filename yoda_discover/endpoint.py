@@ -1,4 +1,5 @@
 """A container's endpoint registration: its labels, its health check, its key and value."""
+
 from __future__ import annotations
 
 import functools

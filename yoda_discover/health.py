@@ -1,4 +1,5 @@
 """Health checks: an HTTP GET of the `totem.health` path, else a TCP connect."""
+
 from __future__ import annotations
 
 import http.client

@@ -1,4 +1,5 @@
 """The `totem.*` container labels (totem/contracts/labels.py) read into an Instance, validated."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Writes `<base>/proxy-nodes/<node>/info` = {"address", "http", "https", "admin"}
 under a lease, after a TCP check of every port given; deletes it on exit and
 after `fall` failed checks. A dead announcer's key goes when its lease expires.
 """
+
 from __future__ import annotations
 
 import json

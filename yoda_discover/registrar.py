@@ -5,12 +5,13 @@ that is kept alive; `fall` consecutive failures delete it; `stop()` deletes it a
 once. If the lease is lost (etcd away longer than the TTL) the next pass writes
 the key again under a new lease.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from totem.store import Lease, Store, StoreError
 from totem.waiting import pause
@@ -50,7 +51,7 @@ class Registration:
     def stopped(self) -> bool:
         return self._stopped.is_set()
 
-    def start(self) -> "Registration":
+    def start(self) -> Registration:
         self._thread.start()
         return self
 

@@ -3,6 +3,7 @@
 Registers the container's endpoint while it is healthy; deregisters and returns
 when the container goes away or `done` is set (SIGTERM/SIGINT).
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,13 @@ def run_sidekick(
 ) -> Registration:
     """Blocks until the container goes away or `done` is set; the endpoint is deleted on return."""
     try:
-        info = wait(lambda: _running(client, container), wait_running, interval=min(poll, 0.5), abort=done,
-                    what=f"container {container} running")
+        info = wait(
+            lambda: _running(client, container),
+            wait_running,
+            interval=min(poll, 0.5),
+            abort=done,
+            what=f"container {container} running",
+        )
     except WaitAborted:
         raise ContainerNotRunning(f"{container}: stopped before it ran") from None
     except WaitTimeout:

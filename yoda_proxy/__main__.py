@@ -1,4 +1,5 @@
 """`python -m yoda_proxy`."""
+
 import sys
 
 from yoda_proxy.cli import main

@@ -1,10 +1,11 @@
 """Admin endpoint: JSON status, Prometheus metrics, and HAProxy's stats page behind basic auth.
 
-    GET /status   applied revision, last error, wiring counts (JSON)
-    GET /healthz  200 once the first config is applied and while HAProxy runs
-    GET /metrics  yoda-proxy metrics followed by HAProxy's own exporter
-    GET /stats    HAProxy stats page (basic auth, user `admin`, password YODA_ADMIN_PASSWORD)
+GET /status   applied revision, last error, wiring counts (JSON)
+GET /healthz  200 once the first config is applied and while HAProxy runs
+GET /metrics  yoda-proxy metrics followed by HAProxy's own exporter
+GET /stats    HAProxy stats page (basic auth, user `admin`, password YODA_ADMIN_PASSWORD)
 """
+
 from __future__ import annotations
 
 import base64
@@ -58,7 +59,7 @@ def authorized(header: str | None, password: str | None) -> bool:
 
 
 class AdminHandler(BaseHTTPRequestHandler):
-    server: "AdminServer"
+    server: AdminServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
@@ -79,8 +80,12 @@ class AdminHandler(BaseHTTPRequestHandler):
             self.send(200, "text/plain; version=0.0.4", text)
         elif route == "/stats":
             if not authorized(self.headers.get("Authorization"), self.server.password):
-                self.send(401, "application/json", error("unauthorized", "stats need basic auth"),
-                          {"WWW-Authenticate": 'Basic realm="yoda-proxy"'})
+                self.send(
+                    401,
+                    "application/json",
+                    error("unauthorized", "stats need basic auth"),
+                    {"WWW-Authenticate": 'Basic realm="yoda-proxy"'},
+                )
                 return
             try:
                 self.send(*haproxy_get(self.server.stats_socket, self.path)[:3])
@@ -109,7 +114,7 @@ def error(code: str, message: str) -> bytes:
 class AdminServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, reconciler: "Reconciler", password: str | None):
+    def __init__(self, host: str, port: int, reconciler: Reconciler, password: str | None):
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), AdminHandler)
@@ -117,7 +122,7 @@ class AdminServer(ThreadingHTTPServer):
         self.password = password
         self.stats_socket = reconciler.work / "stats-http.sock"
 
-    def start(self) -> "AdminServer":
+    def start(self) -> AdminServer:
         threading.Thread(target=self.serve_forever, name="yoda-admin", daemon=True).start()
         return self
 

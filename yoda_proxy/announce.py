@@ -4,6 +4,7 @@ wiring revision it has applied (`applied`), both on one lease.
 A write that fails while etcd is away is remembered and retried by `flush()`;
 a lost lease is replaced and every key rewritten.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The last applied wiring keys on disk, so a proxy restarted while etcd is away
 comes back with the routing it had instead of an empty one."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """`yoda-proxy`: watch YODA_BASE in etcd and keep a local HAProxy in line with it."""
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,16 @@ def options(args: argparse.Namespace) -> ProxySettings:
     if not NAME.match(args.node):
         raise SystemExit(f"yoda-proxy: --node {args.node!r} must match {NAME.pattern}")
     return ProxySettings.from_env(
-        etcd_url=args.etcd_url, base="/" + args.base.strip("/"), node=args.node, http=args.http,
-        https=args.https, admin=args.admin, work_dir=args.work_dir.expanduser().resolve(),
-        haproxy=args.haproxy, default_cert=args.default_cert, advertise=args.advertise,
+        etcd_url=args.etcd_url,
+        base="/" + args.base.strip("/"),
+        node=args.node,
+        http=args.http,
+        https=args.https,
+        admin=args.admin,
+        work_dir=args.work_dir.expanduser().resolve(),
+        haproxy=args.haproxy,
+        default_cert=args.default_cert,
+        advertise=args.advertise,
         debounce=args.debounce,
     )
 
@@ -53,8 +61,12 @@ def run(opts: ProxySettings, stop: threading.Event) -> int:
     from yoda_proxy.reconciler import Reconciler
 
     store = connect(opts.etcd_url)
-    info = {"address": opts.advertise or opts.http.host, "http": opts.http.port,
-            "https": opts.https.port, "admin": opts.admin.port}
+    info = {
+        "address": opts.advertise or opts.http.host,
+        "http": opts.http.port,
+        "https": opts.https.port,
+        "admin": opts.admin.port,
+    }
     announcer = Announcer(store, opts.prefix, opts.node, info, opts.lease_ttl)
     reconciler = Reconciler(store, opts, announcer)
     admin = None

@@ -5,6 +5,7 @@ answers nothing there, so the reload is confirmed from `show proc` (the master's
 reload counter moves, no failed reload, a new worker) and from the stats socket
 answering with the new worker's pid. Reloads are serialized by the caller.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,11 @@ def parse_show_proc(text: str) -> ProcState:
     if not master:
         raise HAProxyError(f"unexpected 'show proc' answer: {text[:200]!r}")
     block = WORKERS.search(text)
-    workers = tuple(int(line.split()[0]) for line in (block.group(1) if block else "").splitlines()
-                    if line.strip() and line.split()[0].isdigit())
+    workers = tuple(
+        int(line.split()[0])
+        for line in (block.group(1) if block else "").splitlines()
+        if line.strip() and line.split()[0].isdigit()
+    )
     return ProcState(int(master.group(1)), int(master.group(2)), int(master.group(3)), workers)
 
 
@@ -60,8 +64,7 @@ class HAProxy:
         self.reloads = 0
 
     def check(self, cfg: Path) -> tuple[bool, str]:
-        result = subprocess.run([self.binary, "-c", "-f", str(cfg)], capture_output=True,
-                                text=True, timeout=60)
+        result = subprocess.run([self.binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=60)
         output = (result.stdout + result.stderr).strip()
         return result.returncode == 0, output
 
@@ -88,9 +91,20 @@ class HAProxy:
             stale.unlink(missing_ok=True)
         logfile = open(self.work / "haproxy.log", "ab")
         self.process = subprocess.Popen(
-            [self.binary, "-W", "-S", f"{self.master_socket},mode,600", "-f", str(self.cfg),
-             "-p", str(self.work / "haproxy.pid")],
-            stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile, start_new_session=True,
+            [
+                self.binary,
+                "-W",
+                "-S",
+                f"{self.master_socket},mode,600",
+                "-f",
+                str(self.cfg),
+                "-p",
+                str(self.work / "haproxy.pid"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
             env={k: v for k, v in os.environ.items() if k not in SECRET_ENV},
         )
         logfile.close()
@@ -98,13 +112,21 @@ class HAProxy:
         def serving() -> ProcState | None:
             state = self.proc_state()
             return state if state.workers and self.worker_pid() in state.workers else None
+
         try:  # until its sockets answer, asking fails: not started yet
-            state = wait(serving, self.timeout, 0.02, abort=lambda: not self.running(), what="haproxy to start",
-                         ignoring=(OSError, HAProxyError))
+            state = wait(
+                serving,
+                self.timeout,
+                0.02,
+                abort=lambda: not self.running(),
+                what="haproxy to start",
+                ignoring=(OSError, HAProxyError),
+            )
         except WaitAborted:
             tail = (self.work / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
-            raise HAProxyError(f"haproxy exited at start (code {self.process.returncode}): "
-                               + " | ".join(tail)) from None
+            raise HAProxyError(
+                f"haproxy exited at start (code {self.process.returncode}): " + " | ".join(tail)
+            ) from None
         except WaitTimeout:
             raise HAProxyError("haproxy did not start in time") from None
         log.info("haproxy started (master %s, worker %s)", state.master, state.workers[0])
@@ -133,6 +155,7 @@ class HAProxy:
                 new = state.workers[0]
                 return new not in before.workers and self.worker_pid() == new
             return False
+
         try:  # OSError: the master re-executes itself; its socket comes back
             wait(confirmed, self.timeout, 0.005, what="haproxy to confirm the reload", ignoring=(OSError,))
         except WaitTimeout:

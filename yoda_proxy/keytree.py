@@ -5,6 +5,7 @@
 Each change names the entity it touched ("hosts/<id>"), so a parse can rebuild only those.
 Other keys (`revision`, `global/errors/404`, ...) are kept flat.
 """
+
 from __future__ import annotations
 
 from totem.contracts import yoda
@@ -25,7 +26,7 @@ class KeyTree:
         self.flat: dict[str, str] = {}
 
     @classmethod
-    def of(cls, keys: dict[str, str]) -> "KeyTree":
+    def of(cls, keys: dict[str, str]) -> KeyTree:
         tree = cls()
         for key, value in keys.items():
             tree.put(key, value)
@@ -36,7 +37,7 @@ class KeyTree:
         """(section, entity id, rest of the key), or None for a flat key."""
         for section in SECTIONS:
             if key.startswith(section):
-                head, _, rest = key[len(section):].partition("/")
+                head, _, rest = key[len(section) :].partition("/")
                 return (section, head, rest) if head else None
         return None
 

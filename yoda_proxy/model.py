@@ -5,6 +5,7 @@ and returns a `Wiring`. An invalid or incomplete entity never poisons the rest:
 it is reported in `Wiring.errors` and, when the previous good wiring had it,
 that previous version is kept instead.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -1,7 +1,9 @@
 """Turn the flat etcd keys under YODA_BASE into a validated `Wiring`."""
+
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -9,8 +11,24 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from totem.contracts import yoda
 from yoda_proxy.keytree import ACLS, CERTS, HOSTS, LISTENERS, UPSTREAMS, KeyTree, Tree
 from yoda_proxy.model import (
-    DEFAULT_ACL, MODES, PATH, PUBLIC_CIDRS, TRUE, Health, Host, Invalid, Listener, Location,
-    Upstream, Wiring, acl_list, address, cidrs, duration_ms, hostname, name,
+    DEFAULT_ACL,
+    MODES,
+    PATH,
+    PUBLIC_CIDRS,
+    TRUE,
+    Health,
+    Host,
+    Invalid,
+    Listener,
+    Location,
+    Upstream,
+    Wiring,
+    acl_list,
+    address,
+    cidrs,
+    duration_ms,
+    hostname,
+    name,
 )
 
 T = TypeVar("T")
@@ -22,14 +40,14 @@ def group(keys: dict[str, str], prefix: str) -> Tree:
     tree: Tree = {}
     for key, value in keys.items():
         if key.startswith(prefix):
-            head, _, rest = key[len(prefix):].partition("/")
+            head, _, rest = key[len(prefix) :].partition("/")
             if head:
                 tree.setdefault(head, {})[rest] = value
     return tree
 
 
 def sub(tree: dict[str, str], prefix: str) -> dict[str, str]:
-    return {k[len(prefix):]: v for k, v in tree.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in tree.items() if k.startswith(prefix)}
 
 
 def location_ref(host: str, location: str) -> str:
@@ -47,10 +65,14 @@ def parse_location(loc_id: str, keys: dict[str, str]) -> Location:
     allowed = acl_list(sub(keys, yoda.ALLOWED + "/"), "allowed acl")
     canary, percent = parse_canary(keys)
     return Location(
-        name=name(loc_id, "location"), path=path, upstream=name(upstream, "upstream"),
+        name=name(loc_id, "location"),
+        path=path,
+        upstream=name(upstream, "upstream"),
         force_ssl=keys.get(yoda.FORCE_SSL, "").strip().lower() in TRUE,
-        allowed=allowed or (DEFAULT_ACL,), denied=acl_list(sub(keys, yoda.DENIED + "/"), "denied acl"),
-        canary=canary, canary_percent=percent,
+        allowed=allowed or (DEFAULT_ACL,),
+        denied=acl_list(sub(keys, yoda.DENIED + "/"), "denied acl"),
+        canary=canary,
+        canary_percent=percent,
     )
 
 
@@ -64,8 +86,7 @@ def parse_canary(keys: dict[str, str]) -> tuple[str | None, int]:
     return name(upstream, "canary upstream"), int(percent)
 
 
-def parse_host(host_id: str, keys: dict[str, str], report: Callable[[str], None],
-               previous: Host | None) -> Host:
+def parse_host(host_id: str, keys: dict[str, str], report: Callable[[str], None], previous: Host | None) -> Host:
     host = hostname(host_id)
     aliases = tuple(sorted({hostname(v) for v in sub(keys, yoda.ALIASES + "/").values() if v.strip()} - {host}))
     old = {loc.name: loc for loc in previous.locations} if previous else {}
@@ -126,8 +147,9 @@ def check_pem(pem: str) -> str:
     return pem if pem.endswith("\n") else pem + "\n"
 
 
-def each(tree: Tree, section: str, build: Callable[[str, dict[str, str]], T], previous: dict[str, T],
-         ctx: "Context") -> dict[str, T]:
+def each(
+    tree: Tree, section: str, build: Callable[[str, dict[str, str]], T], previous: dict[str, T], ctx: Context
+) -> dict[str, T]:
     """Build every entity; an invalid one is reported and its previous good version kept.
     A valid entity that did not change since the previous parse is reused as is."""
     out: dict[str, T] = {}
@@ -154,8 +176,7 @@ class Context:
         self.wiring, self.prev, self.changed = wiring, prev, changed
 
 
-def parse(keys: dict[str, str] | KeyTree, previous: Wiring | None = None,
-          changed: set[str] | None = None) -> Wiring:
+def parse(keys: dict[str, str] | KeyTree, previous: Wiring | None = None, changed: set[str] | None = None) -> Wiring:
     """The wiring for `keys`. With `previous` and the set of entities `changed` since it
     (as KeyTree names them), unchanged valid entities are reused instead of rebuilt."""
     tree = keys if isinstance(keys, KeyTree) else KeyTree.of(keys)
@@ -165,19 +186,21 @@ def parse(keys: dict[str, str] | KeyTree, previous: Wiring | None = None,
     report = wiring.errors.append
     sections = tree.sections
     prev_hosts = {h.name: h for h in prev.hosts.values()}
-    wiring.raw_hosts = each(sections[HOSTS], HOSTS,
-                            lambda k, v: parse_host(k, v, report, prev_hosts.get(k.lower())), prev.raw_hosts, ctx)
+    wiring.raw_hosts = each(
+        sections[HOSTS], HOSTS, lambda k, v: parse_host(k, v, report, prev_hosts.get(k.lower())), prev.raw_hosts, ctx
+    )
     wiring.hosts = {h.name: h for h in wiring.raw_hosts.values()}
-    wiring.upstreams = each(sections[UPSTREAMS], UPSTREAMS,
-                            lambda k, v: parse_upstream(k, v, report), prev.upstreams, ctx)
-    wiring.listeners = each(sections[LISTENERS], LISTENERS, parse_listener,
-                            prev.listeners, ctx)
+    wiring.upstreams = each(
+        sections[UPSTREAMS], UPSTREAMS, lambda k, v: parse_upstream(k, v, report), prev.upstreams, ctx
+    )
+    wiring.listeners = each(sections[LISTENERS], LISTENERS, parse_listener, prev.listeners, ctx)
     wiring.acls = each(sections[ACLS], ACLS, parse_acl, prev.acls, ctx)
     wiring.acls.setdefault(DEFAULT_ACL, PUBLIC_CIDRS)
     certs = {k: v for k, v in sections[CERTS].items() if "" in v}
     wiring.certs = each(certs, CERTS, parse_cert, prev.certs, ctx)
-    wiring.pages = {code: page for code in ("404", "503")
-                    if (page := tree.get(f"{yoda.ERROR_PAGES}/{code}", "")).strip()}
+    wiring.pages = {
+        code: page for code in ("404", "503") if (page := tree.get(f"{yoda.ERROR_PAGES}/{code}", "")).strip()
+    }
     cross_check(wiring)
     return wiring
 
@@ -192,8 +215,10 @@ def cross_check(wiring: Wiring) -> None:
         paths: dict[str, str] = {}
         for loc in host.locations:
             if paths.setdefault(loc.path.rstrip("/") or "/", loc.name) != loc.name:
-                wiring.errors.append(f"{location_ref(host.name, loc.name)}: path {loc.path} "
-                                     f"also used by location {paths[loc.path.rstrip('/') or '/']}")
+                wiring.errors.append(
+                    f"{location_ref(host.name, loc.name)}: path {loc.path} "
+                    f"also used by location {paths[loc.path.rstrip('/') or '/']}"
+                )
             for acl in loc.allowed + loc.denied:
                 if acl not in wiring.acls:
                     wiring.errors.append(f"{location_ref(host.name, loc.name)}: unknown acl {acl}")
@@ -204,5 +229,4 @@ def cross_check(wiring: Wiring) -> None:
     for listener in wiring.listeners.values():
         up = wiring.upstreams.get(listener.upstream)
         if up is None or up.mode != "tcp":
-            wiring.errors.append(f"{LISTENERS}{listener.name}: upstream {listener.upstream} "
-                                 "must exist with mode tcp")
+            wiring.errors.append(f"{LISTENERS}{listener.name}: upstream {listener.upstream} must exist with mode tcp")

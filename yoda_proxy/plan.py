@@ -5,6 +5,7 @@
 - runtime state: map contents (host, route and listener maps) and server slot
   addresses. Changing those is a runtime API update.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,7 @@ class Plan:
 def fits(applied: Plan, new: Plan) -> bool:
     """True when `new` needs nothing undeclared in `applied`: only backends went away."""
     declared = {b.name: b for b in applied.backends}
-    return (new.structure[1:] == applied.structure[1:]
-            and all(declared.get(b.name) == b for b in new.backends))
+    return new.structure[1:] == applied.structure[1:] and all(declared.get(b.name) == b for b in new.backends)
 
 
 def carry_over(applied: Plan, new: Plan) -> None:
@@ -95,7 +95,7 @@ def build(wiring: Wiring, slots: SlotTable) -> tuple[Plan, bool]:
     slots.forget({b.name for b in backends})
     plan.backends = tuple(backends)
     plan.acls = tuple(sorted(wiring.acls.items()))
-    plan.listeners = tuple(ListenerSpec(l.name, l.address, l.port) for _, l in sorted(wiring.listeners.items()))
+    plan.listeners = tuple(ListenerSpec(s.name, s.address, s.port) for _, s in sorted(wiring.listeners.items()))
     fill_maps(plan, wiring, modes)
     return plan, grown
 
@@ -108,11 +108,20 @@ def fill_maps(plan: Plan, wiring: Wiring, modes: dict[str, str]) -> None:
         for alias in host.aliases:
             hosts.setdefault(alias, host.name)
         for loc in host.locations:
-            backend, canary = (backend_name(u) if modes.get(u) == "http" else UNAVAILABLE
-                               for u in (loc.upstream, loc.canary or loc.upstream))
-            value = "|".join((backend, "1" if loc.force_ssl else "0",
-                              "," + ",".join(loc.allowed) + ",", "," + ",".join(loc.denied) + ",",
-                              canary, str(loc.canary_percent if loc.canary else 0)))
+            backend, canary = (
+                backend_name(u) if modes.get(u) == "http" else UNAVAILABLE
+                for u in (loc.upstream, loc.canary or loc.upstream)
+            )
+            value = "|".join(
+                (
+                    backend,
+                    "1" if loc.force_ssl else "0",
+                    "," + ",".join(loc.allowed) + ",",
+                    "," + ",".join(loc.denied) + ",",
+                    canary,
+                    str(loc.canary_percent if loc.canary else 0),
+                )
+            )
             routes.setdefault(route_key(host.name, loc.path), value)
     for listener in wiring.listeners.values():
         if modes.get(listener.upstream) == "tcp":

@@ -5,6 +5,7 @@ coalesced) the wiring is parsed and planned. Map and server-slot changes go thro
 the runtime API; anything new to declare goes through a checked, confirmed, hitless
 reload. A failure leaves the running proxy as it was, and is reported.
 """
+
 from __future__ import annotations
 
 import gc
@@ -43,16 +44,21 @@ def runtime_commands(old: Plan, new: Plan, gen: Path) -> list[str]:
             continue
         for slot, (ip, port) in sorted(slots.items()):
             if before.get(slot) != (ip, port):
-                adds += [f"set server {backend}/s{slot} addr {ip} port {port}",
-                         f"set server {backend}/s{slot} state ready"]
+                adds += [
+                    f"set server {backend}/s{slot} addr {ip} port {port}",
+                    f"set server {backend}/s{slot} state ready",
+                ]
         removals += [f"set server {backend}/s{slot} state maint" for slot in sorted(before) if slot not in slots]
     updates, deletes = [], []
     for name in MAPS:
         path, was, now = gen / f"{name}.map", old.maps[name], new.maps[name]
         if was == now:
             continue
-        updates += [f"{'set' if key in was else 'add'} map {path} {key} {value}"
-                    for key, value in sorted(now.items()) if was.get(key) != value]
+        updates += [
+            f"{'set' if key in was else 'add'} map {path} {key} {value}"
+            for key, value in sorted(now.items())
+            if was.get(key) != value
+        ]
         deletes += [f"del map {path} {key}" for key in sorted(was) if key not in now]
     return adds + updates + deletes + removals
 
@@ -85,7 +91,7 @@ class Reconciler:
         self.watcher = None
 
     # -- life cycle ----------------------------------------------------------------
-    def start(self, ready_timeout: float = 5.0) -> "Reconciler":
+    def start(self, ready_timeout: float = 5.0) -> Reconciler:
         self.work.mkdir(parents=True, exist_ok=True)
         adopted = self.haproxy.adopt()
         if not adopted:

@@ -3,6 +3,7 @@
 Each apply that needs a reload writes a fresh `gen-<n>/` directory; haproxy.cfg in
 the work dir is a symlink switched to it only after `haproxy -c` accepted it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,13 @@ from yoda_proxy.certs import write_private
 from yoda_proxy.plan import MAPS, ListenerSpec, Plan
 from yoda_proxy.settings import Bind, ProxySettings
 
-ENV = Environment(loader=PackageLoader("yoda_proxy", "templates"), undefined=StrictUndefined,
-                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+ENV = Environment(
+    loader=PackageLoader("yoda_proxy", "templates"),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 STATUS_LINES = {"503": "503 Service Unavailable"}
 
 
@@ -35,8 +41,13 @@ def render_config(plan: Plan, opts: ProxySettings, work: Path, gen: Path, defaul
         return Bind(listener.address or opts.http.host, listener.port).haproxy
 
     return ENV.get_template("haproxy.cfg.j2").render(
-        plan=plan, opts=opts, work=work, gen=gen, default_cert=default_cert,
-        listener_bind=listener_bind, server_addr=server_addr,
+        plan=plan,
+        opts=opts,
+        work=work,
+        gen=gen,
+        default_cert=default_cert,
+        listener_bind=listener_bind,
+        server_addr=server_addr,
     )
 
 
@@ -52,8 +63,10 @@ def write_generation(plan: Plan, opts: ProxySettings, work: Path, gen: Path, def
     for code in ("403", "404", "503"):
         (gen / "pages" / f"{code}.html").write_text(page(plan, code))
     body = page(plan, "503").encode()
-    head = (f"HTTP/1.1 {STATUS_LINES['503']}\r\nContent-Type: text/html; charset=utf-8\r\n"
-            f"Cache-Control: no-cache\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {STATUS_LINES['503']}\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Cache-Control: no-cache\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     (gen / "pages" / "503.http").write_bytes(head.encode() + body)
     cfg = gen / "haproxy.cfg"
     cfg.write_text(render_config(plan, opts, work, gen, default_cert))

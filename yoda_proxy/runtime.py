@@ -1,4 +1,5 @@
 """HAProxy runtime API over a unix socket (the worker's stats socket or the master CLI)."""
+
 from __future__ import annotations
 
 import socket
@@ -67,5 +68,5 @@ class RuntimeAPI:
             buffer.extend(chunk)
         end = buffer.index(PROMPT)
         answer = bytes(buffer[:end]).decode(errors="replace")
-        del buffer[:end + len(PROMPT)]
+        del buffer[: end + len(PROMPT)]
         return answer

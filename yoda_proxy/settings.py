@@ -1,4 +1,5 @@
 """Settings of one yoda-proxy process: command-line flags (cli.py) over the environment."""
+
 from __future__ import annotations
 
 import socket
@@ -32,7 +33,7 @@ class Bind:
 @dataclass(frozen=True)
 class ProxySettings(EnvSettings):
     etcd_url: str = "etcd://127.0.0.1:2379"  # --etcd-url, default TOTEM_ETCD_URL
-    base: str = "/yoda"                      # --base, default YODA_BASE
+    base: str = "/yoda"  # --base, default YODA_BASE
     node: str = setting("YODA_NODE", default_factory=socket.gethostname, parse=nonblank())
     http: Bind = Bind("127.0.0.1", 8080)
     https: Bind = Bind("127.0.0.1", 8443)
@@ -40,10 +41,10 @@ class ProxySettings(EnvSettings):
     work_dir: Path = Path("~/.totem/proxy").expanduser()
     haproxy: str = "/usr/sbin/haproxy"
     default_cert: Path | None = None  # generated (self-signed) when not given
-    advertise: str | None = None      # address announced in proxy-nodes/<node>/info
-    debounce: float = 0.01            # quiet time before applying a burst of changes
-    max_delay: float = 0.2            # apply at the latest this long after the first change
-    hard_stop_after: str = "30s"      # how long old workers may finish in-flight requests
+    advertise: str | None = None  # address announced in proxy-nodes/<node>/info
+    debounce: float = 0.01  # quiet time before applying a burst of changes
+    max_delay: float = 0.2  # apply at the latest this long after the first change
+    hard_stop_after: str = "30s"  # how long old workers may finish in-flight requests
     lease_ttl: int = 10
     admin_password: str | None = setting("YODA_ADMIN_PASSWORD", None, secret=True)
 

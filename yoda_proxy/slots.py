@@ -4,6 +4,7 @@ Each backend is declared with `capacity` server slots (s1..sN). An endpoint keep
 its slot while it lives; a new one takes the lowest free slot. Capacity only grows
 (to the next power of two), and growing is the one endpoint change that needs a reload.
 """
+
 from __future__ import annotations
 
 MIN_CAPACITY = 4

@@ -1,4 +1,5 @@
 """What this proxy has applied, and what went wrong: for /status and /metrics."""
+
 from __future__ import annotations
 
 import threading
@@ -37,8 +38,10 @@ class Status:
             self.last_apply_seconds = seconds
             self.last_applied_at = time.time()
             if wiring.errors:
-                self._error(f"invalid wiring ignored: {wiring.errors[0]}"
-                            + (f" (and {len(wiring.errors) - 1} more)" if len(wiring.errors) > 1 else ""))
+                self._error(
+                    f"invalid wiring ignored: {wiring.errors[0]}"
+                    + (f" (and {len(wiring.errors) - 1} more)" if len(wiring.errors) > 1 else "")
+                )
 
     def failed(self, message: str) -> None:
         with self._lock:
@@ -53,12 +56,19 @@ class Status:
         """Counts and revisions; never secrets."""
         with self._lock:
             return {
-                "node": self.node, "ready": self.ready, "applied_revision": self.applied_revision,
-                "wanted_revision": self.wanted_revision, "in_sync": not self.wiring_errors,
-                "last_error": self.last_error, "last_error_at": self.last_error_at,
-                "wiring_errors": self.wiring_errors, "counts": self.counts,
-                "reloads": self.reloads, "runtime_updates": self.runtime_updates,
-                "apply_failures": self.apply_failures, "applies": self.applies,
+                "node": self.node,
+                "ready": self.ready,
+                "applied_revision": self.applied_revision,
+                "wanted_revision": self.wanted_revision,
+                "in_sync": not self.wiring_errors,
+                "last_error": self.last_error,
+                "last_error_at": self.last_error_at,
+                "wiring_errors": self.wiring_errors,
+                "counts": self.counts,
+                "reloads": self.reloads,
+                "runtime_updates": self.runtime_updates,
+                "apply_failures": self.apply_failures,
+                "applies": self.applies,
                 "last_apply_seconds": self.last_apply_seconds,
                 "last_applied_at": self.last_applied_at,
                 "etcd_connected": bool(self.etcd_connected and self.etcd_connected.is_set()),
@@ -67,16 +77,20 @@ class Status:
     def prometheus(self) -> str:
         data = self.as_json()
         lines = [
-            "# TYPE yoda_proxy_reloads_total counter", f"yoda_proxy_reloads_total {data['reloads']}",
+            "# TYPE yoda_proxy_reloads_total counter",
+            f"yoda_proxy_reloads_total {data['reloads']}",
             "# TYPE yoda_proxy_runtime_updates_total counter",
             f"yoda_proxy_runtime_updates_total {data['runtime_updates']}",
             "# TYPE yoda_proxy_apply_failures_total counter",
             f"yoda_proxy_apply_failures_total {data['apply_failures']}",
-            "# TYPE yoda_proxy_applies_total counter", f"yoda_proxy_applies_total {data['applies']}",
+            "# TYPE yoda_proxy_applies_total counter",
+            f"yoda_proxy_applies_total {data['applies']}",
             "# TYPE yoda_proxy_last_apply_seconds gauge",
             f"yoda_proxy_last_apply_seconds {data['last_apply_seconds']:.6f}",
-            "# TYPE yoda_proxy_wiring_errors gauge", f"yoda_proxy_wiring_errors {len(data['wiring_errors'])}",
-            "# TYPE yoda_proxy_etcd_connected gauge", f"yoda_proxy_etcd_connected {int(data['etcd_connected'])}",
+            "# TYPE yoda_proxy_wiring_errors gauge",
+            f"yoda_proxy_wiring_errors {len(data['wiring_errors'])}",
+            "# TYPE yoda_proxy_etcd_connected gauge",
+            f"yoda_proxy_etcd_connected {int(data['etcd_connected'])}",
         ]
         lines.append("# TYPE yoda_proxy_wiring gauge")
         lines += [f'yoda_proxy_wiring{{kind="{k}"}} {v}' for k, v in sorted(data["counts"].items())]

@@ -1,4 +1,5 @@
 """Helpers for tests and benchmarks: loopback HTTP backends and a yoda-proxy subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     wbufsize = 65536  # one write per response (flushed by http.server after each request)
-    server: "Backend"
+    server: Backend
 
     def do_GET(self) -> None:  # noqa: N802
         if self.path.startswith("/health") and not self.server.healthy:
             return self._reply(503, {"name": self.server.name, "healthy": False})
         self.server.hits += 1
-        self._reply(200, {"name": self.server.name, "path": self.path,
-                          "headers": {k.lower(): v for k, v in self.headers.items()}})
+        self._reply(
+            200,
+            {"name": self.server.name, "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}},
+        )
 
     def _reply(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -84,8 +87,13 @@ def local_etcd_url(scheme: str = "etcd") -> str:
 class ProxyProcess:
     """`python -m yoda_proxy` on free loopback ports with a private work dir and YODA_BASE."""
 
-    def __init__(self, etcd_url: str | None = None, base: str | None = None,
-                 password: str = "test-admin-password", extra: list[str] | None = None):
+    def __init__(
+        self,
+        etcd_url: str | None = None,
+        base: str | None = None,
+        password: str = "test-admin-password",
+        extra: list[str] | None = None,
+    ):
         self.etcd_url = etcd_url or local_etcd_url()
         self.base = base or f"/test-{uuid.uuid4().hex[:12]}/yoda"
         self.http, self.https, self.admin = free_port(), free_port(), free_port()
@@ -99,18 +107,45 @@ class ProxyProcess:
     def prefix(self) -> str:
         return self.base + "/"
 
-    def start(self) -> "ProxyProcess":
-        env = dict(os.environ, YODA_ADMIN_PASSWORD=self.password,
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    def start(self) -> ProxyProcess:
+        env = dict(
+            os.environ,
+            YODA_ADMIN_PASSWORD=self.password,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "yoda_proxy", "--etcd-url", self.etcd_url, "--base", self.base,
-             "--node", self.node, "--http", f"127.0.0.1:{self.http}", "--https", f"127.0.0.1:{self.https}",
-             "--admin", f"127.0.0.1:{self.admin}", "--work-dir", str(self.work), *self.extra],
-            env=env, stdout=open(self.work / "yoda-proxy.log", "ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "yoda_proxy",
+                "--etcd-url",
+                self.etcd_url,
+                "--base",
+                self.base,
+                "--node",
+                self.node,
+                "--http",
+                f"127.0.0.1:{self.http}",
+                "--https",
+                f"127.0.0.1:{self.https}",
+                "--admin",
+                f"127.0.0.1:{self.admin}",
+                "--work-dir",
+                str(self.work),
+                *self.extra,
+            ],
+            env=env,
+            stdout=open(self.work / "yoda-proxy.log", "ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait(lambda: self.status()["ready"] and self.status()["haproxy_running"], 20, interval=0.02,
-             what=f"yoda-proxy {self.node} ready", ignoring=(requests.RequestException,))
+        wait(
+            lambda: self.status()["ready"] and self.status()["haproxy_running"],
+            20,
+            interval=0.02,
+            what=f"yoda-proxy {self.node} ready",
+            ignoring=(requests.RequestException,),
+        )
         return self
 
     def status(self) -> dict:

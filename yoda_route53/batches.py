@@ -4,6 +4,7 @@ Per request: at most 1,000 ResourceRecord elements and 32,000 characters over
 all Value elements, where an UPSERT counts twice. A group (a record set and its
 ownership TXT record) always goes in one batch so they change together.
 """
+
 from __future__ import annotations
 
 MAX_RECORDS = 1000

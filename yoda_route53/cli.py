@@ -3,6 +3,7 @@
 One record set per node under --record-name (SetIdentifier = node), each with an
 ownership TXT record; several instances may run, one leader writes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,20 +13,32 @@ import threading
 
 
 def build_parser(defaults) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="yoda-route53", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="yoda-route53", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--zone-id", required=True, help="hosted zone id (Z... or /hostedzone/Z...)")
     parser.add_argument("--record-name", required=True, help="e.g. proxy.example.com")
     parser.add_argument("--record-type", choices=["A", "CNAME"], default="A")
     parser.add_argument("--ttl", type=int, default=60)
     routing = parser.add_mutually_exclusive_group()
-    routing.add_argument("--weighted", dest="routing", action="store_const", const="weighted",
-                         help="weighted record sets, weight 1 each (default)")
-    routing.add_argument("--multivalue", dest="routing", action="store_const", const="multivalue",
-                         help="multivalue answer record sets (A only)")
+    routing.add_argument(
+        "--weighted",
+        dest="routing",
+        action="store_const",
+        const="weighted",
+        help="weighted record sets, weight 1 each (default)",
+    )
+    routing.add_argument(
+        "--multivalue",
+        dest="routing",
+        action="store_const",
+        const="multivalue",
+        help="multivalue answer record sets (A only)",
+    )
     parser.set_defaults(routing="weighted")
-    parser.add_argument("--owner-id", default=defaults.cluster,
-                        help="written into the ownership TXT records (default: TOTEM_CLUSTER)")
+    parser.add_argument(
+        "--owner-id", default=defaults.cluster, help="written into the ownership TXT records (default: TOTEM_CLUSTER)"
+    )
     parser.add_argument("--txt-prefix", default="yoda-owner.", help="prefix of the ownership TXT record name")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between full reconciles")
     parser.add_argument("--etcd", default=defaults.etcd_url, help="store URL (TOTEM_ETCD_URL)")
@@ -55,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"yoda-route53: {exc}", file=sys.stderr)
         return 2
-    client = boto3.client("route53", endpoint_url=settings.aws_endpoint_url,
-                          config=Config(retries={"mode": "standard", "max_attempts": 1}))
+    client = boto3.client(
+        "route53",
+        endpoint_url=settings.aws_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
     zone = Zone(client, args.zone_id)
     try:
         zone_name = zone.name()

@@ -4,6 +4,7 @@ The leader reconciles when the proxy nodes change (bursts are coalesced) and on
 a fixed interval regardless, reading the nodes fresh from etcd each time, so a
 missed watch event or a compacted history cannot leave DNS behind.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,16 @@ def lock_name(zone_id: str, record_name: str) -> str:
 
 
 class Leader:
-    def __init__(self, store: Store, base: str, reconciler: Reconciler, interval: float = 60.0,
-                 debounce: float = 0.5, lock_ttl: int = 10, retry: float = 5.0):
+    def __init__(
+        self,
+        store: Store,
+        base: str,
+        reconciler: Reconciler,
+        interval: float = 60.0,
+        debounce: float = 0.5,
+        lock_ttl: int = 10,
+        retry: float = 5.0,
+    ):
         self.store = store
         self.base = base
         self.reconciler = reconciler

@@ -1,4 +1,5 @@
 """Live proxy nodes from `<base>/proxy-nodes/<node>/info` = {"address": ..., ...}."""
+
 from __future__ import annotations
 
 import ipaddress

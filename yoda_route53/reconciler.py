@@ -4,11 +4,12 @@ Creates or updates record sets for live nodes, deletes owned ones whose node is
 gone, and leaves everything it does not own alone (a record set with the same
 SetIdentifier but no ownership TXT record of ours is reported, not taken over).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from yoda_route53.batches import batches
 from yoda_route53.records import RecordSpec, same

@@ -4,6 +4,7 @@ Like external-dns, ownership is a TXT record set next to each record set (same
 SetIdentifier) under a prefixed name, so CNAMEs can be owned too. Record sets
 without our TXT record are never changed or deleted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,12 +48,24 @@ class RecordSpec:
         return {"Weight": 1} if self.routing == "weighted" else {"MultiValueAnswer": True}
 
     def record_set(self, node: str, address: str) -> dict:
-        return {"Name": self.name, "Type": self.type, "SetIdentifier": node, "TTL": self.ttl,
-                "ResourceRecords": [{"Value": address}], **self._routing()}
+        return {
+            "Name": self.name,
+            "Type": self.type,
+            "SetIdentifier": node,
+            "TTL": self.ttl,
+            "ResourceRecords": [{"Value": address}],
+            **self._routing(),
+        }
 
     def owner_record_set(self, node: str) -> dict:
-        return {"Name": self.owner_name, "Type": "TXT", "SetIdentifier": node, "TTL": self.ttl,
-                "ResourceRecords": [{"Value": self.owner_value}], **self._routing()}
+        return {
+            "Name": self.owner_name,
+            "Type": "TXT",
+            "SetIdentifier": node,
+            "TTL": self.ttl,
+            "ResourceRecords": [{"Value": self.owner_value}],
+            **self._routing(),
+        }
 
     def is_record(self, rrset: dict) -> bool:
         return fqdn(rrset["Name"]) == self.name and rrset["Type"] == self.type and "SetIdentifier" in rrset

@@ -1,4 +1,5 @@
 """One Route53 hosted zone through boto3: read the record sets of a name, apply change batches."""
+
 from __future__ import annotations
 
 import logging
@@ -44,9 +45,15 @@ class Zone:
                 log.warning("listing %s stopped: no progress past %s", name, start)
                 return list(found.values())
             asked.add(start)
-            params = {"HostedZoneId": self.id, "StartRecordName": start[0], "StartRecordType": start[1],
-                      "MaxItems": "300", **({"StartRecordIdentifier": start[2]} if start[2] else {})}
+            params = {
+                "HostedZoneId": self.id,
+                "StartRecordName": start[0],
+                "StartRecordType": start[1],
+                "MaxItems": "300",
+                **({"StartRecordIdentifier": start[2]} if start[2] else {}),
+            }
 
     def change(self, changes: list[dict], comment: str = "yoda-route53") -> None:
-        self._call("change_resource_record_sets", HostedZoneId=self.id,
-                   ChangeBatch={"Comment": comment, "Changes": changes})
+        self._call(
+            "change_resource_record_sets", HostedZoneId=self.id, ChangeBatch={"Comment": comment, "Changes": changes}
+        )

@@ -1,7 +1,8 @@
 """Schedulers registered by name; the cluster's is chosen with TOTEM_SCHEDULER."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from deployer.schedulers.base import Instance, Scheduler
 

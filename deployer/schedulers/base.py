@@ -1,4 +1,5 @@
 """The scheduler interface: deploy, start, status, stop, destroy — one adapter per backend."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -12,10 +13,10 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class Instance:
-    node: str           # unique instance name (the `totem.node` label)
-    deployment: str     # deployment id
+    node: str  # unique instance name (the `totem.node` label)
+    deployment: str  # deployment id
     running: bool
-    host: str = ""      # scheduler host the instance runs on
+    host: str = ""  # scheduler host the instance runs on
 
 
 class Scheduler(ABC):
@@ -51,6 +52,12 @@ class Scheduler(ABC):
 def labels(record: Record, node: str, port: int) -> dict[str, str]:
     """The contract's labels (totem/contracts/labels.py) of one instance of the deployment."""
     return instance_labels(
-        app=record["app"], version=record["version"], upstream=record["upstream"], port=port, node=node,
-        health=record["spec"]["check_path"], deployment=record["id"], cluster=record["cluster"],
+        app=record["app"],
+        version=record["version"],
+        upstream=record["upstream"],
+        port=port,
+        node=node,
+        health=record["spec"]["check_path"],
+        deployment=record["id"],
+        cluster=record["cluster"],
     )

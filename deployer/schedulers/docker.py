@@ -1,5 +1,6 @@
 """`docker`: containers on one or several Docker hosts (TOTEM_DOCKER_HOSTS), host networking,
 one allocated port per instance (the PORT variable), instances spread round-robin over hosts."""
+
 from __future__ import annotations
 
 import logging
@@ -71,7 +72,9 @@ class DockerScheduler(Scheduler):
                 pass
             self._ensure_image(client, record["spec"]["image"])
             client.containers.create(
-                record["spec"]["image"], name=node, network_mode="host",
+                record["spec"]["image"],
+                name=node,
+                network_mode="host",
                 labels=labels(record, node, where["port"]),
                 environment={**environment, "PORT": str(where["port"])},
                 restart_policy={"Name": "on-failure", "MaximumRetryCount": 5},
@@ -115,6 +118,7 @@ class DockerScheduler(Scheduler):
         for host in self.ctx.docker_hosts:
             for c in self._containers(host, app=app):
                 if c.labels.get(APP) == app:
-                    found.append(Instance(c.labels.get(NODE, c.name), c.labels.get(DEPLOYMENT, ""),
-                                          c.status == "running", host))
+                    found.append(
+                        Instance(c.labels.get(NODE, c.name), c.labels.get(DEPLOYMENT, ""), c.status == "running", host)
+                    )
         return found

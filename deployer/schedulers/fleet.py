@@ -1,6 +1,7 @@
 """`fleet`: unit files from `fleet_templates/` submitted through fleet's v1 HTTP API.
 Instances are `<deployment>-app@<n>.service` with register and logger sidekicks on the same machine
 (and a timer when the request has a `schedule`); all instances share one port, one per machine."""
+
 from __future__ import annotations
 
 from deployer import fleet_units
@@ -20,8 +21,11 @@ class FleetScheduler(Scheduler):
     def place(self, record: Record) -> dict[str, dict]:
         placed = dict(record.get("instances") or {})
         if len(placed) < record["spec"]["nodes"]:
-            port = next(iter(placed.values()))["port"] if placed else \
-                self.ctx.ports.reserve(FLEET_HOST, "0.0.0.0", record["id"])
+            port = (
+                next(iter(placed.values()))["port"]
+                if placed
+                else self.ctx.ports.reserve(FLEET_HOST, "0.0.0.0", record["id"])
+            )
             for index in range(1, record["spec"]["nodes"] + 1):
                 placed.setdefault(f"{record['id']}-{index}", {"host": FLEET_HOST, "address": "", "port": port})
         return placed
@@ -50,13 +54,16 @@ class FleetScheduler(Scheduler):
                 self.client.set_state(name, "launched")
 
     def status(self, record: Record) -> list[Instance]:
-        apps = dict(zip(fleet_units.unit_names(record)["app"], sorted(record["instances"])))
+        apps = dict(zip(fleet_units.unit_names(record)["app"], sorted(record["instances"]), strict=False))
         found = []
         for state in self.client.states():
             node = apps.get(state.get("name"))
             if node:
-                found.append(Instance(node, record["id"], state.get("systemdActiveState") == "active",
-                                      state.get("machineID", "")))
+                found.append(
+                    Instance(
+                        node, record["id"], state.get("systemdActiveState") == "active", state.get("machineID", "")
+                    )
+                )
         return found
 
     def stop(self, record: Record) -> None:
@@ -78,7 +85,12 @@ class FleetScheduler(Scheduler):
             meta = {o["name"]: o["value"] for o in unit.get("options", []) if o["section"] == "X-Totem"}
             if meta.get("App") == app and meta.get("Role") == "app":
                 state = states.get(unit["name"], {})
-                found.append(Instance(unit["name"], meta.get("Deployment", ""),
-                                      state.get("systemdActiveState") == "active", state.get("machineID", "")))
+                found.append(
+                    Instance(
+                        unit["name"],
+                        meta.get("Deployment", ""),
+                        state.get("systemdActiveState") == "active",
+                        state.get("machineID", ""),
+                    )
+                )
         return found
-

@@ -2,6 +2,7 @@
 with a restart policy, labels on the service and its containers, and an optional healthcheck
 (`templates.app.args.healthcheck`: an exec-form command list). Services are created with 0
 replicas (`deploy`), scaled to 1 (`start`) and back to 0 (`stop`)."""
+
 from __future__ import annotations
 
 import docker
@@ -29,8 +30,11 @@ class SwarmScheduler(Scheduler):
         for index in range(1, record["spec"]["nodes"] + 1):
             node = f"{record['id']}-{index}"
             if node not in placed:
-                placed[node] = {"host": self.host, "address": address,
-                                "port": self.ctx.ports.reserve(self.host, address, node)}
+                placed[node] = {
+                    "host": self.host,
+                    "address": address,
+                    "port": self.ctx.ports.reserve(self.host, address, node),
+                }
         return placed
 
     def _services(self, deployment: str | None = None, app: str | None = None):
@@ -45,8 +49,13 @@ class SwarmScheduler(Scheduler):
         command = record["request"]["templates"]["app"]["args"].get("healthcheck")
         if not isinstance(command, list) or not command or not all(isinstance(p, str) for p in command):
             return None
-        return Healthcheck(test=["CMD", *command], interval=2 * SECOND, timeout=int(record["spec"]["check_timeout"] * SECOND),
-                           retries=3, start_period=5 * SECOND)
+        return Healthcheck(
+            test=["CMD", *command],
+            interval=2 * SECOND,
+            timeout=int(record["spec"]["check_timeout"] * SECOND),
+            retries=3,
+            start_period=5 * SECOND,
+        )
 
     def deploy(self, record: Record, environment: dict[str, str]) -> None:
         existing = {s.name for s in self._services(deployment=record["id"])}
@@ -56,8 +65,13 @@ class SwarmScheduler(Scheduler):
             instance_labels = labels(record, node, where["port"])
             env = [f"{k}={v}" for k, v in {**environment, "PORT": str(where["port"])}.items()]
             self.client.services.create(
-                record["spec"]["image"], name=node, env=env, labels=instance_labels,
-                container_labels=instance_labels, networks=["host"], mode=ServiceMode("replicated", replicas=0),
+                record["spec"]["image"],
+                name=node,
+                env=env,
+                labels=instance_labels,
+                container_labels=instance_labels,
+                networks=["host"],
+                mode=ServiceMode("replicated", replicas=0),
                 restart_policy=RestartPolicy(condition="on-failure", delay=SECOND, max_attempts=5),
                 healthcheck=self._healthcheck(record),
                 stop_grace_period=int(record["spec"]["stop_timeout"] * SECOND),
@@ -78,7 +92,9 @@ class SwarmScheduler(Scheduler):
         return any(t["Status"]["State"] == "running" for t in service.tasks(filters={"desired-state": "running"}))
 
     def status(self, record: Record) -> list[Instance]:
-        return [Instance(s.name, record["id"], self._running(s), self.host) for s in self._services(deployment=record["id"])]
+        return [
+            Instance(s.name, record["id"], self._running(s), self.host) for s in self._services(deployment=record["id"])
+        ]
 
     def destroy(self, record: Record) -> None:
         for service in self._services(deployment=record["id"]):
@@ -90,5 +106,8 @@ class SwarmScheduler(Scheduler):
             self.ctx.ports.release(where["host"], where["port"], node)
 
     def instances(self, app: str) -> list[Instance]:
-        return [Instance(s.name, s.attrs["Spec"]["Labels"].get(DEPLOYMENT, ""), self._running(s), self.host)
-                for s in self._services(app=app) if s.attrs["Spec"]["Labels"].get(APP) == app]
+        return [
+            Instance(s.name, s.attrs["Spec"]["Labels"].get(DEPLOYMENT, ""), self._running(s), self.host)
+            for s in self._services(app=app)
+            if s.attrs["Spec"]["Labels"].get(APP) == app
+        ]

@@ -1,4 +1,5 @@
 """Mask secrets before a config leaves the API: encrypted values and secret-looking keys."""
+
 from __future__ import annotations
 
 import re

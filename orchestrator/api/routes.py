@@ -1,4 +1,5 @@
 """`GET /jobs`, `GET /jobs/<id>`, `GET /events`, `DELETE /apps/<owner>/<repo>/<ref>`, `GET /`."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
@@ -60,9 +61,18 @@ def get_job(job_id: str):
         if job is None:
             raise ApiError(404, "not_found", f"no job {job_id} (jobs expire after {rt.options.job_ttl} s)")
         timeline = events.query(rt, job_id=job_id, limit=1000)
-    return jsonify({**summary(job), "commits": job["commits"], "hooks": job["hooks"], "required-hooks": job["required"],
-                    "force-deploy": job["force-deploy"], "config": mask(job["config"]), "deploy": job["deploy"],
-                    "events": timeline})
+    return jsonify(
+        {
+            **summary(job),
+            "commits": job["commits"],
+            "hooks": job["hooks"],
+            "required-hooks": job["required"],
+            "force-deploy": job["force-deploy"],
+            "config": mask(job["config"]),
+            "deploy": job["deploy"],
+            "events": timeline,
+        }
+    )
 
 
 @blueprint.get("/events")

@@ -1,4 +1,5 @@
 """A config that cannot be used: the message names the first key path, `errors` lists them all."""
+
 from __future__ import annotations
 
 from orchestrator.errors import OrchestratorError

@@ -4,6 +4,7 @@ Context: owner, repo, ref, commit, env, cluster, deployer (inside `deployers.<na
 `variables`, evaluated in ascending `priority` so a variable can use those of lower priority.
 Encrypted values pass through untouched. Undefined names render as ''.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,11 @@ def coerce(key: str, value: Any, path: tuple) -> Any:
     if key in BOOLEAN_KEYS:
         if text.lower() in _TRUE | _FALSE:
             return text.lower() in _TRUE
-        raise ConfigError(f"{_path(path)}: {value!r} is not a boolean", [{"path": _path(path), "message": f"{value!r} is not a boolean"}], "evaluate")
+        raise ConfigError(
+            f"{_path(path)}: {value!r} is not a boolean",
+            [{"path": _path(path), "message": f"{value!r} is not a boolean"}],
+            "evaluate",
+        )
     if key in INTEGER_KEYS and re.fullmatch(r"-?\d+", text):
         return int(text)
     return value
@@ -70,7 +75,9 @@ def render(template: Any, context: dict, path: tuple) -> Any:
         return _ENV.from_string(template).render(context)
     except TemplateError as exc:  # includes SecurityError from the sandbox
         message = f"template error: {exc}"
-        raise ConfigError(f"{_path(path)}: {message}", [{"path": _path(path), "message": message}], "evaluate") from None
+        raise ConfigError(
+            f"{_path(path)}: {message}", [{"path": _path(path), "message": message}], "evaluate"
+        ) from None
 
 
 def _evaluate(node: Any, context: dict, path: tuple) -> Any:

@@ -1,4 +1,5 @@
 """Load an app's configuration: every provider at every level, merged, validated, evaluated, validated."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,9 @@ def parse(text: str, source: str) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{source}:{where} invalid YAML", [{"path": source, "message": "invalid YAML" + where}]) from None
+        raise ConfigError(
+            f"{source}:{where} invalid YAML", [{"path": source, "message": "invalid YAML" + where}]
+        ) from None
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -45,8 +48,15 @@ def merged_config(providers: list[Provider], location: Location) -> tuple[dict, 
 
 
 def context_of(location: Location, deployer_url: str) -> dict[str, Any]:
-    return {"owner": location.owner, "repo": location.repo, "ref": location.ref, "commit": location.commit or "",
-            "env": location.env, "cluster": location.cluster, "deployer_url": deployer_url}
+    return {
+        "owner": location.owner,
+        "repo": location.repo,
+        "ref": location.ref,
+        "commit": location.commit or "",
+        "env": location.env,
+        "cluster": location.cluster,
+        "deployer_url": deployer_url,
+    }
 
 
 def finish(merged: dict, location: Location, deployer_url: str) -> dict:

@@ -1,4 +1,5 @@
 """Deep merge (dicts merge, everything else replaces) and `__defaults__` expansion."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """JSON Schemas for totem.yml: the evaluated shape, and the same shape where any value may be a template."""
+
 from __future__ import annotations
 
 import copy
@@ -11,7 +12,9 @@ from totem.contracts.deploy_request import DEPLOYMENT_SCHEMA, ENVIRONMENT_SCHEMA
 from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
 TEMPLATE = {
-    "type": "object", "required": ["value"], "additionalProperties": False,
+    "type": "object",
+    "required": ["value"],
+    "additionalProperties": False,
     "properties": {"value": {}, "priority": {"type": "integer"}, "encrypted": {"type": "boolean"}},
 }
 SWITCH = {"type": "object", "properties": {"enabled": {"type": "boolean"}}}
@@ -22,8 +25,13 @@ DEPLOYER = {
         "url": {"type": "string", "pattern": r"^https?://[^\s/]+(/\S*)?$"},
         "enabled": {"type": "boolean"},
         "proxy": {"type": "object"},
-        "templates": {"type": "object", "additionalProperties": {"type": "object", "properties": {
-            "name": {"type": "string"}, "args": {"type": "object"}}}},
+        "templates": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "args": {"type": "object"}},
+            },
+        },
         "deployment": DEPLOYMENT_SCHEMA,  # passed on as is in the deploy request
     },
 }
@@ -31,9 +39,13 @@ EVALUATED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "enabled": {"type": "boolean"},
-        "hooks": {"type": "object", "properties": {
-            kind: {"type": "object", "additionalProperties": SWITCH} for kind in ("builder", "ci", "scm")},
-            "additionalProperties": False},
+        "hooks": {
+            "type": "object",
+            "properties": {
+                kind: {"type": "object", "additionalProperties": SWITCH} for kind in ("builder", "ci", "scm")
+            },
+            "additionalProperties": False,
+        },
         "deployers": {"type": "object", "additionalProperties": DEPLOYER},
         "variables": {"type": "object"},
         "security": SECURITY_SCHEMA,
@@ -47,6 +59,7 @@ EVALUATED_SCHEMA: dict[str, Any] = {
 
 def templated(schema: Any) -> Any:
     """The same schema where any value below the top level may also be a `{value: ...}` template."""
+
     def walk(node: Any, top: bool) -> Any:
         if not isinstance(node, dict):
             return node
@@ -56,6 +69,7 @@ def templated(schema: Any) -> Any:
         if isinstance(node.get("additionalProperties"), dict):
             node["additionalProperties"] = walk(node["additionalProperties"], False)
         return node if top else {"anyOf": [TEMPLATE, node]}
+
     return walk(schema, True)
 
 

@@ -1,4 +1,5 @@
 """Send deploy and undeploy requests: bearer token, retries with backoff on connection errors and 5xx."""
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,15 @@ def _body(response: requests.Response) -> Any:
         return {"text": response.text[:500]}
 
 
-def send(method: str, url: str, token: str | None, payload: dict | None = None, idempotency_key: str | None = None,
-         attempts: int = 6, backoff: float = 1.0) -> DeployResult:
+def send(
+    method: str,
+    url: str,
+    token: str | None,
+    payload: dict | None = None,
+    idempotency_key: str | None = None,
+    attempts: int = 6,
+    backoff: float = 1.0,
+) -> DeployResult:
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

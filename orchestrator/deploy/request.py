@@ -1,14 +1,15 @@
 """Build one deploy request per enabled deployer from a job and its evaluated config."""
+
 from __future__ import annotations
 
 import copy
 
 from jsonschema import Draft202012Validator
 
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from orchestrator.errors import OrchestratorError
 from orchestrator.jobs.gate import builder_image
 from orchestrator.jobs.store import Job
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 
 _VALIDATOR = Draft202012Validator(DEPLOY_REQUEST_SCHEMA)
 
@@ -18,8 +19,11 @@ class RequestError(OrchestratorError, ValueError):
 
 
 def enabled_deployers(config: dict) -> dict[str, dict]:
-    return {name: deployer for name, deployer in sorted((config.get("deployers") or {}).items())
-            if isinstance(deployer, dict) and deployer.get("enabled")}
+    return {
+        name: deployer
+        for name, deployer in sorted((config.get("deployers") or {}).items())
+        if isinstance(deployer, dict) and deployer.get("enabled")
+    }
 
 
 def build(job: Job, name: str, deployer: dict, env: str, cluster: str, job_url: str) -> dict:
@@ -28,8 +32,14 @@ def build(job: Job, name: str, deployer: dict, env: str, cluster: str, job_url: 
     app = templates.setdefault("app", {})
     app.setdefault("args", {})["image"] = builder_image(job) or app.get("args", {}).get("image")
     request = {
-        "meta-info": {"job-id": job["id"], "job-url": job_url, "env": env, "cluster": cluster, "deployer": name,
-                      "git": {k: job[k] for k in ("owner", "repo", "ref", "commit")}},
+        "meta-info": {
+            "job-id": job["id"],
+            "job-url": job_url,
+            "env": env,
+            "cluster": cluster,
+            "deployer": name,
+            "git": {k: job[k] for k in ("owner", "repo", "ref", "commit")},
+        },
         "deployment": copy.deepcopy(deployer.get("deployment") or {}),
         "templates": templates,
         "proxy": copy.deepcopy(deployer.get("proxy") or {}),

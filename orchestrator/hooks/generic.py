@@ -1,8 +1,9 @@
 """The generic hook (docs/architecture.md §3.1), signed `X-Hook-Signature: sha256=<hex>`."""
+
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from orchestrator.jobs.model import Hook
 from totem import signatures
@@ -21,6 +22,12 @@ def read(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_d
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
     validate(data, GENERIC_HOOK_SCHEMA)
     validate_git(data["git"])
-    return Hook(**{k: data["git"][k] for k in ("owner", "repo", "ref", "commit")}, type=data["type"],
-                name=data["name"], status=HookStatus(data["status"]), result=data.get("result") or {},
-                force_deploy=bool(data.get("force-deploy")), source="generic")
+    return Hook(
+        **{k: data["git"][k] for k in ("owner", "repo", "ref", "commit")},
+        type=data["type"],
+        name=data["name"],
+        status=HookStatus(data["status"]),
+        result=data.get("result") or {},
+        force_deploy=bool(data.get("force-deploy")),
+        source="generic",
+    )

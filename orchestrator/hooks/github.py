@@ -3,6 +3,7 @@
 push → scm-push hook; create (branch) → unfreeze; delete (branch) → undeploy + freeze;
 workflow_run / check_suite / status → ci hook (GitHub Actions or any checks as CI); ping → pong.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +12,8 @@ from typing import Any
 from orchestrator.jobs.model import Hook
 from totem.api import ApiError
 from totem.contracts.hook import HookStatus
-from totem.github import GithubDelivery, GitRef, create_or_delete_ref, push_ref
 from totem.git_names import validate_git
+from totem.github import GithubDelivery, GitRef, create_or_delete_ref, push_ref
 
 SUCCESS_CONCLUSIONS = {"success", "neutral", "skipped"}
 OWN_STATUS_SUFFIX = "::Orchestrator"  # our own commit statuses come back as `status` events
@@ -53,8 +54,10 @@ def _push(payload: dict) -> Action:
     ref = push_ref(payload)
     if ref.deleted:
         return Action("undeploy", ref=ref) if ref.ref_type == "branch" else Action("ignored", reason="tag deleted")
-    return Action("hooks", [Hook(ref.owner, ref.repo, ref.ref, ref.commit, "scm-push", "github",
-                                 HookStatus.SUCCESS, source="github")])
+    return Action(
+        "hooks",
+        [Hook(ref.owner, ref.repo, ref.ref, ref.commit, "scm-push", "github", HookStatus.SUCCESS, source="github")],
+    )
 
 
 def _workflow_run(payload: dict) -> Action:
@@ -75,8 +78,10 @@ def _check_suite(payload: dict) -> Action:
         return Action("ignored", reason="check suite without a branch")
     app = suite.get("app") if isinstance(suite.get("app"), dict) else {}
     status = _conclusion(payload.get("action"), suite.get("conclusion"))
-    return Action("hooks", [_ci_hook(payload, app.get("slug") or "check-suite", suite["head_branch"],
-                                     suite.get("head_sha"), status)])
+    return Action(
+        "hooks",
+        [_ci_hook(payload, app.get("slug") or "check-suite", suite["head_branch"], suite.get("head_sha"), status)],
+    )
 
 
 def _status(payload: dict) -> Action:
@@ -86,8 +91,11 @@ def _status(payload: dict) -> Action:
     state = payload.get("state")
     status = {"success": HookStatus.SUCCESS, "pending": HookStatus.PENDING}.get(state, HookStatus.FAILED)
     branches = payload.get("branches") if isinstance(payload.get("branches"), list) else []
-    hooks = [_ci_hook(payload, context, b.get("name"), payload.get("sha"), status) for b in branches
-             if isinstance(b, dict) and (b.get("commit") or {}).get("sha") == payload.get("sha")]
+    hooks = [
+        _ci_hook(payload, context, b.get("name"), payload.get("sha"), status)
+        for b in branches
+        if isinstance(b, dict) and (b.get("commit") or {}).get("sha") == payload.get("sha")
+    ]
     return Action("hooks", hooks) if hooks else Action("ignored", reason="no branch points at this commit")
 
 
@@ -103,8 +111,12 @@ def translate(delivery: GithubDelivery) -> Action:
     if delivery.event == "ping":
         return Action("ping")
     handlers = {
-        "push": _push, "workflow_run": _workflow_run, "check_suite": _check_suite, "status": _status,
-        "create": lambda p: _create_or_delete(p, False), "delete": lambda p: _create_or_delete(p, True),
+        "push": _push,
+        "workflow_run": _workflow_run,
+        "check_suite": _check_suite,
+        "status": _status,
+        "create": lambda p: _create_or_delete(p, False),
+        "delete": lambda p: _create_or_delete(p, True),
     }
     handler = handlers.get(delivery.event)
     if handler is None:

@@ -1,4 +1,5 @@
 """Land hooks on jobs (atomically), record events, queue the work, and say what happened."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """`POST /hooks/github | /hooks/travis | /hooks/generic`: verify, parse, persist, answer 202 with the job."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,9 @@ def persisting():
         yield
     except (redis.RedisError, OperationalError, OSError):
         current_app.logger.warning("could not persist a hook", exc_info=True)
-        raise ApiError(503, "unavailable", "the hook could not be stored; retry later", None,
-                       {"Retry-After": "5"}) from None
+        raise ApiError(
+            503, "unavailable", "the hook could not be stored; retry later", None, {"Retry-After": "5"}
+        ) from None
 
 
 def accepted(answers: list[dict]):

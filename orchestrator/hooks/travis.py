@@ -1,4 +1,5 @@
 """Travis CI webhooks: form field `payload`, `Signature` = base64 RSA-SHA1 of it, checked with Travis's public key."""
+
 from __future__ import annotations
 
 import base64
@@ -58,8 +59,18 @@ def read(payload: str | None, signature_header: str | None, public_key_pem: str 
     if data.get("type") == "pull_request" or data.get("pull_request"):
         return None
     repo = data["repository"]
-    git = {"owner": repo.get("owner_name"), "repo": repo.get("name"), "ref": data.get("branch"),
-           "commit": data.get("commit")}
+    git = {
+        "owner": repo.get("owner_name"),
+        "repo": repo.get("name"),
+        "ref": data.get("branch"),
+        "commit": data.get("commit"),
+    }
     validate_git(git)
-    return Hook(**git, type="ci", name=NAME, status=status_of(data), source="travis",
-                result={"build-url": str(data.get("build_url") or ""), "number": str(data.get("number") or "")})
+    return Hook(
+        **git,
+        type="ci",
+        name=NAME,
+        status=status_of(data),
+        source="travis",
+        result={"build-url": str(data.get("build_url") or ""), "number": str(data.get("number") or "")},
+    )

@@ -1,4 +1,5 @@
 """Frozen branches: a deleted branch ignores late hooks for a while (Redis key with expiry)."""
+
 from __future__ import annotations
 
 from orchestrator.runtime import Runtime

@@ -1,4 +1,5 @@
 """The deploy gate: every required hook `success` (or force-deploy) → deploy; any required `failed` → fail."""
+
 from __future__ import annotations
 
 from orchestrator.jobs.store import Job
@@ -31,7 +32,12 @@ def decide(job: Job) -> tuple[str, list[str]]:
 
 def builder_image(job: Job) -> str | None:
     """The image the latest successful builder hook reported."""
-    images = [(hook.get("received", 0), hook["result"].get("image")) for key, hook in job["hooks"].items()
-              if key.startswith("builder:") and hook.get("status") == HookStatus.SUCCESS
-              and isinstance(hook.get("result"), dict) and hook["result"].get("image")]
+    images = [
+        (hook.get("received", 0), hook["result"].get("image"))
+        for key, hook in job["hooks"].items()
+        if key.startswith("builder:")
+        and hook.get("status") == HookStatus.SUCCESS
+        and isinstance(hook.get("result"), dict)
+        and hook["result"].get("image")
+    ]
     return max(images)[1] if images else None

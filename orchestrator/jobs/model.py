@@ -1,4 +1,5 @@
 """The hook and job shapes, and how a hook changes a job (pure functions, no I/O)."""
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,15 @@ class Hook:
         return {"owner": self.owner, "repo": self.repo, "ref": self.ref, "commit": self.commit}
 
     def as_record(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "status": self.status, "result": self.result,
-                "force-deploy": self.force_deploy, "source": self.source, "received": time.time()}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "status": self.status,
+            "result": self.result,
+            "force-deploy": self.force_deploy,
+            "source": self.source,
+            "received": time.time(),
+        }
 
 
 @dataclass
@@ -56,10 +64,23 @@ class Outcome:
 def new_job(hook: Hook, commits: list[str]) -> Job:
     now = time.time()
     return {
-        "id": uuid.uuid4().hex, "app": hook.app, "owner": hook.owner, "repo": hook.repo, "ref": hook.ref,
-        "commit": hook.commit, "commits": (commits + [hook.commit])[-MAX_COMMITS:], "state": State.NEW,
-        "created": now, "updated": now, "hooks": {}, "force-deploy": False, "required": None,
-        "config": None, "deploy": None, "error": None, "reason": None,
+        "id": uuid.uuid4().hex,
+        "app": hook.app,
+        "owner": hook.owner,
+        "repo": hook.repo,
+        "ref": hook.ref,
+        "commit": hook.commit,
+        "commits": (commits + [hook.commit])[-MAX_COMMITS:],
+        "state": State.NEW,
+        "created": now,
+        "updated": now,
+        "hooks": {},
+        "force-deploy": False,
+        "required": None,
+        "config": None,
+        "deploy": None,
+        "error": None,
+        "reason": None,
     }
 
 
@@ -90,17 +111,28 @@ def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
             details = {**details, "reason": f"job is {job['state']}"}
         return job, Outcome(job["id"], [(event, details)], process=open_job)
     if hook.commit in job["commits"]:
-        return None, Outcome(job["id"], [(Event.COMMIT_IGNORED, {**details, "current": job["commit"]})],
-                             ignored="superseded commit")
+        return None, Outcome(
+            job["id"], [(Event.COMMIT_IGNORED, {**details, "current": job["commit"]})], ignored="superseded commit"
+        )
     if job["state"] in OPEN:
         previous = job["commit"]
-        job.update(commit=hook.commit, commits=(job["commits"] + [hook.commit])[-MAX_COMMITS:], state=State.NEW,
-                   hooks={}, required=None, config=None, error=None, reason=None)
+        job.update(
+            commit=hook.commit,
+            commits=(job["commits"] + [hook.commit])[-MAX_COMMITS:],
+            state=State.NEW,
+            hooks={},
+            required=None,
+            config=None,
+            error=None,
+            reason=None,
+        )
         job["force-deploy"] = False
         _record(job, hook)
-        return job, Outcome(job["id"], [(Event.NEW_COMMIT, {"previous": previous}), (Event.HOOK_RECEIVED, details)],
-                            process=True)
+        return job, Outcome(
+            job["id"], [(Event.NEW_COMMIT, {"previous": previous}), (Event.HOOK_RECEIVED, details)], process=True
+        )
     fresh = new_job(hook, job["commits"])
     _record(fresh, hook)
-    return fresh, Outcome(fresh["id"], [(Event.NEW_JOB, {"previous-job": job["id"]}), (Event.HOOK_RECEIVED, details)],
-                          process=True)
+    return fresh, Outcome(
+        fresh["id"], [(Event.NEW_JOB, {"previous-job": job["id"]}), (Event.HOOK_RECEIVED, details)], process=True
+    )

@@ -3,11 +3,13 @@
 `update` and `update_current` follow the store's atomic-update contract (totem.store `Change`):
 `change(job) -> (job to write or None, result)`, run again on a fresh copy after a lost race.
 """
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 
@@ -103,12 +105,12 @@ class JobStore:
         matching: list[Job] = []
         ids = self.redis.zrevrange(index, 0, -1)
         for start in range(0, len(ids), 200):
-            chunk = ids[start:start + 200]
-            for job_id, raw in zip(chunk, self.redis.mget([self._job_key(i) for i in chunk])):
+            chunk = ids[start : start + 200]
+            for job_id, raw in zip(chunk, self.redis.mget([self._job_key(i) for i in chunk]), strict=True):
                 if not raw:
                     self.redis.zrem(index, job_id)
                     continue
                 job = json.loads(raw)
                 if all(job.get(field) == value for field, value in filters.items()):
                     matching.append(job)
-        return matching[offset:offset + limit], len(matching)
+        return matching[offset : offset + limit], len(matching)

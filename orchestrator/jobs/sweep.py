@@ -2,6 +2,7 @@
 
 Safe at any time: processing a job twice never deploys twice.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Headless Chromium (Debian's `chromium` + `chromedriver`) driven by Selenium, installed when missing."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,18 @@ import pytest
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,900")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+)
 
 
 def _install() -> None:
@@ -58,4 +68,5 @@ def screenshot(browser):
         path = SCREENSHOTS / f"{name}.png"
         browser.save_screenshot(str(path))
         return path
+
     return take

@@ -2,6 +2,7 @@
 image factory and deployer (gunicorn APIs + Celery workers), yoda-discover, a real yoda-proxy, and the
 dashboard. Private Redis database, etcd prefixes, cluster and queues; a local git repository whose
 commits build a busybox web app that answers `version=<n>`."""
+
 from __future__ import annotations
 
 import os
@@ -73,22 +74,42 @@ class FullStack:
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.redis_prefix = f"totem-dashtest:{self.id}"
         self.env = dict(
-            os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            TOTEM_REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}", TOTEM_HOOK_SECRET=SECRET, TOTEM_API_TOKEN=TOKEN,
-            TOTEM_INSECURE_DEV="0", TOTEM_CLUSTER=self.cluster, TOTEM_ENV=f"t{self.id}", YODA_BASE=self.base,
-            TOTEM_ORCHESTRATOR_URL=self.urls["orchestrator"], TOTEM_DEPLOYER_URL=self.urls["deployer"],
+            os.environ,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            TOTEM_REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+            TOTEM_HOOK_SECRET=SECRET,
+            TOTEM_API_TOKEN=TOKEN,
+            TOTEM_INSECURE_DEV="0",
+            TOTEM_CLUSTER=self.cluster,
+            TOTEM_ENV=f"t{self.id}",
+            YODA_BASE=self.base,
+            TOTEM_ORCHESTRATOR_URL=self.urls["orchestrator"],
+            TOTEM_DEPLOYER_URL=self.urls["deployer"],
             TOTEM_IMAGE_FACTORY_URL=self.urls["image_factory"],
             TOTEM_GIT_URL_TEMPLATE=f"file://{self.work}/git/{{owner}}/{{repo}}.git",
-            TOTEM_CONFIG_PROVIDERS="repo,default", TOTEM_CONFIG_ETCD_PREFIX=f"{self.root}config",
-            TOTEM_ORCHESTRATOR_PREFIX=f"{self.redis_prefix}:orchestrator", TOTEM_DEPLOY_ATTEMPTS="3",
-            TOTEM_DEPLOY_BACKOFF="0.2", TOTEM_IMAGE_FACTORY_PREFIX=f"{self.redis_prefix}:image_factory",
+            TOTEM_CONFIG_PROVIDERS="repo,default",
+            TOTEM_CONFIG_ETCD_PREFIX=f"{self.root}config",
+            TOTEM_ORCHESTRATOR_PREFIX=f"{self.redis_prefix}:orchestrator",
+            TOTEM_DEPLOY_ATTEMPTS="3",
+            TOTEM_DEPLOY_BACKOFF="0.2",
+            TOTEM_IMAGE_FACTORY_PREFIX=f"{self.redis_prefix}:image_factory",
             TOTEM_IMAGE_FACTORY_QUEUE=f"image_factory_dash_{self.id}",
             TOTEM_IMAGE_FACTORY_WORKDIR=str(self.work / "if"),
-            TOTEM_HOOK_ATTEMPTS="3", TOTEM_HOOK_BACKOFF="0.2", TOTEM_DEPLOYER_PREFIX=f"{self.root}deployer",
-            TOTEM_DEPLOYER_DRAIN="0.5", TOTEM_DEPLOYER_DISCOVER_TIMEOUT="15", TOTEM_DEPLOYER_START_TIMEOUT="30",
-            TOTEM_DEPLOYER_ACK_TIMEOUT="20", TOTEM_DEPLOYER_LOCK_TTL="3", TOTEM_DEPLOYER_SWEEP_INTERVAL="1",
-            TOTEM_DEPLOYER_RECONCILE_INTERVAL="3600", TOTEM_DEPLOYER_CHECK_INTERVAL="0.2", TOTEM_SCHEDULER="docker",
-            TOTEM_LOG_FORMAT="kv", TOTEM_DASHBOARD_SECRET=uuid.uuid4().hex, PYTHONUNBUFFERED="1",
+            TOTEM_HOOK_ATTEMPTS="3",
+            TOTEM_HOOK_BACKOFF="0.2",
+            TOTEM_DEPLOYER_PREFIX=f"{self.root}deployer",
+            TOTEM_DEPLOYER_DRAIN="0.5",
+            TOTEM_DEPLOYER_DISCOVER_TIMEOUT="15",
+            TOTEM_DEPLOYER_START_TIMEOUT="30",
+            TOTEM_DEPLOYER_ACK_TIMEOUT="20",
+            TOTEM_DEPLOYER_LOCK_TTL="3",
+            TOTEM_DEPLOYER_SWEEP_INTERVAL="1",
+            TOTEM_DEPLOYER_RECONCILE_INTERVAL="3600",
+            TOTEM_DEPLOYER_CHECK_INTERVAL="0.2",
+            TOTEM_SCHEDULER="docker",
+            TOTEM_LOG_FORMAT="kv",
+            TOTEM_DASHBOARD_SECRET=uuid.uuid4().hex,
+            PYTHONUNBUFFERED="1",
         )
         self.env.pop("TOTEM_BUILD_LOG_BUCKET", None)
         self.processes: list[Process] = []
@@ -106,14 +127,44 @@ class FullStack:
         return process
 
     def _gunicorn(self, name: str, factory: str) -> None:
-        self._run(name, "gunicorn", "-b", f"127.0.0.1:{self.ports[name]}", "-w", "1", "--threads", "8",
-                  "--timeout", "120", "--graceful-timeout", "2", "--no-control-socket", factory)
+        self._run(
+            name,
+            "gunicorn",
+            "-b",
+            f"127.0.0.1:{self.ports[name]}",
+            "-w",
+            "1",
+            "--threads",
+            "8",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "2",
+            "--no-control-socket",
+            factory,
+        )
 
     def _worker(self, name: str, module: str, queue: str, *extra: str) -> None:
-        self._run(f"{name}-worker", "celery", "-A", module, "worker", "-Q", queue, "-P", "threads", "-c", "4",
-                  "-n", f"{name}-{self.id}@%h", "--loglevel", "INFO", *extra)
+        self._run(
+            f"{name}-worker",
+            "celery",
+            "-A",
+            module,
+            "worker",
+            "-Q",
+            queue,
+            "-P",
+            "threads",
+            "-c",
+            "4",
+            "-n",
+            f"{name}-{self.id}@%h",
+            "--loglevel",
+            "INFO",
+            *extra,
+        )
 
-    def start(self) -> "FullStack":
+    def start(self) -> FullStack:
         from yoda_proxy.testing import ProxyProcess
 
         self.proxy = ProxyProcess(self.etcd_url, base=self.base).start()
@@ -125,15 +176,35 @@ class FullStack:
         self._worker("orchestrator", "orchestrator.worker", "orchestrator")
         self._worker("image_factory", "image_factory.worker", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])
         self._worker("deployer", "deployer.worker", "deployer", "-B", "-s", str(self.work / "beat"))
-        self._run("discover", "yoda_discover", "watch", "--etcd", self.etcd_url,
-                  "--base", self.base, "--label", selector(CLUSTER, self.cluster), "--interval", "0.3",
-                  "--timeout", "1", "--fall", "2", "--ttl", "5", "--resync", "2")
-        for service, queue in (("orchestrator", "orchestrator"), ("deployer", "deployer"),
-                               ("image_factory", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])):
+        self._run(
+            "discover",
+            "yoda_discover",
+            "watch",
+            "--etcd",
+            self.etcd_url,
+            "--base",
+            self.base,
+            "--label",
+            selector(CLUSTER, self.cluster),
+            "--interval",
+            "0.3",
+            "--timeout",
+            "1",
+            "--fall",
+            "2",
+            "--ttl",
+            "5",
+            "--resync",
+            "2",
+        )
+        for service, queue in (
+            ("orchestrator", "orchestrator"),
+            ("deployer", "deployer"),
+            ("image_factory", self.env["TOTEM_IMAGE_FACTORY_QUEUE"]),
+        ):
             self._wait_worker(service, queue)
         for name, url in self.urls.items():
-            wait(lambda: _answers(url + "/health"), 30, 0.2,
-                 what=f"{name} answering\n{self.logs()}")
+            wait(lambda url=url: _answers(url + "/health"), 30, 0.2, what=f"{name} answering\n{self.logs()}")
         return self
 
     def _wait_worker(self, service: str, queue: str) -> None:
@@ -145,6 +216,7 @@ class FullStack:
                 return app.send_task(f"{service}.ping", queue=queue).get(timeout=1) or True
             except Exception:  # not consuming yet
                 return None
+
         try:
             wait(pong, 40, 0.1, what=f"{service} worker consuming")
         finally:
@@ -173,8 +245,14 @@ class FullStack:
 
     # -- the sample app ------------------------------------------------------------
     def commit(self, version: str) -> str:
-        sha = self.git.commit({"Dockerfile": DOCKERFILE, "start.sh": START.replace("VERSION", version),
-                               "totem.yml": TOTEM_YML.format(nodes=self.nodes, host=self.host)}, f"version {version}")
+        sha = self.git.commit(
+            {
+                "Dockerfile": DOCKERFILE,
+                "start.sh": START.replace("VERSION", version),
+                "totem.yml": TOTEM_YML.format(nodes=self.nodes, host=self.host),
+            },
+            f"version {version}",
+        )
         self.git.push(self.ref)
         self.commits[version] = sha
         return sha
@@ -182,9 +260,12 @@ class FullStack:
     def deploy(self, version: str, timeout: float = 120) -> dict:
         """Commit, build through the image factory, let the pipeline deploy it; the settled deployment."""
         sha = self.commit(version)
-        answer = requests.post(self.urls["image_factory"] + "/builds", timeout=10,
-                               json={"owner": self.owner, "repo": self.repo, "ref": self.ref, "commit": sha},
-                               headers={"Authorization": f"Bearer {TOKEN}"})
+        answer = requests.post(
+            self.urls["image_factory"] + "/builds",
+            timeout=10,
+            json={"owner": self.owner, "repo": self.repo, "ref": self.ref, "commit": sha},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         assert answer.status_code in (200, 202), answer.text
         return self.wait_version(sha[:12], timeout)
 
@@ -193,6 +274,7 @@ class FullStack:
             app = self.api("deployer", f"/apps/{self.app}")
             found = [d for d in app.get("deployments", []) if d["version"] == version] if app else []
             return found[0] if found and found[0]["state"] in SETTLED else None
+
         try:
             return wait(settled, timeout, 0.3, what=f"{self.app} {version} settled")
         except WaitTimeout:

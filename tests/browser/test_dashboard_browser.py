@@ -1,6 +1,7 @@
 """The dashboard in real headless Chromium against the whole stack: a sample app built and deployed
 through the pipeline (v1, then v2), shown in the apps list and on its page; an action without the
 token is refused; a rollback from the UI makes the proxy serve v1 again, and the page follows it live."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,9 @@ def stack():
 
 def until(browser, condition, timeout: float = 30):
     # live regions are replaced while we poll: an element found a moment ago may be gone
-    return WebDriverWait(browser, timeout, poll_frequency=0.2,
-                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    return WebDriverWait(
+        browser, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
 
 
 def text(browser, selector: str) -> str:
@@ -55,10 +57,21 @@ def test_apps_list_shows_the_deployed_app(stack, browser, screenshot):
 
 def test_app_page_shows_timeline_and_instances(stack, browser, screenshot):
     browser.get(stack.urls["dashboard"] + f"/apps/{stack.app}")
-    phases = {p.get_attribute("data-phase"): p.get_attribute("class")
-              for p in browser.find_elements(By.CSS_SELECTOR, "#timeline .phase")}
-    assert list(phases) == ["webhook", "build", "CI", "deploy", "healthy", "wired", "proxies applied",
-                            "drained", "promoted"]
+    phases = {
+        p.get_attribute("data-phase"): p.get_attribute("class")
+        for p in browser.find_elements(By.CSS_SELECTOR, "#timeline .phase")
+    }
+    assert list(phases) == [
+        "webhook",
+        "build",
+        "CI",
+        "deploy",
+        "healthy",
+        "wired",
+        "proxies applied",
+        "drained",
+        "promoted",
+    ]
     assert all("phase-done" in phases[name] for name in ("webhook", "build", "healthy", "wired", "promoted"))
     assert "phase-skipped" in phases["CI"]
     instances = text(browser, "#instances")

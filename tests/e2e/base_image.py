@@ -3,6 +3,7 @@
 The root file system tarball is cached under $TOTEM_HOME/cache/, so a removed image is
 re-imported in seconds; only the first run on a machine downloads packages (Debian's archive).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,20 @@ import docker.errors
 SUITE = "bookworm"
 # Everything the stack's containers run: Totem (python3, git, haproxy) and its third-party services;
 # python3-async-timeout because Debian's Python 3.11.2 needs it for the redis client.
-PACKAGES = ("python3", "python3-venv", "python3-pip", "python3-setuptools", "python3-async-timeout",
-            "ca-certificates", "git", "haproxy", "etcd-server", "redis-server", "docker-registry", "busybox-static")
+PACKAGES = (
+    "python3",
+    "python3-venv",
+    "python3-pip",
+    "python3-setuptools",
+    "python3-async-timeout",
+    "ca-certificates",
+    "git",
+    "haproxy",
+    "etcd-server",
+    "redis-server",
+    "docker-registry",
+    "busybox-static",
+)
 RECIPE = hashlib.sha256(" ".join((SUITE, *PACKAGES)).encode()).hexdigest()[:12]
 BASE_IMAGE = f"totem-local/debian12-base:{RECIPE}"
 

@@ -1,4 +1,5 @@
 """docker-compose.yml brought up with locally built images, on ports of its own, and taken down."""
+
 from __future__ import annotations
 
 import os
@@ -18,9 +19,18 @@ from totem.waiting import wait
 from totem_demo.environment import PROXY_VARIABLES
 
 # Below the ephemeral range, apart from the demo's: nothing else binds these.
-PORTS = {"ETCD_PORT": 12379, "ETCD_PEER_PORT": 12380, "REDIS_PORT": 16379, "REGISTRY_PORT": 15000,
-         "ORCHESTRATOR_PORT": 19400, "DEPLOYER_PORT": 19000, "IMAGE_FACTORY_PORT": 19300,
-         "PROXY_HTTP_PORT": 18080, "PROXY_HTTPS_PORT": 18443, "PROXY_ADMIN_PORT": 18081}
+PORTS = {
+    "ETCD_PORT": 12379,
+    "ETCD_PEER_PORT": 12380,
+    "REDIS_PORT": 16379,
+    "REGISTRY_PORT": 15000,
+    "ORCHESTRATOR_PORT": 19400,
+    "DEPLOYER_PORT": 19000,
+    "IMAGE_FACTORY_PORT": 19300,
+    "PROXY_HTTP_PORT": 18080,
+    "PROXY_HTTPS_PORT": 18443,
+    "PROXY_ADMIN_PORT": 18081,
+}
 UP_TIMEOUT = 180
 
 
@@ -32,8 +42,13 @@ def ensure_docker_compose() -> str:
     if os.geteuid() != 0:
         pytest.fail("docker-compose is missing: apt-get install docker-compose")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-q", "docker-compose"], check=True, env=env,
-                   stdout=subprocess.DEVNULL, timeout=600)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "docker-compose"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        timeout=600,
+    )
     return shutil.which("docker-compose") or pytest.fail("docker-compose did not install")
 
 
@@ -57,13 +72,22 @@ class ComposeStack:
         env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
         env.update({name: str(port) for name, port in PORTS.items()})
         env.update(self.secrets)
-        env.update({
-            "TOTEM_IMAGE": image, "BASE_IMAGE": base, "ETCD_IMAGE": base, "REDIS_IMAGE": base,
-            "REGISTRY_IMAGE": base, "REGISTRY_BIN": "docker-registry", "TOTEM_CLUSTER": self.cluster,
-            "TOTEM_GIT_ROOT": str(self.git_root), "YODA_NODE": f"compose-{self.tag}",
-            "TOTEM_GIT_URL_TEMPLATE": f"file://{self.git_root}/{{owner}}/{{repo}}.git",
-            "TOTEM_DEPLOYER_PORTS": "31000-31999", "TOTEM_LOG_FORMAT": "kv",
-        })
+        env.update(
+            {
+                "TOTEM_IMAGE": image,
+                "BASE_IMAGE": base,
+                "ETCD_IMAGE": base,
+                "REDIS_IMAGE": base,
+                "REGISTRY_IMAGE": base,
+                "REGISTRY_BIN": "docker-registry",
+                "TOTEM_CLUSTER": self.cluster,
+                "TOTEM_GIT_ROOT": str(self.git_root),
+                "YODA_NODE": f"compose-{self.tag}",
+                "TOTEM_GIT_URL_TEMPLATE": f"file://{self.git_root}/{{owner}}/{{repo}}.git",
+                "TOTEM_DEPLOYER_PORTS": "31000-31999",
+                "TOTEM_LOG_FORMAT": "kv",
+            }
+        )
         return env
 
     def _compose(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -75,7 +99,7 @@ class ComposeStack:
         result = self._compose("up", "--detach", "--no-build")
         assert result.returncode == 0, result.stderr[-3000:]
         for name in ("ORCHESTRATOR_PORT", "DEPLOYER_PORT", "IMAGE_FACTORY_PORT"):
-            wait(lambda: self._answers(f"{self.url(name)}/health"), timeout=UP_TIMEOUT, interval=1)
+            wait(lambda name=name: self._answers(f"{self.url(name)}/health"), timeout=UP_TIMEOUT, interval=1)
         wait(lambda: self._answers(f"{self.url('PROXY_ADMIN_PORT')}/healthz"), timeout=UP_TIMEOUT, interval=1)
 
     @staticmethod

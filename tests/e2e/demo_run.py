@@ -1,4 +1,5 @@
 """The e2e tests' handle on one `totem demo` run in a sandbox: push changes, follow them, clean up."""
+
 from __future__ import annotations
 
 import os
@@ -12,11 +13,11 @@ from pathlib import Path
 import docker
 import redis
 
-from totem_demo import follow, layout, sample_repo, sandbox
-from totem_demo.layout import DemoHome
 from totem.contracts.labels import APP, CLUSTER, selector
 from totem.settings import Settings
 from totem.store import connect
+from totem_demo import follow, layout, sample_repo, sandbox
+from totem_demo.layout import DemoHome
 
 REDIS_DB = 9  # belongs to the e2e tests: flushed afterwards (bench/pipeline.py uses 10)
 DEMO_PORTS = (9400, 9000, 9300, 8080, 8443, 8081)
@@ -46,8 +47,9 @@ class DemoRun:
         self.home = DemoHome.of(self.settings)
 
     def command(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "totem_demo", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "totem_demo", *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
 
     @property
     def work(self) -> Path:
@@ -87,7 +89,9 @@ class DemoRun:
         """Everything the run left besides processes: containers, images, etcd keys, its Redis database."""
         client = docker.DockerClient(base_url=self.settings.docker_host)
         try:
-            for container in client.containers.list(all=True, filters={"label": selector(CLUSTER, self.settings.cluster)}):
+            for container in client.containers.list(
+                all=True, filters={"label": selector(CLUSTER, self.settings.cluster)}
+            ):
                 container.remove(force=True)
             for commit in set(self.commits):
                 for image in client.images.list(filters={"label": f"totem.build.commit={commit}"}):

@@ -5,6 +5,7 @@
   ETCD_IMAGE, REDIS_IMAGE and REGISTRY_IMAGE (Debian's etcd-server, redis-server, docker-registry).
 - `totem`: the repository's own Dockerfile with BASE_IMAGE = stack-base.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -117,6 +118,5 @@ def stack_base_image(client) -> str:
 def totem_image(client) -> tuple[str, str]:
     """(Totem's image, its base) — the repository's Dockerfile; Docker's cache makes rebuilds cheap."""
     base = stack_base_image(client)
-    client.images.build(path=str(REPO), tag=TOTEM_IMAGE, buildargs={"BASE_IMAGE": base}, rm=True,
-                        network_mode="none")
+    client.images.build(path=str(REPO), tag=TOTEM_IMAGE, buildargs={"BASE_IMAGE": base}, rm=True, network_mode="none")
     return TOTEM_IMAGE, base

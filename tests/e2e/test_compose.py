@@ -1,13 +1,14 @@
 """docker-compose.yml: the whole stack as containers (images built locally from a debootstrap base),
 one push of the sample app through it, live behind the stack's own proxy."""
+
 from __future__ import annotations
 
 import pytest
 
 from tests.e2e.compose_stack import PORTS, ComposeStack
+from totem.settings import Settings
 from totem_demo import follow, layout, sample_repo
 from totem_demo.layout import DemoHome
-from totem.settings import Settings
 
 LIVE_TIMEOUT = 240.0
 
@@ -23,10 +24,14 @@ def stack(tmp_path_factory):
 
 
 def test_one_push_is_built_tested_deployed_and_served_by_the_compose_stack(stack, tmp_path):
-    settings = Settings.from_env({
-        "TOTEM_HOME": str(stack.git_root.parent), "TOTEM_ORCHESTRATOR_URL": stack.url("ORCHESTRATOR_PORT"),
-        "TOTEM_DEPLOYER_URL": stack.url("DEPLOYER_PORT"), "TOTEM_IMAGE_FACTORY_URL": stack.url("IMAGE_FACTORY_PORT"),
-    })
+    settings = Settings.from_env(
+        {
+            "TOTEM_HOME": str(stack.git_root.parent),
+            "TOTEM_ORCHESTRATOR_URL": stack.url("ORCHESTRATOR_PORT"),
+            "TOTEM_DEPLOYER_URL": stack.url("DEPLOYER_PORT"),
+            "TOTEM_IMAGE_FACTORY_URL": stack.url("IMAGE_FACTORY_PORT"),
+        }
+    )
     home = DemoHome.of(settings)
     home.secrets.parent.mkdir(parents=True, exist_ok=True)
     home.secrets.write_text("".join(f"{name}={value}\n" for name, value in stack.secrets.items()))

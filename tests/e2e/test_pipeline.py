@@ -3,6 +3,7 @@
 The tests share one demo run (in a sandbox: own TOTEM_HOME, Redis database, yoda base, cluster) and
 run in file order; each push carries its own VERSION so what is live can be told apart.
 """
+
 from __future__ import annotations
 
 import threading
@@ -44,8 +45,14 @@ def served(host: str) -> tuple[int, str]:
 def test_totem_demo_pushes_the_sample_app_and_it_goes_live(demo):
     assert demo.first.returncode == 0, demo.first.stdout + demo.first.stderr
     assert f"is live: http://{MAIN}:8080/" in demo.first.stdout
-    for phase in ("webhook received", "image built", "CI reported", "deploy requested", "proxies applied",
-                  "hook to live"):
+    for phase in (
+        "webhook received",
+        "image built",
+        "CI reported",
+        "deploy requested",
+        "proxies applied",
+        "hook to live",
+    ):
         assert phase in demo.first.stdout
     assert served(MAIN) == (200, "hello from 1")
     assert demo.home.secrets.stat().st_mode & 0o077 == 0

@@ -2,6 +2,7 @@
 
 The app is healthy (GET /health answers 200) while /www/health exists in it.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -34,7 +35,10 @@ def labels(upstream: str, node: str, port: int, health: str | None = "/health", 
 
 def run(client, port: int, labels: dict[str, str], healthy: bool = True, name: str | None = None):
     return client.containers.run(
-        IMAGE, detach=True, network_mode="host", labels=labels,
+        IMAGE,
+        detach=True,
+        network_mode="host",
+        labels=labels,
         environment={"PORT": str(port), "HEALTHY": "1" if healthy else "0"},
         name=name or f"totem-test-{uuid.uuid4().hex[:10]}",
     )

@@ -1,5 +1,6 @@
 """Fixtures for discovery and Route53 tests; a test module loads them with
 `pytest_plugins = ["tests.images.fixtures"]`."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,8 @@ def discover_cli(settings, yoda_base):
     def start(mode: str, *args: str) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "yoda_discover", mode, *args, "--etcd", settings.etcd_url, "--base", yoda_base],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         processes.append(process)
         return process

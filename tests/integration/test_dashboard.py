@@ -1,5 +1,6 @@
 """The dashboard over HTTP against the whole stack: every page renders what the services hold, the
 live part follows a running deployment, and signed-in actions reach the deployer."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,12 @@ def csrf(session, path: str) -> str:
 
 
 def signed_in(session, stack):
-    answer = session.post(session.base + "/login", timeout=15, allow_redirects=False,
-                          data={"token": TOKEN, "csrf": csrf(session, "/login"), "next": f"/apps/{stack.app}"})
+    answer = session.post(
+        session.base + "/login",
+        timeout=15,
+        allow_redirects=False,
+        data={"token": TOKEN, "csrf": csrf(session, "/login"), "next": f"/apps/{stack.app}"},
+    )
     assert answer.status_code == 302
     return session
 
@@ -86,6 +91,7 @@ def test_the_live_part_follows_a_running_deployment(stack, browser):
         if deployment == new_id:
             seen.append(state)
         return state == "PROMOTED" and deployment == new_id
+
     wait(promoted, 60, 0.1, what="the redeploy promoted")
     assert set(seen) & {"NEW", "STARTED"}, seen
     assert stack.served() == "version=v2"
@@ -105,8 +111,9 @@ def test_undeploy_from_the_dashboard(stack, browser):
     signed_in(browser, stack)
     token = csrf(browser, f"/apps/{stack.app}")
     live = stack.commits["v2"][:12]
-    answer = browser.post(f"{browser.base}/apps/{stack.app}/undeploy", data={"csrf": token, "version": live},
-                          timeout=15)
+    answer = browser.post(
+        f"{browser.base}/apps/{stack.app}/undeploy", data={"csrf": token, "version": live}, timeout=15
+    )
     assert "serves traffic" in answer.text
     assert stack.served() == "version=v2"
     answer = browser.post(f"{browser.base}/apps/{stack.app}/undeploy", data={"csrf": token}, timeout=15)

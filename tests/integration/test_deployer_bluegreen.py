@@ -1,6 +1,7 @@
 """Blue-green through a real yoda-proxy/HAProxy with real Docker containers and yoda-discover:
 v1 live; v2 switched in under load with no errors; a broken v3 fails while v2 keeps serving;
 rollback brings v1 back; another app's route on the same host is never touched."""
+
 from __future__ import annotations
 
 import threading
@@ -87,8 +88,18 @@ def test_blue_green_lifecycle(stack, app_images):
     record = stack.wait_finished(first)
     assert record["state"] == "PROMOTED", record
     events = [e["type"] for e in record["timeline"]]
-    order = ["NEW_DEPLOYMENT", "DEPLOYMENT_STARTED", "INSTANCES_STARTED", "INSTANCES_RUNNING",
-             "NODES_DISCOVERED", "CHECK_PASSED", "WIRED", "PROXIES_APPLIED", "DRAINED", "DEPLOYMENT_PROMOTED"]
+    order = [
+        "NEW_DEPLOYMENT",
+        "DEPLOYMENT_STARTED",
+        "INSTANCES_STARTED",
+        "INSTANCES_RUNNING",
+        "NODES_DISCOVERED",
+        "CHECK_PASSED",
+        "WIRED",
+        "PROXIES_APPLIED",
+        "DRAINED",
+        "DEPLOYMENT_PROMOTED",
+    ]
     assert [e for e in events if e in order] == order
     assert served(stack, host) == "version=v1"
     assert stack.get(f"www.{host}").text.strip() == "version=v1"

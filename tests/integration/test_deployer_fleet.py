@@ -1,5 +1,6 @@
 """The fleet scheduler: units rendered from fleet_templates/ pass `systemd-analyze verify`, are
 submitted to a local server speaking fleet's v1 API, and a deployment goes through the lifecycle."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,17 +32,30 @@ def fleet():
 @pytest.fixture
 def ctx(fleet, tmp_path):
     root = f"/test-{uuid.uuid4().hex[:10]}/"
-    env = {"TOTEM_CLUSTER": "fleet-test", "YODA_BASE": root + "yoda", "TOTEM_SCHEDULER": "fleet",
-           "TOTEM_DEPLOYER_PREFIX": root + "deployer", "TOTEM_FLEET_URL": fleet.url, "TOTEM_DEPLOYER_DRAIN": "0",
-           "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "20", "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.1"}
+    env = {
+        "TOTEM_CLUSTER": "fleet-test",
+        "YODA_BASE": root + "yoda",
+        "TOTEM_SCHEDULER": "fleet",
+        "TOTEM_DEPLOYER_PREFIX": root + "deployer",
+        "TOTEM_FLEET_URL": fleet.url,
+        "TOTEM_DEPLOYER_DRAIN": "0",
+        "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "20",
+        "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.1",
+    }
     ctx = Context(Settings.from_env(env), DeployerSettings.from_env(env))
     yield ctx
     ctx.store.delete_prefix(root)
 
 
 def record_for(ctx, app: str, version: str, **changes) -> dict:
-    request = deploy_request(app, version, "127.0.0.1:5000/acme/hello:abc", f"{app}.localhost", nodes=1,
-                             check={"min-nodes": 1, "path": "/health", "timeout": "1s", "attempts": 20})
+    request = deploy_request(
+        app,
+        version,
+        "127.0.0.1:5000/acme/hello:abc",
+        f"{app}.localhost",
+        nodes=1,
+        check={"min-nodes": 1, "path": "/health", "timeout": "1s", "attempts": 20},
+    )
     request.update(changes)
     record = new_record(request, ctx.records, ctx.options, ctx.settings.cluster, "fleet")
     ctx.records.create(record)
@@ -49,8 +63,13 @@ def record_for(ctx, app: str, version: str, **changes) -> dict:
 
 
 def test_rendered_units_pass_systemd_verify(ctx):
-    record = record_for(ctx, f"fl-{uuid.uuid4().hex[:6]}", "v1", schedule="*-*-* 03:00:00",
-                        environment={"PLAIN": 'quote " dollar $HOME percent 100%', "SECRET": {"value": "x", "encrypted": True}})
+    record = record_for(
+        ctx,
+        f"fl-{uuid.uuid4().hex[:6]}",
+        "v1",
+        schedule="*-*-* 03:00:00",
+        environment={"PLAIN": 'quote " dollar $HOME percent 100%', "SECRET": {"value": "x", "encrypted": True}},
+    )
     units = fleet_units.render(record, ctx.settings, ctx.options, 21000)
     names = fleet_units.unit_names(record)
     assert set(units) == {"app", "register", "logger", "timer"}

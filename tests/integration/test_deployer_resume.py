@@ -1,5 +1,6 @@
 """A worker killed mid-deployment: the next worker resumes from the state in etcd and the
 deployment ends PROMOTED (or FAILED), never stuck, with no orphan containers."""
+
 from __future__ import annotations
 
 import uuid
@@ -64,8 +65,12 @@ def test_killed_worker_is_resumed(stack, docker_client):
     # reconcile: a removed instance comes back, an orphan goes, drift is recorded
     lost = sorted(record["instances"])[0]
     docker_client.containers.get(lost).remove(force=True)
-    orphan = docker_client.containers.create(tags["v1"], name=f"{app}-ghost-1", network_mode="host", labels={
-        CLUSTER: stack.cluster, APP: app, DEPLOYMENT: f"{app}-ghost", NODE: f"{app}-ghost-1"})
+    orphan = docker_client.containers.create(
+        tags["v1"],
+        name=f"{app}-ghost-1",
+        network_mode="host",
+        labels={CLUSTER: stack.cluster, APP: app, DEPLOYMENT: f"{app}-ghost", NODE: f"{app}-ghost-1"},
+    )
     ctx = Context(stack.settings, stack.options)
     with ctx.store.lock(f"deployer/{app}") as _:
         actions = reconcile(ctx, app)

@@ -1,5 +1,6 @@
 """The same blue-green flow on a single-node Docker Swarm (a private engine, never the shared one):
 v1 live through the real proxy, v2 switched in under load with no errors, v1's services removed."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """`yoda-discover presence`: a proxy node announced under a lease while its ports answer."""
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,26 @@ def listeners():
 @pytest.fixture
 def presence(discover_cli):
     def start(node: str, http: int, admin: int, ttl: int = 60) -> subprocess.Popen:
-        return discover_cli("presence", "--node", node, "--address", "127.0.0.7", "--host-ip", "127.0.0.1",
-                            "--http", str(http), "--https", "0", "--admin", str(admin), "--interval", "0.2",
-                            "--ttl", str(ttl))
+        return discover_cli(
+            "presence",
+            "--node",
+            node,
+            "--address",
+            "127.0.0.7",
+            "--host-ip",
+            "127.0.0.1",
+            "--http",
+            str(http),
+            "--https",
+            "0",
+            "--admin",
+            str(admin),
+            "--interval",
+            "0.2",
+            "--ttl",
+            str(ttl),
+        )
+
     return start
 
 

@@ -1,4 +1,5 @@
 """`yoda-discover register <container>`: the per-instance sidekick, run as a real process."""
+
 from __future__ import annotations
 
 import signal
@@ -19,6 +20,7 @@ pytest_plugins = ["tests.images.fixtures"]
 def sidekick(discover_cli):
     def start(container: str, *extra: str) -> subprocess.Popen:
         return discover_cli("register", container, "--interval", "0.2", "--ttl", "60", *extra)
+
     return start
 
 

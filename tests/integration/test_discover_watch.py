@@ -1,4 +1,5 @@
 """`yoda-discover watch` against real Docker containers and the real etcd."""
+
 from __future__ import annotations
 
 import signal
@@ -131,9 +132,24 @@ def test_cli_watch_deregisters_on_sigterm(settings, yoda_store, yoda_base, apps)
     port = free_port()
     apps.start("cli-1-80", "cli-a", port)
     process = subprocess.Popen(
-        [sys.executable, "-m", "yoda_discover", "watch", "--etcd", settings.etcd_url, "--base", yoda_base,
-         "--interval", "0.2", "--ttl", "60", "--label", f"totem.test={apps.tag}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "yoda_discover",
+            "watch",
+            "--etcd",
+            settings.etcd_url,
+            "--base",
+            yoda_base,
+            "--interval",
+            "0.2",
+            "--ttl",
+            "60",
+            "--label",
+            f"totem.test={apps.tag}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         assert wait(lambda: endpoint(yoda_store, yoda_base, "cli-1-80", "cli-a"), timeout=10) == f"127.0.0.1:{port}"

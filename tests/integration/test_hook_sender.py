@@ -1,13 +1,14 @@
 """send_hook (totem.signed_post) signs and retries against a real local HTTP server."""
+
 import json
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
-from totem.signed_post import send_hook
-from totem.signatures import verify
 from tests.support import serve_http
+from totem.signatures import verify
+from totem.signed_post import send_hook
 
 
 @pytest.fixture
@@ -28,8 +29,13 @@ def receiver():
         yield f"{url}/hooks/generic", received, answers
 
 
-HOOK = {"git": {"owner": "o", "repo": "r", "ref": "main", "commit": "a" * 40},
-        "type": "builder", "name": "image-factory", "status": "success", "result": {"image": "x"}}
+HOOK = {
+    "git": {"owner": "o", "repo": "r", "ref": "main", "commit": "a" * 40},
+    "type": "builder",
+    "name": "image-factory",
+    "status": "success",
+    "result": {"image": "x"},
+}
 
 
 def test_hook_is_signed(receiver):

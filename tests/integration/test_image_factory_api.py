@@ -1,4 +1,5 @@
 """The image factory API against real Redis, with the queue replaced by a recorder (no worker runs)."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,8 +30,9 @@ def api(tmp_path, monkeypatch):
 
 
 def push(env, client, repo="app", ref="main", commit=SHA_A, delivery_id=None):
-    body, headers = delivery(env.hook_secret, push_payload(env.owner, repo, ref, commit),
-                             delivery_id=delivery_id or env.delivery_id())
+    body, headers = delivery(
+        env.hook_secret, push_payload(env.owner, repo, ref, commit), delivery_id=delivery_id or env.delivery_id()
+    )
     return client.post("/hooks/github", data=body, headers=headers)
 
 
@@ -69,8 +71,9 @@ def test_names_that_could_reach_a_shell_are_refused(api):
     for repo, ref in (("app;id", "main"), ("app", "$(id)"), ("app", "-rf"), ("..", "main")):
         body, headers = delivery(env.hook_secret, push_payload(env.owner, repo, ref, SHA_A))
         assert_error(client.post("/hooks/github", data=body, headers=headers), 400, "invalid_git_name")
-    response = client.post("/builds", json={"owner": env.owner, "repo": "app", "ref": "main", "commit": "HEAD"},
-                           headers=auth(env))
+    response = client.post(
+        "/builds", json={"owner": env.owner, "repo": "app", "ref": "main", "commit": "HEAD"}, headers=auth(env)
+    )
     assert_error(response, 400, "invalid_git_name")
     assert queued == []
 
@@ -146,8 +149,10 @@ def test_post_builds_needs_the_token_and_a_valid_body(api):
 
 def test_list_is_newest_first_filtered_and_paged(api):
     env, client, queued, _ = api
-    ids = [push(env, client, repo="lister", ref=f"b{i}", commit=f"{i:x}" * 40).get_json()["build"]["id"]
-           for i in range(1, 6)]
+    ids = [
+        push(env, client, repo="lister", ref=f"b{i}", commit=f"{i:x}" * 40).get_json()["build"]["id"]
+        for i in range(1, 6)
+    ]
     push(env, client, repo="other", commit=SHA_A)
 
     page = client.get(f"/builds?owner={env.owner}&repo=lister&limit=2").get_json()

@@ -1,4 +1,5 @@
 """Checking out exactly one commit from a real local bare repository, whatever its depth."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,6 +42,7 @@ def test_names_are_validated_before_git_runs(repo, tmp_path):
     with pytest.raises(ApiError):
         clone_url(template, "acme", "../../etc")
     with pytest.raises(ApiError):
-        checkout(clone_url(template, "acme", "deep"), "--upload-pack=touch /tmp/x", tmp_path / "out", 60,
-                 lambda _: None)
+        checkout(
+            clone_url(template, "acme", "deep"), "--upload-pack=touch /tmp/x", tmp_path / "out", 60, lambda _: None
+        )
     assert not (tmp_path / "out").exists()

@@ -1,4 +1,5 @@
 """The periodic cleanup keeps the newest N factory images per repository (real Docker) and build dirs."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,11 @@ def build_image(client, tmp_path, owner: str, repo: str, n: int) -> str:
     context.mkdir()
     (context / "Dockerfile").write_text(f"FROM scratch\nLABEL serial={n}\n")
     labels = {f"{LABEL_PREFIX}owner": owner, f"{LABEL_PREFIX}repo": repo}
-    list(client.build(path=str(context), labels=labels, tag=f"{owner}-{repo}:{n}", rm=True, decode=True,
-                      network_mode="host"))
+    list(
+        client.build(
+            path=str(context), labels=labels, tag=f"{owner}-{repo}:{n}", rm=True, decode=True, network_mode="host"
+        )
+    )
     time.sleep(1.1)  # image creation times have one-second resolution: keep them ordered
     return client.inspect_image(f"{owner}-{repo}:{n}")["Id"]
 

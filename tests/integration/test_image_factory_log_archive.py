@@ -1,4 +1,5 @@
 """Full build logs kept on disk or in S3 (the moto server on loopback, through boto3)."""
+
 from __future__ import annotations
 
 import pytest

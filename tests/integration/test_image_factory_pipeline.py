@@ -1,4 +1,5 @@
 """Webhook → Celery worker (a real subprocess) → docker build → local registry → signed builder hook."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,8 +53,9 @@ def new_repo(env: FactoryEnvironment, files: dict[str, str], ref: str = "main") 
 
 
 def send_push(env, client, repo: GitRepo, ref: str, commit: str, delivery_id: str | None = None):
-    body, headers = delivery(env.hook_secret, push_payload(repo.owner, repo.repo, ref, commit),
-                             delivery_id=delivery_id or env.delivery_id())
+    body, headers = delivery(
+        env.hook_secret, push_payload(repo.owner, repo.repo, ref, commit), delivery_id=delivery_id or env.delivery_id()
+    )
     return client.post("/hooks/github", data=body, headers=headers)
 
 
@@ -61,6 +63,7 @@ def finished(client, build_id: str) -> dict:
     def done():
         record = client.get(f"/builds/{build_id}").get_json()
         return record if record["status"] in ("succeeded", "failed", "superseded") else None
+
     return wait(done, timeout=BUILD_WAIT, interval=0.2)
 
 
@@ -88,11 +91,16 @@ def test_push_is_built_pushed_to_the_registry_and_announced(factory):
 
     hooks = wait(lambda: receiver.for_commit(commit), timeout=30)
     assert receiver.rejected == 0
-    assert hooks == [{
-        "git": {"owner": env.owner, "repo": repo.repo, "ref": "feature/login", "commit": commit},
-        "type": "builder", "name": "image-factory", "status": "success", "force-deploy": False,
-        "result": {"build": build["id"], "image": record["image"], "images": record["images"]},
-    }]
+    assert hooks == [
+        {
+            "git": {"owner": env.owner, "repo": repo.repo, "ref": "feature/login", "commit": commit},
+            "type": "builder",
+            "name": "image-factory",
+            "status": "success",
+            "force-deploy": False,
+            "result": {"build": build["id"], "image": record["image"], "images": record["images"]},
+        }
+    ]
 
     log = client.get(f"/builds/{build['id']}/log")
     assert log.status_code == 200 and log.mimetype == "text/plain"
@@ -112,7 +120,10 @@ def test_broken_dockerfile_fails_with_the_error_in_the_log_and_a_failed_hook(fac
     assert record["status"] == "failed" and record["image"] is None
     assert "docker build failed" in record["error"]
     assert [(s["name"], s["status"]) for s in record["steps"]] == [
-        ("checkout", "succeeded"), ("build", "failed"), ("hook", "succeeded")]
+        ("checkout", "succeeded"),
+        ("build", "failed"),
+        ("hook", "succeeded"),
+    ]
     log = client.get(f"/builds/{build['id']}/log").text
     assert "about to fail" in log and "!!! build failed" in log
     hook = wait(lambda: receiver.for_commit(commit), timeout=30)[0]
@@ -146,7 +157,7 @@ def test_totem_yml_selects_dockerfile_build_args_and_target(factory):
     dockerfile = (
         "FROM scratch AS base\nCOPY busybox /bin/busybox\n"
         "FROM base AS app\nARG MESSAGE=unset\nLABEL test.message=$MESSAGE\n"
-        "FROM base AS never\nRUN [\"/bin/busybox\", \"false\"]\n"
+        'FROM base AS never\nRUN ["/bin/busybox", "false"]\n'
     )
     totem_yml = "build:\n  dockerfile: docker/app.Dockerfile\n  target: app\n  args:\n    MESSAGE: from-totem-yml\n"
     repo, commit = new_repo(env, {"docker/app.Dockerfile": dockerfile, "totem.yml": totem_yml})
@@ -212,8 +223,12 @@ def test_a_step_that_runs_too_long_fails_the_build(factory):
     repo, commit = new_repo(env, {"Dockerfile": slow})
     base = make_factory(Settings.from_env(env.env))
     quick = dataclasses.replace(base, config=dataclasses.replace(base.config, build_timeout=3))
-    record, _ = request_build(quick.store, {"owner": repo.owner, "repo": repo.repo, "ref": "main", "commit": commit},
-                              "test", quick.config.recent_seconds)
+    record, _ = request_build(
+        quick.store,
+        {"owner": repo.owner, "repo": repo.repo, "ref": "main", "commit": commit},
+        "test",
+        quick.config.recent_seconds,
+    )
 
     assert run_build(quick, record["id"]) == "failed"
 
@@ -232,8 +247,12 @@ def test_full_log_goes_to_s3_when_a_bucket_is_configured(factory, monkeypatch):
         monkeypatch.setenv("AWS_ENDPOINT_URL", ENDPOINT)
         to_s3 = make_factory(Settings.from_env())
         assert isinstance(to_s3.archive, S3Archive)
-        record, _ = request_build(to_s3.store, {"owner": repo.owner, "repo": repo.repo, "ref": "main",
-                                                "commit": commit}, "test", to_s3.config.recent_seconds)
+        record, _ = request_build(
+            to_s3.store,
+            {"owner": repo.owner, "repo": repo.repo, "ref": "main", "commit": commit},
+            "test",
+            to_s3.config.recent_seconds,
+        )
         assert run_build(to_s3, record["id"]) == "failed"
         archived = to_s3.archive.load(record["id"])
     assert "about to fail" in archived and "==> hook" in archived
@@ -245,7 +264,10 @@ def build_containers(env) -> list:
 
     api = docker.APIClient(base_url=env.env.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=30)
     try:
-        return [c for c in api.containers(all=True) if "sleep" in str(c.get("Command"))
-                and not c.get("Labels", {}).get("totem.app")]
+        return [
+            c
+            for c in api.containers(all=True)
+            if "sleep" in str(c.get("Command")) and not c.get("Labels", {}).get("totem.app")
+        ]
     finally:
         api.close()

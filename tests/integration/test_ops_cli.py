@@ -1,5 +1,6 @@
 """The operator commands against the whole stack: deploy (build → job → deployment) with progress,
 listings, logs, rollback, deploy of an existing image, undeploy; output and exit codes."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,16 @@ import pytest
 from tests.browser.fullstack import FullStack
 from totem_cli import ops
 
-SHARED = ("TOTEM_ORCHESTRATOR_URL", "TOTEM_DEPLOYER_URL", "TOTEM_IMAGE_FACTORY_URL", "TOTEM_API_TOKEN",
-          "TOTEM_HOOK_SECRET", "TOTEM_GIT_URL_TEMPLATE", "TOTEM_REDIS_URL", "TOTEM_CLUSTER")
+SHARED = (
+    "TOTEM_ORCHESTRATOR_URL",
+    "TOTEM_DEPLOYER_URL",
+    "TOTEM_IMAGE_FACTORY_URL",
+    "TOTEM_API_TOKEN",
+    "TOTEM_HOOK_SECRET",
+    "TOTEM_GIT_URL_TEMPLATE",
+    "TOTEM_REDIS_URL",
+    "TOTEM_CLUSTER",
+)
 
 
 @pytest.fixture(scope="module")

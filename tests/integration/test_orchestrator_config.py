@@ -1,4 +1,5 @@
 """Config providers against real sources: etcd, S3 (moto server), a local bare git repo, an HTTP URL."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,8 +14,8 @@ from orchestrator.config.providers.defaults import DefaultProvider
 from orchestrator.config.providers.etcd import EtcdProvider
 from orchestrator.config.providers.repo import RepoProvider
 from orchestrator.config.providers.s3 import S3Provider
-from totem.store import connect
 from tests.support import serve_http
+from totem.store import connect
 
 SHA_LEN = 40
 
@@ -24,8 +25,13 @@ def location(ref="master", commit=None, owner="acme", repo="shop") -> Location:
 
 
 def test_location_levels_are_least_to_most_specific():
-    assert BaseLocation("e", "c", "o", "r", "f/x").levels() == [(), ("e",), ("e", "o"), ("e", "o", "r"),
-                                                                ("e", "o", "r", "f/x")]
+    assert BaseLocation("e", "c", "o", "r", "f/x").levels() == [
+        (),
+        ("e",),
+        ("e", "o"),
+        ("e", "o", "r"),
+        ("e", "o", "r", "f/x"),
+    ]
 
 
 def test_etcd_hierarchy_with_cluster_def(settings, unique_prefix):
@@ -36,12 +42,19 @@ def test_etcd_hierarchy_with_cluster_def(settings, unique_prefix):
         store.put(f"{prefix}/prod/cluster-def.yml", "deployers: {east: {url: 'http://127.0.0.1:9/cd', enabled: true}}")
         store.put(f"{prefix}/prod/totem.yml", "deployers: {east: {url: 'http://127.0.0.1:9/env'}}")
         store.put(f"{prefix}/prod/acme/shop/master/totem.yml", "environment: {LEVEL: ref}")
-        config, sources = load_config([EtcdProvider(store, prefix), DefaultProvider()], location(), "http://127.0.0.1:9")
+        config, sources = load_config(
+            [EtcdProvider(store, prefix), DefaultProvider()], location(), "http://127.0.0.1:9"
+        )
         assert config["environment"] == {"LEVEL": "ref", "ROOT": "1"}
         assert config["deployers"]["east"]["url"] == "http://127.0.0.1:9/env"
         assert config["deployers"]["east"]["deployment"]["nodes"] == 1
-        assert sources == ["default:totem.yml", "etcd:totem.yml", "etcd:prod/cluster-def.yml", "etcd:prod/totem.yml",
-                           "etcd:prod/acme/shop/master/totem.yml"]
+        assert sources == [
+            "default:totem.yml",
+            "etcd:totem.yml",
+            "etcd:prod/cluster-def.yml",
+            "etcd:prod/totem.yml",
+            "etcd:prod/acme/shop/master/totem.yml",
+        ]
     finally:
         store.delete_prefix(unique_prefix)
 
@@ -50,8 +63,11 @@ def test_etcd_hierarchy_with_cluster_def(settings, unique_prefix):
 def s3(monkeypatch, settings):
     import boto3
 
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(name, value)
     endpoint = settings.aws_endpoint_url or "http://127.0.0.1:5001"
     bucket = f"totem-config-{uuid.uuid4().hex[:10]}"

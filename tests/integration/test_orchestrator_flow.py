@@ -3,6 +3,7 @@
 One Celery worker subprocess (threads pool) and one local HTTP server that plays every deployer,
 Slack, GitHub's status API and a generic webhook receiver. Each test uses its own owner/repo.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,15 +22,15 @@ import requests
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
 from tests.support import terminate
-from totem.net import free_port
-from totem.waiting import wait
 from tests.unit.test_orchestrator_payloads import TravisKey, commit, generic_hook, github_headers, payload
 from totem import signatures, signed_post
+from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
+from totem.net import free_port
 from totem.settings import Settings
+from totem.waiting import wait
 
 BIN = Path(sys.executable).parent
 SECRET, TOKEN = "orch-test-secret", "orch-test-token"
@@ -54,8 +55,15 @@ class Recorder:
                 except ValueError:
                     body = raw.decode(errors="replace")
                 with recorder.lock:
-                    recorder.requests.append({"method": self.command, "path": self.path, "body": body,
-                                              "raw": raw, "headers": dict(self.headers)})
+                    recorder.requests.append(
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "body": body,
+                            "raw": raw,
+                            "headers": dict(self.headers),
+                        }
+                    )
                     script = next((s for p, s in recorder.scripts.items() if self.path.startswith(p) and s), None)
                     status, answer = script.pop(0) if script else (201, {"ok": True})
                 data = json.dumps(answer).encode()
@@ -75,7 +83,7 @@ class Recorder:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "Recorder":
+    def start(self) -> Recorder:
         self.thread.start()
         return self
 
@@ -105,14 +113,23 @@ def env(recorder, travis_key, tmp_path_factory):
     configs = tmp_path_factory.mktemp("repo-configs")
     return {
         **os.environ,
-        "TOTEM_REDIS_URL": "redis://127.0.0.1:6379/11", "TOTEM_ENV": f"t{RUN}", "TOTEM_CLUSTER": "local",
-        "TOTEM_HOOK_SECRET": SECRET, "TOTEM_API_TOKEN": TOKEN, "TOTEM_INSECURE_DEV": "0",
-        "TOTEM_ORCHESTRATOR_PREFIX": f"totem:orchtest:{RUN}", "TOTEM_CONFIG_PROVIDERS": "repo,etcd,default",
+        "TOTEM_REDIS_URL": "redis://127.0.0.1:6379/11",
+        "TOTEM_ENV": f"t{RUN}",
+        "TOTEM_CLUSTER": "local",
+        "TOTEM_HOOK_SECRET": SECRET,
+        "TOTEM_API_TOKEN": TOKEN,
+        "TOTEM_INSECURE_DEV": "0",
+        "TOTEM_ORCHESTRATOR_PREFIX": f"totem:orchtest:{RUN}",
+        "TOTEM_CONFIG_PROVIDERS": "repo,etcd,default",
         "TOTEM_REPO_CONFIG_URL": f"file://{configs}/{{owner}}/{{repo}}/{{commit}}/totem.yml",
-        "TOTEM_CONFIG_ETCD_PREFIX": f"/test-{RUN}/config", "TOTEM_DEPLOYER_URL": f"{recorder.url}/d/default",
-        "TOTEM_GITHUB_API_URL": f"{recorder.url}/github", "TOTEM_GITHUB_TOKEN": "gh-test-token",
-        "TOTEM_TRAVIS_PUBLIC_KEY": travis_key.public_pem, "TOTEM_DEPLOY_ATTEMPTS": "3",
-        "TOTEM_DEPLOY_BACKOFF": "0.05", "TOTEM_ORCHESTRATOR_URL": "http://orchestrator.localhost:9400",
+        "TOTEM_CONFIG_ETCD_PREFIX": f"/test-{RUN}/config",
+        "TOTEM_DEPLOYER_URL": f"{recorder.url}/d/default",
+        "TOTEM_GITHUB_API_URL": f"{recorder.url}/github",
+        "TOTEM_GITHUB_TOKEN": "gh-test-token",
+        "TOTEM_TRAVIS_PUBLIC_KEY": travis_key.public_pem,
+        "TOTEM_DEPLOY_ATTEMPTS": "3",
+        "TOTEM_DEPLOY_BACKOFF": "0.05",
+        "TOTEM_ORCHESTRATOR_URL": "http://orchestrator.localhost:9400",
         "TOTEM_LOG_FORMAT": "kv",
     }
 
@@ -131,9 +148,28 @@ def runtime(env):
 def worker(env, runtime, tmp_path_factory):
     log = open(tmp_path_factory.mktemp("worker") / "worker.log", "wb")
     process = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "orchestrator.worker", "worker", "-Q", "orchestrator", "--pool", "threads",
-         "-c", "8", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        env=env, stdout=log, stderr=log, start_new_session=True)
+        [
+            str(BIN / "celery"),
+            "-A",
+            "orchestrator.worker",
+            "worker",
+            "-Q",
+            "orchestrator",
+            "--pool",
+            "threads",
+            "-c",
+            "8",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     try:
         runtime.celery.send_task("orchestrator.ping", queue="orchestrator").get(timeout=60)
         yield process
@@ -154,12 +190,13 @@ def client(env, worker):
 def app_git(env):
     """A unique owner/repo per test, and a way to write the repository's totem.yml at a commit."""
     owner, repo = f"acme{uuid.uuid4().hex[:8]}", f"shop-{uuid.uuid4().hex[:6]}"
-    root = Path(env["TOTEM_REPO_CONFIG_URL"][len("file://"):].split("{owner}")[0])
+    root = Path(env["TOTEM_REPO_CONFIG_URL"][len("file://") :].split("{owner}")[0])
 
     def write(sha: str, text: str) -> None:
         path = root / owner / repo / sha / "totem.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
     return owner, repo, write
 
 
@@ -174,8 +211,11 @@ def deployers_yaml(recorder, tid: str, *names: str, ci: str | None = None, extra
 
 def post_generic(client, hook: dict, secret: str = SECRET):
     body = json.dumps(hook).encode()
-    return client.post("/hooks/generic", data=body, headers={"Content-Type": "application/json",
-                                                             "X-Hook-Signature": signatures.sign(secret, body)})
+    return client.post(
+        "/hooks/generic",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Hook-Signature": signatures.sign(secret, body)},
+    )
 
 
 def post_github(client, event: str, body: dict, delivery: str | None = None):
@@ -192,6 +232,7 @@ def wait_job(client, job_id: str, states=FINAL, timeout: float = 30) -> dict:
     def done():
         job = client.get(f"/jobs/{job_id}").get_json()
         return job if job.get("state") in states else None
+
     return wait(done, timeout=timeout, interval=0.1)
 
 
@@ -206,11 +247,21 @@ def event_types(job: dict) -> list[str]:
 
 # -- hooks → deploy -----------------------------------------------------------------------------
 
+
 def test_builder_and_travis_hooks_deploy_once_to_every_enabled_deployer(client, recorder, app_git, travis_key):
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
-    write(sha, deployers_yaml(recorder, tid, "east", "west", ci="travis",
-                              extra="environment:\n  DB_PASSWORD:\n    value: c2VjcmV0\n    encrypted: true\n"))
+    write(
+        sha,
+        deployers_yaml(
+            recorder,
+            tid,
+            "east",
+            "west",
+            ci="travis",
+            extra="environment:\n  DB_PASSWORD:\n    value: c2VjcmV0\n    encrypted: true\n",
+        ),
+    )
     answer = post_generic(client, generic_hook(owner, repo, "master", sha))
     assert answer.status_code == 202
     job_id = answer.get_json()["job"]["id"]
@@ -241,8 +292,10 @@ def test_builder_and_travis_hooks_deploy_once_to_every_enabled_deployer(client, 
 def test_github_push_and_actions_workflow_run_deploy(client, recorder, app_git):
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
-    levels = (f"notifications:\n  slack:\n    enabled: true\n    level: failed\n    url: {recorder.url}/slack/{tid}\n"
-              "  github:\n    enabled: true\n    level: success\n")
+    levels = (
+        f"notifications:\n  slack:\n    enabled: true\n    level: failed\n    url: {recorder.url}/slack/{tid}\n"
+        "  github:\n    enabled: true\n    level: success\n"
+    )
     write(sha, deployers_yaml(recorder, tid, "main", ci="CI", extra=levels))
     ping = post_github(client, "ping", payload("github-ping", owner=owner, repo=repo))
     assert ping.status_code == 200 and ping.get_json()["status"] == "pong"
@@ -254,8 +307,9 @@ def test_github_push_and_actions_workflow_run_deploy(client, recorder, app_git):
     job_id = first.get_json()["job"]["id"]
     assert post_generic(client, generic_hook(owner, repo, "master", sha)).status_code == 202
     wait_job(client, job_id, states=("SCHEDULED",))
-    run = payload("github-workflow_run", owner=owner, repo=repo, ref="master", sha=sha, workflow="CI",
-                  conclusion="success")
+    run = payload(
+        "github-workflow_run", owner=owner, repo=repo, ref="master", sha=sha, workflow="CI", conclusion="success"
+    )
     assert post_github(client, "workflow_run", run).status_code == 202
     job = wait_job(client, job_id)
     assert job["state"] == "COMPLETE"
@@ -304,9 +358,11 @@ def test_failed_ci_hook_fails_the_job_and_notifies(client, recorder, app_git):
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
     # levels as the legacy numbers (1 failed, 3 success), which still work
-    notifications = (f"notifications:\n  slack:\n    enabled: true\n    level: 1\n    url: {recorder.url}/slack/{tid}\n"
-                     f"  github:\n    enabled: true\n    level: 3\n"
-                     f"  webhook:\n    enabled: true\n    level: 1\n    url: {recorder.url}/webhook/{tid}\n")
+    notifications = (
+        f"notifications:\n  slack:\n    enabled: true\n    level: 1\n    url: {recorder.url}/slack/{tid}\n"
+        f"  github:\n    enabled: true\n    level: 3\n"
+        f"  webhook:\n    enabled: true\n    level: 1\n    url: {recorder.url}/webhook/{tid}\n"
+    )
     write(sha, deployers_yaml(recorder, tid, "main", ci="travis", extra=notifications))
     job_id = post_generic(client, generic_hook(owner, repo, "master", sha)).get_json()["job"]["id"]
     post_generic(client, generic_hook(owner, repo, "master", sha, "ci", "travis", "failed"))
@@ -388,6 +444,7 @@ def test_deleted_branch_is_undeployed_and_frozen_until_created_again(client, rec
 
 # -- API ------------------------------------------------------------------------------------------
 
+
 def test_jobs_events_and_undeploy_api(client, recorder, app_git):
     owner, repo, write = app_git
     tid = uuid.uuid4().hex[:8]
@@ -418,25 +475,41 @@ def test_jobs_events_and_undeploy_api(client, recorder, app_git):
 def test_openapi_describes_every_route(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    assert {"/hooks/github", "/hooks/travis", "/hooks/generic", "/jobs", "/jobs/{id}", "/events",
-            "/apps/{owner}/{repo}/{ref}", "/health"} <= set(document["paths"])
+    assert {
+        "/hooks/github",
+        "/hooks/travis",
+        "/hooks/generic",
+        "/jobs",
+        "/jobs/{id}",
+        "/events",
+        "/apps/{owner}/{repo}/{ref}",
+        "/health",
+    } <= set(document["paths"])
     assert "DeployRequest" in document["components"]["schemas"]
     from openapi_spec_validator import validate
 
     validate(document)
 
 
-@pytest.mark.parametrize("path, body, headers, status", [
-    ("/hooks/generic", b"{}", {"X-Hook-Signature": "sha256=00"}, 401),
-    ("/hooks/generic", b"not json", "sign", 400),
-    ("/hooks/generic", json.dumps({"git": {}}).encode(), "sign", 400),
-    ("/hooks/generic", json.dumps(generic_hook("o", "../etc", "master", "a" * 40)).encode(), "sign", 400),
-    ("/hooks/github", b"{}", {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"}, 401),
-    ("/hooks/github", b"[1, 2", "github", 400),
-    ("/hooks/github", json.dumps({"ref": "refs/heads/x", "after": "zz"}).encode(), "github", 400),
-    ("/hooks/travis", b"payload=%7B%7D", {"Content-Type": "application/x-www-form-urlencoded", "Signature": "AAAA"}, 401),
-    ("/hooks/travis", b"", {}, 400),
-])
+@pytest.mark.parametrize(
+    "path, body, headers, status",
+    [
+        ("/hooks/generic", b"{}", {"X-Hook-Signature": "sha256=00"}, 401),
+        ("/hooks/generic", b"not json", "sign", 400),
+        ("/hooks/generic", json.dumps({"git": {}}).encode(), "sign", 400),
+        ("/hooks/generic", json.dumps(generic_hook("o", "../etc", "master", "a" * 40)).encode(), "sign", 400),
+        ("/hooks/github", b"{}", {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"}, 401),
+        ("/hooks/github", b"[1, 2", "github", 400),
+        ("/hooks/github", json.dumps({"ref": "refs/heads/x", "after": "zz"}).encode(), "github", 400),
+        (
+            "/hooks/travis",
+            b"payload=%7B%7D",
+            {"Content-Type": "application/x-www-form-urlencoded", "Signature": "AAAA"},
+            401,
+        ),
+        ("/hooks/travis", b"", {}, 400),
+    ],
+)
 def test_bad_hooks_are_refused_with_json_errors(client, path, body, headers, status):
     if headers == "sign":
         headers = {"X-Hook-Signature": signatures.sign(SECRET, body)}
@@ -447,8 +520,9 @@ def test_bad_hooks_are_refused_with_json_errors(client, path, body, headers, sta
     assert set(answer.get_json()["error"]) == {"code", "message", "details"}
 
 
-@pytest.mark.parametrize("url", ["/jobs?limit=0", "/jobs?limit=x", "/jobs?state=DONE", "/events?job=../x",
-                                 "/events?owner=-x&repo=r&ref=m"])
+@pytest.mark.parametrize(
+    "url", ["/jobs?limit=0", "/jobs?limit=x", "/jobs?state=DONE", "/events?job=../x", "/events?owner=-x&repo=r&ref=m"]
+)
 def test_bad_queries_are_400(client, url):
     assert client.get(url).status_code == 400
 
@@ -468,19 +542,35 @@ def test_hooks_are_refused_with_503_when_they_cannot_be_stored(env):
 
 # -- concurrency ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def gunicorn(env, worker):
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "gthread", "--threads", "8",
-         "orchestrator.app:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            str(BIN / "gunicorn"),
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "orchestrator.app:create_app()",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
     def healthy():
         try:
             return requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok
         except requests.RequestException:
             return False
+
     try:
         wait(healthy, timeout=30, interval=0.2)
         yield f"http://127.0.0.1:{port}"
@@ -492,8 +582,10 @@ def test_fifty_concurrent_hooks_make_exactly_one_deploy_request(gunicorn, client
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
     write(sha, deployers_yaml(recorder, tid, "main", ci="travis"))
-    hooks = [generic_hook(owner, repo, "master", sha, *(("builder", "image-factory") if i % 2 else ("ci", "travis")))
-             for i in range(50)]
+    hooks = [
+        generic_hook(owner, repo, "master", sha, *(("builder", "image-factory") if i % 2 else ("ci", "travis")))
+        for i in range(50)
+    ]
 
     def send(hook):
         return signed_post.post_json(f"{gunicorn}/hooks/generic", hook, SECRET, timeout=30)
@@ -519,9 +611,14 @@ def test_a_redelivered_deploy_task_only_sends_what_is_missing(runtime, recorder)
     hook = Hook(f"acme{tid}", "shop", "master", sha, "builder", "image-factory", "success", {"image": "img:2"})
     job, _ = apply_hook(None, hook)
     deployer = {"enabled": True, "deployment": {"name": "n", "version": "v", "mode": "blue-green", "nodes": 1}}
-    job.update(state=State.DEPLOYING, required=["builder:image-factory"], deploy={
-        "task": "task-1", "deployers": {"east": {"ok": True, "status": 201, "response": {}, "attempts": 1}}},
-        config={"deployers": {name: {**deployer, "url": f"{recorder.url}/d/{tid}-{name}"} for name in ("east", "west")}})
+    job.update(
+        state=State.DEPLOYING,
+        required=["builder:image-factory"],
+        deploy={"task": "task-1", "deployers": {"east": {"ok": True, "status": 201, "response": {}, "attempts": 1}}},
+        config={
+            "deployers": {name: {**deployer, "url": f"{recorder.url}/d/{tid}-{name}"} for name in ("east", "west")}
+        },
+    )
     jobs = JobStore(runtime)
     jobs.update_current(hook.app, lambda current: (job, None))
     assert pipeline.process(runtime, job["id"], "another-task") == State.DEPLOYING  # not its deploy: no requests
@@ -530,20 +627,42 @@ def test_a_redelivered_deploy_task_only_sends_what_is_missing(runtime, recorder)
     assert recorder.received(f"/d/{tid}-east") == [] and len(recorder.received(f"/d/{tid}-west/apps")) == 1
 
 
-json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
-                           lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                   st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                           max_leaves=6)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
 
 
 @hypothesis.settings(max_examples=40, deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
-@hypothesis.given(event=st.sampled_from(["push", "create", "delete", "workflow_run", "check_suite", "status"]),
-                  field=st.sampled_from(["ref", "after", "repository", "ref_type", "workflow_run", "action",
-                                         "branches", "sha", "check_suite", "deleted"]),
-                  value=json_values)
+@hypothesis.given(
+    event=st.sampled_from(["push", "create", "delete", "workflow_run", "check_suite", "status"]),
+    field=st.sampled_from(
+        [
+            "ref",
+            "after",
+            "repository",
+            "ref_type",
+            "workflow_run",
+            "action",
+            "branches",
+            "sha",
+            "check_suite",
+            "deleted",
+        ]
+    ),
+    value=json_values,
+)
 def test_mangled_but_signed_github_payloads_never_cause_a_500(client, event, field, value):
-    body = payload("github-push" if event == "push" else "github-workflow_run", owner="o", repo="r",
-                   ref="master", sha="a" * 40, workflow="CI", conclusion="success")
+    body = payload(
+        "github-push" if event == "push" else "github-workflow_run",
+        owner="o",
+        repo="r",
+        ref="master",
+        sha="a" * 40,
+        workflow="CI",
+        conclusion="success",
+    )
     body[field] = value
     answer = post_github(client, event, body)
     assert answer.status_code < 500 or answer.status_code == 503, answer.get_json()

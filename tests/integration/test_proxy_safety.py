@@ -1,4 +1,5 @@
 """Bad data and etcd outages never take the running proxy down."""
+
 from __future__ import annotations
 
 import shutil
@@ -45,12 +46,17 @@ def test_invalid_data_keeps_the_last_good_config(backend):
     proxy = ProxyProcess().start()
     try:
         good = commit(store, proxy, app_wiring(backend))
-        bad = commit(store, proxy, {
-            "hosts/safe.localhost/locations/root/path": "no leading slash",
-            "hosts/bad host/locations/x/path": "/",
-            "certs/junk": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
-            "upstreams/safe-v1-1/health/interval": "often",
-        }, until_applied=False)
+        bad = commit(
+            store,
+            proxy,
+            {
+                "hosts/safe.localhost/locations/root/path": "no leading slash",
+                "hosts/bad host/locations/x/path": "/",
+                "certs/junk": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
+                "upstreams/safe-v1-1/health/interval": "often",
+            },
+            until_applied=False,
+        )
         wait(lambda: proxy.status()["wanted_revision"] == bad, timeout=10)
         status = proxy.status()
         assert status["applied_revision"] == good and applied(store, proxy) == good
@@ -64,12 +70,20 @@ def test_invalid_data_keeps_the_last_good_config(backend):
         taken = proxy.admin
         store.delete_prefix(proxy.prefix + "hosts/bad host/")
         store.delete(proxy.prefix + "certs/junk")
-        commit(store, proxy, {"hosts/safe.localhost/locations/root/path": "/",
-                              "upstreams/safe-v1-1/health/interval": "2s"})
+        commit(
+            store, proxy, {"hosts/safe.localhost/locations/root/path": "/", "upstreams/safe-v1-1/health/interval": "2s"}
+        )
         failures = proxy.status()["apply_failures"]
-        commit(store, proxy, {"upstreams/tcp-v1-1/mode": "tcp",
-                              "global/listeners/clash/bind": f"127.0.0.1:{taken}",
-                              "global/listeners/clash/upstream": "tcp-v1-1"}, until_applied=False)
+        commit(
+            store,
+            proxy,
+            {
+                "upstreams/tcp-v1-1/mode": "tcp",
+                "global/listeners/clash/bind": f"127.0.0.1:{taken}",
+                "global/listeners/clash/upstream": "tcp-v1-1",
+            },
+            until_applied=False,
+        )
         wait(lambda: proxy.status()["apply_failures"] > failures, timeout=10)
         assert proxy.get("safe.localhost").json()["name"] == "app"
         store.delete_prefix(proxy.prefix + "global/listeners/")
@@ -77,8 +91,14 @@ def test_invalid_data_keeps_the_last_good_config(backend):
         assert proxy.status()["applied_revision"] == recovered
         assert proxy.get("safe.localhost").json()["name"] == "app"
         reloads = proxy.status()["reloads"]  # reloads work again after a refused one
-        commit(store, proxy, {"upstreams/later-v1-1/endpoints/n1": backend.address,
-                              "hosts/safe.localhost/locations/root/upstream": "later-v1-1"})
+        commit(
+            store,
+            proxy,
+            {
+                "upstreams/later-v1-1/endpoints/n1": backend.address,
+                "hosts/safe.localhost/locations/root/upstream": "later-v1-1",
+            },
+        )
         assert proxy.status()["reloads"] == reloads + 1
         assert proxy.get("safe.localhost").json()["name"] == "app"
     finally:

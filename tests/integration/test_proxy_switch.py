@@ -1,4 +1,5 @@
 """Blue-green switches and endpoint changes as runtime updates; zero dropped requests."""
+
 from __future__ import annotations
 
 import threading
@@ -147,8 +148,9 @@ def test_blue_green_switch_through_the_etcd_v2_adapter(blue_green):
 def test_canary_share_is_a_runtime_update(store, proxy, blue_green):
     blue, green = blue_green
     canary = "hosts/bg.localhost/locations/root/canary/"
-    commit(store, proxy, dict(initial(blue, green), **{f"{canary}upstream": f"bg-v2-{green.port}",
-                                                      f"{canary}weight": "0"}))
+    commit(
+        store, proxy, dict(initial(blue, green), **{f"{canary}upstream": f"bg-v2-{green.port}", f"{canary}weight": "0"})
+    )
     assert names(proxy, 20) == {"blue"}
     reloads = proxy.status()["reloads"]
     commit(store, proxy, {f"{canary}weight": "50"})

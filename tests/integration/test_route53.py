@@ -1,4 +1,5 @@
 """yoda-route53 against the real etcd and the moto server standing in for Route53."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ from yoda_route53.zone import Zone
 
 pytest_plugins = ["tests.images.fixtures"]
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5001")}
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5001"),
+}
 
 
 @pytest.fixture
@@ -76,8 +81,11 @@ def put_node(yoda_store, yoda_base, node, address, lease=None):
 
 def records(zone, spec):
     """{SetIdentifier: value} of the A/CNAME record sets under the record name."""
-    return {r["SetIdentifier"]: r["ResourceRecords"][0]["Value"] for r in zone.record_sets(spec.name)
-            if r["Type"] == spec.type}
+    return {
+        r["SetIdentifier"]: r["ResourceRecords"][0]["Value"]
+        for r in zone.record_sets(spec.name)
+        if r["Type"] == spec.type
+    }
 
 
 def owners(zone, spec):
@@ -113,10 +121,15 @@ def test_full_reconcile_repairs_changes_made_behind_its_back(aws, yoda_store, yo
     leader, _ = leaders(spec, interval=0.5)
     wait(lambda: set(records(zone, spec)) == {"proxy-a", "proxy-b"}, timeout=10)
     current = {r["SetIdentifier"]: r for r in zone.record_sets(spec.name)}
-    zone.change([
-        {"Action": "UPSERT", "ResourceRecordSet": {**current["proxy-a"], "ResourceRecords": [{"Value": "127.0.0.99"}]}},
-        {"Action": "DELETE", "ResourceRecordSet": current["proxy-b"]},
-    ])
+    zone.change(
+        [
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {**current["proxy-a"], "ResourceRecords": [{"Value": "127.0.0.99"}]},
+            },
+            {"Action": "DELETE", "ResourceRecordSet": current["proxy-b"]},
+        ]
+    )
     assert records(zone, spec) == {"proxy-a": "127.0.0.99"}
     wait(lambda: records(zone, spec) == {"proxy-a": "127.0.0.11", "proxy-b": "127.0.0.12"}, timeout=15)
 
@@ -185,8 +198,21 @@ def test_one_leader_writes_and_another_takes_over(yoda_store, yoda_base, zone, s
 
 def test_cli_once_and_watch(settings, yoda_store, yoda_base, zone, spec):
     put_node(yoda_store, yoda_base, "proxy-a", "127.0.0.11")
-    command = [sys.executable, "-m", "yoda_route53", "--zone-id", zone.id, "--record-name", spec.name,
-               "--owner-id", "test", "--etcd", settings.etcd_url, "--base", yoda_base]
+    command = [
+        sys.executable,
+        "-m",
+        "yoda_route53",
+        "--zone-id",
+        zone.id,
+        "--record-name",
+        spec.name,
+        "--owner-id",
+        "test",
+        "--etcd",
+        settings.etcd_url,
+        "--base",
+        yoda_base,
+    ]
     once = subprocess.run([*command, "--once"], capture_output=True, timeout=60)
     assert once.returncode == 0, once.stderr
     assert records(zone, spec) == {"proxy-a": "127.0.0.11"}
@@ -203,6 +229,9 @@ def test_cli_once_and_watch(settings, yoda_store, yoda_base, zone, spec):
 
 
 def test_cli_rejects_a_name_outside_the_zone(zone):
-    result = subprocess.run([sys.executable, "-m", "yoda_route53", "--zone-id", zone.id,
-                             "--record-name", "proxy.elsewhere.test", "--once"], capture_output=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "yoda_route53", "--zone-id", zone.id, "--record-name", "proxy.elsewhere.test", "--once"],
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and b"not in zone" in result.stderr

@@ -1,4 +1,5 @@
 """Each service starts under gunicorn, answers /health against the real stack, and its worker runs tasks."""
+
 from __future__ import annotations
 
 import os
@@ -11,13 +12,16 @@ import pytest
 import requests
 
 from totem.api import create_service_app
-from totem.settings import Settings
 from totem.net import free_port
+from totem.settings import Settings
 from totem.waiting import wait
 
 SERVICES = ["image_factory", "orchestrator", "deployer"]
-DEPENDENCIES = {"image_factory": {"redis", "docker"}, "orchestrator": {"etcd", "redis"},
-                "deployer": {"etcd", "redis", "docker"}}
+DEPENDENCIES = {
+    "image_factory": {"redis", "docker"},
+    "orchestrator": {"etcd", "redis"},
+    "deployer": {"etcd", "redis", "docker"},
+}
 BIN = Path(sys.executable).parent
 
 
@@ -32,14 +36,18 @@ def test_service_starts_under_gunicorn_and_reports_health(service):
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "1", f"{service}.app:create_app()"],
-        env=service_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=service_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
+
         def health():
             try:
                 return requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
             except requests.ConnectionError:
                 return None
+
         response = wait(health, timeout=30, interval=0.2)
         body = response.json()
         assert response.status_code == 200, body
@@ -56,7 +64,10 @@ def test_hook_receivers_refuse_to_start_without_a_secret(service):
     env = {k: v for k, v in service_env().items() if k not in ("TOTEM_HOOK_SECRET", "TOTEM_INSECURE_DEV")}
     result = subprocess.run(
         [sys.executable, "-c", f"from {service}.app import create_app; create_app()"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "set TOTEM_HOOK_SECRET" in result.stderr
@@ -65,10 +76,12 @@ def test_hook_receivers_refuse_to_start_without_a_secret(service):
 
 def test_health_is_503_when_a_dependency_is_down():
     dead = free_port()
-    settings = Settings.from_env({
-        "TOTEM_ETCD_URL": os.environ.get("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379"),
-        "TOTEM_REDIS_URL": f"redis://:hunter2pass@127.0.0.1:{dead}/0",
-    })
+    settings = Settings.from_env(
+        {
+            "TOTEM_ETCD_URL": os.environ.get("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379"),
+            "TOTEM_REDIS_URL": f"redis://:hunter2pass@127.0.0.1:{dead}/0",
+        }
+    )
     app = create_service_app("probe", dependencies=("etcd", "redis"), settings=settings)
     response = app.test_client().get("/health")
     assert response.status_code == 503
@@ -84,9 +97,25 @@ def test_worker_runs_tasks_through_redis_with_json_only(service, monkeypatch):
     for name, value in service_env().items():
         monkeypatch.setenv(name, value)
     worker = subprocess.Popen(
-        [str(BIN / "celery"), "-A", f"{service}.worker", "worker", "-Q", service, "-c", "1",
-         "--without-gossip", "--without-mingle", "-n", f"test-{service}@%h", "--loglevel", "WARNING"],
-        env=service_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "celery"),
+            "-A",
+            f"{service}.worker",
+            "worker",
+            "-Q",
+            service,
+            "-c",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{service}@%h",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=service_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         module = __import__(f"{service}.worker", fromlist=["celery"])

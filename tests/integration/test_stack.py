@@ -1,4 +1,5 @@
 """`totem stack` with real processes, on its own $TOTEM_HOME and ports (not the dev stack's)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dockerd runs as root"
 
 
 def stack(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "totem_cli", "stack", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "totem_cli", "stack", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def status_json(env: dict, *args: str) -> dict[str, dict]:
@@ -42,10 +44,15 @@ def lines_by_service(output: str) -> dict[str, str]:
 
 def stack_env(home: Path, etcd_port: int = 12379, redis_url: str = "redis://127.0.0.1:16379/0"):
     """Ports and $TOTEM_HOME of the test's own, away from the dev stack's defaults."""
-    return {**os.environ, "TOTEM_HOME": str(home),
-            "TOTEM_ETCD_URL": f"etcd://127.0.0.1:{etcd_port}", "TOTEM_REDIS_URL": redis_url,
-            "TOTEM_REGISTRY": "127.0.0.1:15000", "AWS_ENDPOINT_URL": "http://127.0.0.1:15001",
-            "DOCKER_HOST": f"unix://{home}/docker.sock"}
+    return {
+        **os.environ,
+        "TOTEM_HOME": str(home),
+        "TOTEM_ETCD_URL": f"etcd://127.0.0.1:{etcd_port}",
+        "TOTEM_REDIS_URL": redis_url,
+        "TOTEM_REGISTRY": "127.0.0.1:15000",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:15001",
+        "DOCKER_HOST": f"unix://{home}/docker.sock",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +131,10 @@ def test_down_stops_everything_it_started(env, first_up):
 def test_external_service_is_reused_and_left_running(tmp_path):
     env = stack_env(tmp_path / "home", etcd_port=12479, redis_url="redis://127.0.0.1:16380/0")
     external = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", "16380", "--save", "",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ["redis-server", "--bind", "127.0.0.1", "--port", "16380", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         client = redis.Redis(port=16380)
         wait(lambda: _pings(client), timeout=10)

@@ -1,4 +1,5 @@
 """The store contract, run once per adapter (etcd v3, etcd v2) against the real etcd."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,10 @@ from totem.waiting import wait
 def run_python(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -91,7 +95,8 @@ def test_watch_sees_changes_made_by_another_process(store, unique_prefix):
             store.put(sys.argv[2] + "y/z", "deep")
             store.delete(sys.argv[2] + "x")
             """,
-            store.url, unique_prefix,
+            store.url,
+            unique_prefix,
         )
         assert result.returncode == 0, result.stderr
         wait(lambda: len(events) >= 3, timeout=10)
@@ -180,7 +185,9 @@ def test_two_processes_race_for_a_lock_and_exactly_one_wins(store, unique_prefix
     name = "race" + unique_prefix.rstrip("/")
     start_at = f"{time.time() + 2.0:.3f}"
     racers = [
-        subprocess.Popen([sys.executable, "-c", LOCK_RACER, store.url, name, start_at], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", LOCK_RACER, store.url, name, start_at], stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     outcomes = sorted(p.communicate(timeout=60)[0].strip() for p in racers)
@@ -218,7 +225,8 @@ def test_lock_of_a_dead_holder_frees_itself(store, unique_prefix):
         assert lock.acquire(blocking=False)
         os._exit(0)   # dies holding the lock, without releasing
         """,
-        store.url, name,
+        store.url,
+        name,
     )
     assert holder.returncode == 0, holder.stderr
     lock = store.lock(name, ttl=2)

@@ -1,4 +1,5 @@
 """Watches survive an etcd restart and a compaction, and deliver what they missed."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,6 +51,7 @@ def test_stream_from_a_compacted_revision_raises_compacted(private_etcd):
 
     class Context:
         import threading
+
         stopped = threading.Event()
 
         @staticmethod
@@ -59,4 +61,3 @@ def test_stream_from_a_compacted_revision_raises_compacted(private_etcd):
     with pytest.raises(Compacted):
         for _revision, events in store.stream("/compaction/", old_revision, Context):
             assert not events, "a compacted history must not be replayed"
-

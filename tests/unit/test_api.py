@@ -1,4 +1,5 @@
 """The JSON error envelope, body validation and bearer auth, through a real Flask app."""
+
 import pytest
 
 from totem.api import ApiError, create_service_app, json_body, require_token
@@ -55,7 +56,10 @@ def test_validation_failure_names_the_path(client):
 
 
 def test_invalid_json_and_wrong_media_type(client):
-    assert error_of(client.post("/things", data="{nope", headers={**AUTH, "Content-Type": "application/json"}))["code"] == "invalid_json"
+    assert (
+        error_of(client.post("/things", data="{nope", headers={**AUTH, "Content-Type": "application/json"}))["code"]
+        == "invalid_json"
+    )
     response = client.post("/things", data="x=1", headers=AUTH)
     assert response.status_code == 415
 

@@ -1,4 +1,5 @@
 """Sandboxed Jinja evaluation: tests, filters, coercion, encrypted pass-through, no escapes."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,9 +44,14 @@ def test_deployer_name_is_in_context_inside_deployers():
 
 
 def test_variables_by_priority_and_builtins_cannot_be_shadowed():
-    config = {"variables": {"b": {"value": "{{ a }}-b", "priority": 2}, "a": {"value": "{{ owner }}", "priority": 1},
-                            "owner": {"value": "evil"}},
-              "x": {"value": "{{ b }}/{{ owner }}"}}
+    config = {
+        "variables": {
+            "b": {"value": "{{ a }}-b", "priority": 2},
+            "a": {"value": "{{ owner }}", "priority": 1},
+            "owner": {"value": "evil"},
+        },
+        "x": {"value": "{{ b }}/{{ owner }}"},
+    }
     result = evaluate(config, CONTEXT)
     assert result["x"] == "acme-b/acme"
 

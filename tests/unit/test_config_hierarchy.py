@@ -1,4 +1,5 @@
 """The 2015 config guide's cases: hierarchy, cluster-def.yml, __defaults__, variables by priority, matching."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,10 +28,15 @@ class DictProvider(Provider):
 
 def guide_provider() -> DictProvider:
     read = lambda name: (GUIDE / name).read_text()  # noqa: E731
-    return DictProvider("etcd", {
-        (0, "totem.yml"): read("root-totem.yml"), (1, "cluster-def.yml"): read("env-cluster-def.yml"),
-        (1, "totem.yml"): read("env-totem.yml"), (2, "totem.yml"): read("owner-totem.yml"),
-    })
+    return DictProvider(
+        "etcd",
+        {
+            (0, "totem.yml"): read("root-totem.yml"),
+            (1, "cluster-def.yml"): read("env-cluster-def.yml"),
+            (1, "totem.yml"): read("env-totem.yml"),
+            (2, "totem.yml"): read("owner-totem.yml"),
+        },
+    )
 
 
 def repo_provider() -> DictProvider:
@@ -98,11 +104,14 @@ def test_dicts_merge_lists_replace_templates_replace():
 
 
 def test_defaults_merge_under_siblings_at_any_depth():
-    tree = {"deployers": {"__defaults__": {"enabled": False, "proxy": {"a": 1}}, "p": {"enabled": True}, "q": {}},
-            "hooks": {"ci": {"__defaults__": {"enabled": True}, "travis": {}}}}
+    tree = {
+        "deployers": {"__defaults__": {"enabled": False, "proxy": {"a": 1}}, "p": {"enabled": True}, "q": {}},
+        "hooks": {"ci": {"__defaults__": {"enabled": True}, "travis": {}}},
+    }
     assert apply_defaults(tree) == {
         "deployers": {"p": {"enabled": True, "proxy": {"a": 1}}, "q": {"enabled": False, "proxy": {"a": 1}}},
-        "hooks": {"ci": {"travis": {"enabled": True}}}}
+        "hooks": {"ci": {"travis": {"enabled": True}}},
+    }
 
 
 def test_invalid_config_names_the_key_path():
@@ -114,8 +123,10 @@ def test_invalid_config_names_the_key_path():
 
 
 def test_evaluated_values_are_validated_too():
-    bad = DictProvider("repo", {(4, "totem.yml"): "deployers:\n  default:\n    deployment:\n      nodes:\n"
-                                                 "        value: '{{ 7 * 3 }}'\n"})
+    bad = DictProvider(
+        "repo",
+        {(4, "totem.yml"): "deployers:\n  default:\n    deployment:\n      nodes:\n        value: '{{ 7 * 3 }}'\n"},
+    )
     with pytest.raises(ConfigError) as caught:
         load("master", [bad, DefaultProvider()])
     assert caught.value.stage == "schema"

@@ -1,4 +1,5 @@
 """Properties of merging and of hook intake, over generated inputs."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -42,8 +43,12 @@ def test_merging_nothing_changes_nothing(config):
 
 
 commits = st.sampled_from(["a" * 40, "b" * 40, "c" * 40])
-hooks = st.builds(lambda commit, kind, status: Hook("o", "r", "m", commit, kind, kind, status),
-                  commits, st.sampled_from(["builder", "ci"]), st.sampled_from(["success", "failed", "pending"]))
+hooks = st.builds(
+    lambda commit, kind, status: Hook("o", "r", "m", commit, kind, kind, status),
+    commits,
+    st.sampled_from(["builder", "ci"]),
+    st.sampled_from(["success", "failed", "pending"]),
+)
 
 
 @settings(max_examples=200)

@@ -1,33 +1,60 @@
 """The container labels (totem/contracts/labels.py) are spelled exactly as schedulers set them and
 yoda-discover reads them; the literals here are the contract."""
+
 from __future__ import annotations
 
 from deployer.schedulers.base import labels as scheduler_labels
 from totem.contracts import labels
 
 EXPECTED = {
-    "totem.app": "shop", "totem.version": "3f1c2a9b7d10", "totem.upstream": "shop-3f1c2a9b7d10-8080",
-    "totem.port": "21000", "totem.node": "shop-7-1", "totem.health": "/health",
-    "totem.deployment": "shop-7", "totem.cluster": "local",
+    "totem.app": "shop",
+    "totem.version": "3f1c2a9b7d10",
+    "totem.upstream": "shop-3f1c2a9b7d10-8080",
+    "totem.port": "21000",
+    "totem.node": "shop-7-1",
+    "totem.health": "/health",
+    "totem.deployment": "shop-7",
+    "totem.cluster": "local",
 }
 
 
 def test_the_builder_sets_every_label_as_a_string():
-    built = labels.instance_labels(app="shop", version="3f1c2a9b7d10", upstream="shop-3f1c2a9b7d10-8080",
-                                   port=21000, node="shop-7-1", health="/health", deployment="shop-7",
-                                   cluster="local")
+    built = labels.instance_labels(
+        app="shop",
+        version="3f1c2a9b7d10",
+        upstream="shop-3f1c2a9b7d10-8080",
+        port=21000,
+        node="shop-7-1",
+        health="/health",
+        deployment="shop-7",
+        cluster="local",
+    )
     assert built == EXPECTED
 
 
 def test_a_scheduler_labels_an_instance_from_its_deployment_record():
-    record = {"id": "shop-7", "app": "shop", "version": "3f1c2a9b7d10", "upstream": "shop-3f1c2a9b7d10-8080",
-              "cluster": "local", "spec": {"check_path": "/health"}}
+    record = {
+        "id": "shop-7",
+        "app": "shop",
+        "version": "3f1c2a9b7d10",
+        "upstream": "shop-3f1c2a9b7d10-8080",
+        "cluster": "local",
+        "spec": {"check_path": "/health"},
+    }
     assert scheduler_labels(record, "shop-7-1", 21000) == EXPECTED
 
 
 def test_the_names_and_the_required_ones():
-    assert (labels.APP, labels.VERSION, labels.UPSTREAM, labels.PORT, labels.NODE, labels.HEALTH,
-            labels.DEPLOYMENT, labels.CLUSTER) == tuple(EXPECTED)
+    assert (
+        labels.APP,
+        labels.VERSION,
+        labels.UPSTREAM,
+        labels.PORT,
+        labels.NODE,
+        labels.HEALTH,
+        labels.DEPLOYMENT,
+        labels.CLUSTER,
+    ) == tuple(EXPECTED)
     assert labels.REQUIRED == ("totem.upstream", "totem.port", "totem.node")
     assert labels.missing({"totem.upstream": "u", "totem.port": ""}) == ["totem.port", "totem.node"]
     assert labels.missing(EXPECTED) == []

@@ -1,4 +1,5 @@
 """The dashboard's pages and security with stand-in service clients: escaping, sign-in, CSRF, refusals."""
+
 from __future__ import annotations
 
 import re
@@ -14,15 +15,35 @@ HOSTILE = "<script>alert('x')</script>"
 
 
 def record(version: str, state: str = "PROMOTED") -> dict:
-    return {"id": f"shop-{version}-1", "app": "shop", "version": version, "state": state, "mode": "blue-green",
-            "upstream": f"shop-{version}-8080", "updated": "2026-01-01T00:00:01.000Z", "error": None,
-            "instances": {f"shop-{version}-1-1": {"host": "local", "address": "127.0.0.1", "port": 20001}},
-            "spec": {"check_path": "/health", "wiring": {"shop.localhost": {"aliases": [], "locations": {
-                "shop_home": {"path": "/", "force-ssl": False, "allowed": [], "denied": []}}}}},
-            "request": {"meta-info": {"git": {"owner": "acme", "repo": "shop", "ref": "main", "commit": "a" * 40}}},
-            "timeline": [{"type": "NEW_DEPLOYMENT", "date": "2026-01-01T00:00:00.000Z", "details": {"note": HOSTILE}},
-                         {"type": "CHECK_PASSED", "date": "2026-01-01T00:00:01.000Z",
-                          "details": {"checked": {f"shop-{version}-1-1": 200}}}]}
+    return {
+        "id": f"shop-{version}-1",
+        "app": "shop",
+        "version": version,
+        "state": state,
+        "mode": "blue-green",
+        "upstream": f"shop-{version}-8080",
+        "updated": "2026-01-01T00:00:01.000Z",
+        "error": None,
+        "instances": {f"shop-{version}-1-1": {"host": "local", "address": "127.0.0.1", "port": 20001}},
+        "spec": {
+            "check_path": "/health",
+            "wiring": {
+                "shop.localhost": {
+                    "aliases": [],
+                    "locations": {"shop_home": {"path": "/", "force-ssl": False, "allowed": [], "denied": []}},
+                }
+            },
+        },
+        "request": {"meta-info": {"git": {"owner": "acme", "repo": "shop", "ref": "main", "commit": "a" * 40}}},
+        "timeline": [
+            {"type": "NEW_DEPLOYMENT", "date": "2026-01-01T00:00:00.000Z", "details": {"note": HOSTILE}},
+            {
+                "type": "CHECK_PASSED",
+                "date": "2026-01-01T00:00:01.000Z",
+                "details": {"checked": {f"shop-{version}-1-1": 200}},
+            },
+        ],
+    }
 
 
 class Deployer:
@@ -65,8 +86,20 @@ class Orchestrator:
         raise ServiceError("orchestrator", None, "unreachable", "cannot reach it")
 
     def jobs(self, **filters):
-        return {"jobs": [{"id": "j1", "owner": "acme", "repo": HOSTILE, "ref": "main", "commit": "b" * 40,
-                          "state": "COMPLETE", "updated": 0}], "total": 1}
+        return {
+            "jobs": [
+                {
+                    "id": "j1",
+                    "owner": "acme",
+                    "repo": HOSTILE,
+                    "ref": "main",
+                    "commit": "b" * 40,
+                    "state": "COMPLETE",
+                    "updated": 0,
+                }
+            ],
+            "total": 1,
+        }
 
 
 class Factory:
@@ -164,8 +197,12 @@ def test_rollback_redeploy_and_undeploy_act_with_the_operators_token(client, dep
     client.post("/apps/shop/redeploy", data={"csrf": token})
     client.post("/apps/shop/undeploy", data={"csrf": token, "version": "v1"})
     client.post("/apps/shop/undeploy", data={"csrf": token})
-    assert deployer.calls == [("rollback", "shop", "v1", TOKEN), ("rollback", "shop", "v2", TOKEN),
-                              ("undeploy", "shop", "v1", TOKEN), ("undeploy", "shop", None, TOKEN)]
+    assert deployer.calls == [
+        ("rollback", "shop", "v1", TOKEN),
+        ("rollback", "shop", "v2", TOKEN),
+        ("undeploy", "shop", "v1", TOKEN),
+        ("undeploy", "shop", None, TOKEN),
+    ]
     assert "Rollback of shop to v1 requested" in client.get("/apps/shop").get_data(as_text=True)
 
 

@@ -1,4 +1,5 @@
 """ANSI colours to escaped HTML, and the deployment timeline's phases."""
+
 from __future__ import annotations
 
 from totem_dashboard import ansi, timeline
@@ -24,15 +25,28 @@ def event(kind: str, second: float) -> dict:
     return {"type": kind, "date": f"2026-01-01T00:00:{second:06.3f}Z"}
 
 
-PROMOTED = {"state": "PROMOTED", "timeline": [
-    event("NEW_DEPLOYMENT", 10), event("DEPLOYMENT_STARTED", 10.5), event("INSTANCES_STARTED", 11),
-    event("CHECK_PASSED", 14), event("WIRED", 14.5), event("PROXIES_APPLIED", 15), event("DRAINED", 25),
-    event("DEPLOYMENT_PROMOTED", 25.25)]}
+PROMOTED = {
+    "state": "PROMOTED",
+    "timeline": [
+        event("NEW_DEPLOYMENT", 10),
+        event("DEPLOYMENT_STARTED", 10.5),
+        event("INSTANCES_STARTED", 11),
+        event("CHECK_PASSED", 14),
+        event("WIRED", 14.5),
+        event("PROXIES_APPLIED", 15),
+        event("DRAINED", 25),
+        event("DEPLOYMENT_PROMOTED", 25.25),
+    ],
+}
 START = 1767225600.0  # 2026-01-01T00:00:00Z
-JOB = {"created": START + 1, "hooks": {
-    "scm-push:github": {"type": "scm-push", "status": "success", "received": START},
-    "builder:image-factory": {"type": "builder", "status": "success", "received": START + 6},
-    "ci:travis": {"type": "ci", "status": "success", "received": START + 8}}}
+JOB = {
+    "created": START + 1,
+    "hooks": {
+        "scm-push:github": {"type": "scm-push", "status": "success", "received": START},
+        "builder:image-factory": {"type": "builder", "status": "success", "received": START + 6},
+        "ci:travis": {"type": "ci", "status": "success", "received": START + 8},
+    },
+}
 
 
 def test_phases_from_webhook_to_promotion_with_durations():
@@ -52,14 +66,17 @@ def test_without_a_job_the_pipeline_phases_are_skipped():
 
 
 def test_a_rollback_ignores_the_earlier_job():
-    rollback = dict(PROMOTED, timeline=[event("NEW_DEPLOYMENT", 10), event("ROLLBACK_REQUESTED", 10)]
-                    + PROMOTED["timeline"][1:])
+    rollback = dict(
+        PROMOTED, timeline=[event("NEW_DEPLOYMENT", 10), event("ROLLBACK_REQUESTED", 10)] + PROMOTED["timeline"][1:]
+    )
     assert {p.name: p.status for p in timeline.phases(rollback, JOB)}["build"] == "skipped"
 
 
 def test_a_failed_deployment_marks_the_phase_it_failed_in():
-    failed = {"state": "FAILED", "timeline": [event("NEW_DEPLOYMENT", 10), event("DEPLOYMENT_STARTED", 11),
-                                              event("DEPLOYMENT_FAILED", 20)]}
+    failed = {
+        "state": "FAILED",
+        "timeline": [event("NEW_DEPLOYMENT", 10), event("DEPLOYMENT_STARTED", 11), event("DEPLOYMENT_FAILED", 20)],
+    }
     statuses = {p.name: p.status for p in timeline.phases(failed)}
     assert statuses["deploy"] == "done" and statuses["healthy"] == "failed"
     assert statuses["wired"] == statuses["promoted"] == "pending"

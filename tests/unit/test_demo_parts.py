@@ -1,4 +1,5 @@
 """`totem demo`'s pieces: secrets, GitHub push payloads from git, the phase timeline, the CI runner."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import shutil
 
 import pytest
 
+from totem.signatures import verify
 from totem_demo import ci_runner, github_push, sample_repo, secrets, timeline
 from totem_demo.github_push import ZERO
-from totem.signatures import verify
 
 
 def test_secrets_are_generated_once_and_kept_private(tmp_path):
@@ -62,9 +63,17 @@ def test_deliveries_are_signed_with_a_unique_id():
 
 
 def test_phases_start_where_the_pipeline_waits():
-    points = {"pushed": 100.0, "webhook received": 100.5, "CI reported": 101.0, "image built": 103.0,
-              "deploy requested": 103.25, "instances healthy": 104.0, "wired": 104.25,
-              "proxies applied": 104.5, "old version drained": 107.5}
+    points = {
+        "pushed": 100.0,
+        "webhook received": 100.5,
+        "CI reported": 101.0,
+        "image built": 103.0,
+        "deploy requested": 103.25,
+        "instances healthy": 104.0,
+        "wired": 104.25,
+        "proxies applied": 104.5,
+        "old version drained": 107.5,
+    }
     phases = dict(timeline.phases(points))
     assert phases["webhook received"] == 0.5
     assert phases["image built"] == 2.5 and phases["CI reported"] == 0.5

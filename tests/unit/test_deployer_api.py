@@ -1,4 +1,5 @@
 """The HTTP API: intake validation, auth, idempotency, views that never show secrets, rollback rules."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,8 +18,12 @@ TOKEN = "unit-test-token-" + uuid.uuid4().hex
 @pytest.fixture
 def service():
     root = f"/test-{uuid.uuid4().hex[:10]}/"
-    env = {"TOTEM_CLUSTER": "api", "YODA_BASE": root + "yoda", "TOTEM_DEPLOYER_PREFIX": root + "deployer",
-           "TOTEM_API_TOKEN": TOKEN}
+    env = {
+        "TOTEM_CLUSTER": "api",
+        "YODA_BASE": root + "yoda",
+        "TOTEM_DEPLOYER_PREFIX": root + "deployer",
+        "TOTEM_API_TOKEN": TOKEN,
+    }
     dispatched: list[tuple] = []
     app = create_app(Settings.from_env(env), DeployerSettings.from_env(env), dispatch=lambda *a: dispatched.append(a))
     app.dispatched = dispatched
@@ -51,14 +56,20 @@ def test_write_endpoints_need_the_token(service, headers, status):
     assert service.dispatched == []
 
 
-@pytest.mark.parametrize("change,path", [
-    (lambda r: r["deployment"].update(nodes=40), "body.deployment.nodes"),
-    (lambda r: r["deployment"].update(name="Bad Name"), "body.deployment.name"),
-    (lambda r: r.pop("templates"), "body"),
-    (lambda r: r["proxy"]["hosts"]["public"].update(hostname="bad host"), "body.proxy.hosts.public.hostname"),
-    (lambda r: r["proxy"]["hosts"]["public"]["locations"].update(api={"port": 9090, "path": "/api"}), "body.proxy.hosts"),
-    (lambda r: r["deployment"]["check"].update(timeout="soon"), "body.deployment.check.timeout"),
-])
+@pytest.mark.parametrize(
+    "change,path",
+    [
+        (lambda r: r["deployment"].update(nodes=40), "body.deployment.nodes"),
+        (lambda r: r["deployment"].update(name="Bad Name"), "body.deployment.name"),
+        (lambda r: r.pop("templates"), "body"),
+        (lambda r: r["proxy"]["hosts"]["public"].update(hostname="bad host"), "body.proxy.hosts.public.hostname"),
+        (
+            lambda r: r["proxy"]["hosts"]["public"]["locations"].update(api={"port": 9090, "path": "/api"}),
+            "body.proxy.hosts",
+        ),
+        (lambda r: r["deployment"]["check"].update(timeout="soon"), "body.deployment.check.timeout"),
+    ],
+)
 def test_rejects_bad_requests_with_the_error_envelope(service, change, path):
     body = request_for()
     change(body)
@@ -115,6 +126,7 @@ def test_rollback_needs_an_earlier_promoted_version(service):
         r["state"] = "PROMOTED"
         add_event(r, "DEPLOYMENT_PROMOTED")
         return r, None
+
     records.update(deployment_id, promote)
     records.set_live("shop", deployment_id)
     answer = client.post("/apps/shop/rollback", headers=AUTH)

@@ -1,5 +1,6 @@
 """The lifecycle against real etcd with an in-memory scheduler: gating, promotion, failure
 handling (before and after wiring), modes, anchored ownership, resume, reconcile."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,10 +26,17 @@ KEY = "yaHvhqpRwLEWGwvc0qCzBaJGvAA6m6cC9bSxIsBVdW4="
 @pytest.fixture
 def ctx():
     root = f"/test-{uuid.uuid4().hex[:10]}/"
-    env = {"TOTEM_CLUSTER": "unit", "YODA_BASE": root + "yoda", "TOTEM_DEPLOYER_PREFIX": root + "deployer",
-           "TOTEM_DEPLOYER_DRAIN": "0", "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "1", "TOTEM_DEPLOYER_ACK_TIMEOUT": "1",
-           "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.01", "TOTEM_DEPLOYER_START_TIMEOUT": "2",
-           "TOTEM_ENCRYPTION_KEY": KEY}
+    env = {
+        "TOTEM_CLUSTER": "unit",
+        "YODA_BASE": root + "yoda",
+        "TOTEM_DEPLOYER_PREFIX": root + "deployer",
+        "TOTEM_DEPLOYER_DRAIN": "0",
+        "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "1",
+        "TOTEM_DEPLOYER_ACK_TIMEOUT": "1",
+        "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.01",
+        "TOTEM_DEPLOYER_START_TIMEOUT": "2",
+        "TOTEM_ENCRYPTION_KEY": KEY,
+    }
     ctx = Context(Settings.from_env(env), DeployerSettings.from_env(env), scheduler_factories={"fake": FakeScheduler})
     yield ctx
     fake(ctx).close()
@@ -40,8 +48,15 @@ def fake(ctx) -> FakeScheduler:
 
 
 def submit(ctx, app: str, version: str, **deployment) -> dict:
-    request = deploy_request(app, version, f"img:{version}", f"{app}.localhost", nodes=2,
-                             check={"min-nodes": 2, "path": "/health", "timeout": "1s", "attempts": 2}, **deployment)
+    request = deploy_request(
+        app,
+        version,
+        f"img:{version}",
+        f"{app}.localhost",
+        nodes=2,
+        check={"min-nodes": 2, "path": "/health", "timeout": "1s", "attempts": 2},
+        **deployment,
+    )
     record = new_record(request, ctx.records, ctx.options, "unit", "fake")
     ctx.records.create(record)
     return record
@@ -59,9 +74,11 @@ def location(ctx, app: str, key: str = "upstream") -> str | None:
 
 def with_environment(**variables):
     """A records change adding variables to the deployment request's environment."""
+
     def change(record: dict):
         record["request"]["environment"].update(variables)
         return record, None
+
     return change
 
 
@@ -174,8 +191,9 @@ def test_red_green_stops_the_old_version_first(ctx):
 
 def test_encrypted_values_reach_only_the_instance(ctx):
     record = submit(ctx, "shop", "v1")
-    ctx.records.update(record["id"], with_environment(TOKEN={"value": encrypt(KEY, "plain-secret-value"),
-                                                             "encrypted": True}))
+    ctx.records.update(
+        record["id"], with_environment(TOKEN={"value": encrypt(KEY, "plain-secret-value"), "encrypted": True})
+    )
     record = run(ctx, ctx.records.get(record["id"]))
     assert record["state"] == "PROMOTED"
     assert all(c["environment"]["TOKEN"] == "plain-secret-value" for c in fake(ctx).created.values())
@@ -205,6 +223,7 @@ def test_resume_after_a_crash_continues_from_the_recorded_step(ctx):
         def crash(r):
             lifecycle_steps.append("wire")
             raise Crash()
+
         lifecycle.wire = crash
         with pytest.raises(Crash):
             lifecycle.run(record["id"])

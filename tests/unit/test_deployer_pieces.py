@@ -1,4 +1,5 @@
 """Small pieces: durations, secrets, location ownership, systemd quoting, fleet options, notices."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,10 @@ from cryptography.fernet import Fernet
 from deployer import fleet_units, notify, proxy_spec
 from deployer.durations import seconds
 from deployer.secrets import SecretError, decrypt_environment, encrypt, masked
+from tests.support import serve_http
 from totem import signatures
 from totem.logs import redact
 from totem.notify import Delivery, Level
-from tests.support import serve_http
 
 
 def test_durations():
@@ -44,15 +45,29 @@ def test_location_ownership_is_anchored():
 
 
 def test_wiring_and_upstream_from_the_proxy_section():
-    proxy = {"hosts": {"a": {"hostname": "Shop.localhost", "aliases": ["www.shop.localhost"],
-                             "locations": {"_home": {"port": 8080, "path": "/", "force-ssl": True,
-                                                     "allowed-acls": ["office"]}}}},
-             "upstreams": {"8080": {"health": {"uri": "/up", "timeout": "1s"}}}}
+    proxy = {
+        "hosts": {
+            "a": {
+                "hostname": "Shop.localhost",
+                "aliases": ["www.shop.localhost"],
+                "locations": {"_home": {"port": 8080, "path": "/", "force-ssl": True, "allowed-acls": ["office"]}},
+            }
+        },
+        "upstreams": {"8080": {"health": {"uri": "/up", "timeout": "1s"}}},
+    }
     wiring = proxy_spec.wiring_for("shop", proxy)
-    assert wiring == {"shop.localhost": {"aliases": ["www.shop.localhost"], "locations": {"shop_home": {
-        "path": "/", "force-ssl": True, "allowed": ["office"], "denied": []}}}}
+    assert wiring == {
+        "shop.localhost": {
+            "aliases": ["www.shop.localhost"],
+            "locations": {"shop_home": {"path": "/", "force-ssl": True, "allowed": ["office"], "denied": []}},
+        }
+    }
     assert proxy_spec.upstream_config(proxy, 8080, "/health") == {
-        "mode": "http", "health/uri": "/up", "health/timeout": "1s", "health/interval": "2s"}
+        "mode": "http",
+        "health/uri": "/up",
+        "health/timeout": "1s",
+        "health/interval": "2s",
+    }
 
 
 def test_systemd_quote_escapes_specifiers_variables_and_quotes():
@@ -82,10 +97,20 @@ def test_failure_notice_goes_to_the_webhook_signed():
 
     with serve_http(Handler) as base:
         url = f"{base}/notice"
-        record = {"id": "shop-v1-1", "app": "shop", "version": "v1", "state": "FAILED", "cluster": "c",
-                  "request": {"meta-info": {"job-id": "j"}, "notifications": {
-                      "webhook": {"enabled": True, "level": 1, "url": url},
-                      "slack": {"enabled": False, "level": 5, "url": url}}}}
+        record = {
+            "id": "shop-v1-1",
+            "app": "shop",
+            "version": "v1",
+            "state": "FAILED",
+            "cluster": "c",
+            "request": {
+                "meta-info": {"job-id": "j"},
+                "notifications": {
+                    "webhook": {"enabled": True, "level": 1, "url": url},
+                    "slack": {"enabled": False, "level": 5, "url": url},
+                },
+            },
+        }
         delivery = Delivery(timeout=5, hook_secret="hook-secret")
         assert notify.send(record, Level.FAILED, "check failed", delivery) == ["webhook"]
         assert notify.send(record, Level.SUCCESS, "promoted", delivery) == []  # level 1 gets failures only

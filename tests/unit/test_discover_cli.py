@@ -1,4 +1,5 @@
 """Command-line parsing of yoda-discover."""
+
 from __future__ import annotations
 
 from totem.settings import Settings
@@ -21,4 +22,3 @@ def test_register_takes_a_container_and_check_settings():
 def test_presence_defaults_to_the_proxy_ports():
     args = parse_args(["presence", "--node", "p1"], SETTINGS)
     assert (args.node, args.http, args.https, args.admin, args.address) == ("p1", 8080, 8443, 8081, None)
-

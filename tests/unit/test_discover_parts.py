@@ -1,4 +1,5 @@
 """Unit tests for discovery's pieces: labels, keys, event classification, checks, registrar."""
+
 from __future__ import annotations
 
 import base64
@@ -36,10 +37,19 @@ def test_health_label_is_optional():
     assert instance_from_labels("abc", {**LABELS, HEALTH: ""}).health is None
 
 
-@pytest.mark.parametrize("change", [
-    {PORT: None}, {PORT: "http"}, {PORT: "0"}, {PORT: "70000"},
-    {NODE: "a/b"}, {UPSTREAM: "../x"}, {HEALTH: "health"}, {NODE: None},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {PORT: None},
+        {PORT: "http"},
+        {PORT: "0"},
+        {PORT: "70000"},
+        {NODE: "a/b"},
+        {UPSTREAM: "../x"},
+        {HEALTH: "health"},
+        {NODE: None},
+    ],
+)
 def test_unusable_labels_are_rejected(change):
     labels = {k: v for k, v in {**LABELS, **change}.items() if v is not None}
     with pytest.raises(LabelError):
@@ -69,11 +79,21 @@ def event(action, **attributes):
     return {"Type": "container", "Action": action, "Actor": {"ID": "c1", "Attributes": attributes}}
 
 
-@pytest.mark.parametrize("action,attributes,gone", [
-    ("die", {}, True), ("stop", {}, True), ("destroy", {}, True), ("pause", {}, True),
-    ("kill", {"signal": "9"}, True), ("kill", {"signal": "15"}, True), ("kill", {"signal": "SIGKILL"}, True),
-    ("kill", {"signal": "1"}, False), ("start", {}, False), ("exec_start: sh", {}, False),
-])
+@pytest.mark.parametrize(
+    "action,attributes,gone",
+    [
+        ("die", {}, True),
+        ("stop", {}, True),
+        ("destroy", {}, True),
+        ("pause", {}, True),
+        ("kill", {"signal": "9"}, True),
+        ("kill", {"signal": "15"}, True),
+        ("kill", {"signal": "SIGKILL"}, True),
+        ("kill", {"signal": "1"}, False),
+        ("start", {}, False),
+        ("exec_start: sh", {}, False),
+    ],
+)
 def test_which_events_mean_gone(action, attributes, gone):
     parsed_action, container_id, attrs = container_event(event(action, **attributes))
     assert container_id == "c1"

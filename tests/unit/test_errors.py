@@ -1,4 +1,5 @@
 """Every exception class Totem defines derives from totem.errors.TotemError (checked on the source)."""
+
 from __future__ import annotations
 
 import ast
@@ -13,10 +14,23 @@ from totem.settings import SettingsError
 from totem.store import StoreUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("totem", "orchestrator", "deployer", "image_factory", "yoda_proxy", "yoda_discover", "yoda_route53",
-            "totem_cli", "totem_client", "totem_dashboard", "totem_demo", "totem_stack")
-BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
-                               if isinstance(value, type) and issubclass(value, BaseException))
+PACKAGES = (
+    "totem",
+    "orchestrator",
+    "deployer",
+    "image_factory",
+    "yoda_proxy",
+    "yoda_discover",
+    "yoda_route53",
+    "totem_cli",
+    "totem_client",
+    "totem_dashboard",
+    "totem_demo",
+    "totem_stack",
+)
+BUILTIN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+)
 
 
 def _base_name(node: ast.expr) -> str | None:
@@ -32,8 +46,11 @@ Definition = tuple[str, str, list[str]]  # where, class name, base names
 
 def classes(source: str, where: str) -> list[Definition]:
     """Every class defined in `source`, with the names of its bases."""
-    return [(f"{where}:{node.lineno}", node.name, [b for b in map(_base_name, node.bases) if b])
-            for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)]
+    return [
+        (f"{where}:{node.lineno}", node.name, [b for b in map(_base_name, node.bases) if b])
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef)
+    ]
 
 
 def outside_the_root(defined: list[Definition]) -> list[str]:
@@ -56,8 +73,11 @@ def outside_the_root(defined: list[Definition]) -> list[str]:
                     is_error, reaches_root = is_error or error, reaches_root or root
         return is_error, reaches_root
 
-    return sorted(f"{where} {name}" for where, name, bases in defined
-                  if name != "TotemError" and ancestry(bases, frozenset({name})) == (True, False))
+    return sorted(
+        f"{where} {name}"
+        for where, name, bases in defined
+        if name != "TotemError" and ancestry(bases, frozenset({name})) == (True, False)
+    )
 
 
 def tree_classes() -> list[Definition]:
@@ -84,8 +104,13 @@ class NotAnError: ...
     assert outside_the_root(classes(source, "x.py")) == ["x.py:5 Stray", "x.py:6 StrayChild"]
 
 
-@pytest.mark.parametrize("error, builtin", [
-    (SettingsError("x"), ValueError), (StoreUnavailable("x"), RuntimeError), (GateFailed("x"), RuntimeError),
-])
+@pytest.mark.parametrize(
+    "error, builtin",
+    [
+        (SettingsError("x"), ValueError),
+        (StoreUnavailable("x"), RuntimeError),
+        (GateFailed("x"), RuntimeError),
+    ],
+)
 def test_errors_keep_the_builtin_kind_callers_catch(error, builtin):
     assert isinstance(error, TotemError) and isinstance(error, builtin)

@@ -9,7 +9,11 @@ from totem.signatures import sign
 
 SHA = "a" * 40
 PUSH = {
-    "ref": "refs/heads/feature/login", "before": "0" * 40, "after": SHA, "created": True, "deleted": False,
+    "ref": "refs/heads/feature/login",
+    "before": "0" * 40,
+    "after": SHA,
+    "created": True,
+    "deleted": False,
     "repository": {"name": "hello", "full_name": "acme/hello", "owner": {"login": "acme", "name": "acme"}},
 }
 
@@ -19,8 +23,26 @@ def test_refs_git_allows(ref):
     assert is_ref(ref)
 
 
-@pytest.mark.parametrize("ref", ["", "-rf", "/abs", "a/../b", "a//b", "a/", "x.lock", ".hidden", "a/.b",
-                                 "semi;colon", "sp ace", "$(id)", "a\nb", "ü", "x" * 201])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "",
+        "-rf",
+        "/abs",
+        "a/../b",
+        "a//b",
+        "a/",
+        "x.lock",
+        ".hidden",
+        "a/.b",
+        "semi;colon",
+        "sp ace",
+        "$(id)",
+        "a\nb",
+        "ü",
+        "x" * 201,
+    ],
+)
 def test_refs_git_refuses(ref):
     assert not is_ref(ref)
 
@@ -42,7 +64,13 @@ def test_delivery_is_verified_and_parsed():
     assert (delivery.event, delivery.delivery) == ("push", "d-1")
     ref = push_ref(delivery.payload)
     assert (ref.owner, ref.repo, ref.ref, ref.ref_type, ref.commit, ref.created) == (
-        "acme", "hello", "feature/login", "branch", SHA, True)
+        "acme",
+        "hello",
+        "feature/login",
+        "branch",
+        SHA,
+        True,
+    )
 
 
 def test_bad_signature_is_401_and_bad_body_400():
@@ -61,8 +89,12 @@ def test_bad_signature_is_401_and_bad_body_400():
 def test_push_of_a_deleted_branch_and_malicious_names():
     deleted = push_ref({**PUSH, "after": "0" * 40, "deleted": True})
     assert deleted.deleted and deleted.commit is None
-    for bad in ({**PUSH, "ref": "refs/heads/$(reboot)"}, {**PUSH, "after": "; rm -rf /"},
-                {**PUSH, "repository": {"name": "../etc", "owner": {"login": "acme"}}}, {**PUSH, "ref": "refs/pull/1"}):
+    for bad in (
+        {**PUSH, "ref": "refs/heads/$(reboot)"},
+        {**PUSH, "after": "; rm -rf /"},
+        {**PUSH, "repository": {"name": "../etc", "owner": {"login": "acme"}}},
+        {**PUSH, "ref": "refs/pull/1"},
+    ):
         with pytest.raises(ApiError) as error:
             push_ref(bad)
         assert error.value.status == 400

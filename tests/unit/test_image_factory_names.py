@@ -1,7 +1,9 @@
 """Image names and tags derived from git names are always valid Docker references."""
+
 import re
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from image_factory.names import image_tags, repository
 from totem.git_names import is_owner, is_ref, is_repo
@@ -20,7 +22,9 @@ def test_examples():
     assert repository("a_b", "x__y") == "a_b-x__y"
     assert repository("acme", "weird._-name") == "acme-weird-name"
     assert image_tags("127.0.0.1:5000", "acme", "hello", "feature/Login", "a" * 40) == (
-        "127.0.0.1:5000/acme-hello:" + "a" * 40, "127.0.0.1:5000/acme-hello:feature-login")
+        "127.0.0.1:5000/acme-hello:" + "a" * 40,
+        "127.0.0.1:5000/acme-hello:feature-login",
+    )
 
 
 @given(owners, repos, refs)

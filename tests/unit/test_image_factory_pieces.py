@@ -1,4 +1,5 @@
 """Builder hook shape, step recording, live-log redaction (into the real Redis) and the factory's settings."""
+
 import uuid
 
 import pytest
@@ -27,8 +28,9 @@ def test_builder_hooks_follow_the_generic_hook_contract():
 def test_steps_record_outcomes_and_redact_errors():
     saved, said = [], []
     recorder = StepRecorder(lambda steps: saved.append([dict(s) for s in steps]), said.append)
-    secret = ImageFactorySettings.from_env({"TOTEM_REGISTRY_USERNAME": "u",
-                                            "TOTEM_REGISTRY_PASSWORD": "pw-unit-test-4242"}).registry_password
+    secret = ImageFactorySettings.from_env(
+        {"TOTEM_REGISTRY_USERNAME": "u", "TOTEM_REGISTRY_PASSWORD": "pw-unit-test-4242"}
+    ).registry_password
     with recorder.step("checkout"):
         pass
     with pytest.raises(StepFailed, match="push: denied \\*\\*\\*"):
@@ -62,9 +64,14 @@ def test_live_log_redacts_splits_and_marks_the_end(tmp_path, live_log_key):
 
 
 def test_factory_settings():
-    config = ImageFactorySettings.from_env({
-        "TOTEM_HOME": "/srv/totem",
-        "TOTEM_IMAGE_FACTORY_CONCURRENCY": "4", "TOTEM_IMAGE_FACTORY_KEEP": "2", "TOTEM_BUILD_LOG_BUCKET": "logs"})
+    config = ImageFactorySettings.from_env(
+        {
+            "TOTEM_HOME": "/srv/totem",
+            "TOTEM_IMAGE_FACTORY_CONCURRENCY": "4",
+            "TOTEM_IMAGE_FACTORY_KEEP": "2",
+            "TOTEM_BUILD_LOG_BUCKET": "logs",
+        }
+    )
     assert (config.concurrency, config.keep_per_repo, config.log_bucket) == (4, 2, "logs")
     assert str(config.workdir) == "/srv/totem/image_factory" and config.registry_auth() is None
     assert "password" not in repr(ImageFactorySettings(registry_password="x"))

@@ -4,6 +4,7 @@ Every import counts: `import x` and `from x import y`, at module level or inside
 or an `if TYPE_CHECKING:` block, relative imports (resolved), and `importlib.import_module("x")` /
 `__import__("x")` with a literal name.
 """
+
 from __future__ import annotations
 
 import ast
@@ -21,10 +22,10 @@ DATA = frozenset({"fleet_templates"})
 # The rules, one row per package: the first-party packages it may import besides itself. The standard
 # library and third-party packages are always allowed; tests/, bench/ and scripts may import anything.
 MAY_IMPORT: dict[str, frozenset[str]] = {
-    "totem": frozenset(),                       # the core (totem.contracts included) stands alone
-    "fleet_templates": frozenset(),             # data: Jinja unit templates
+    "totem": frozenset(),  # the core (totem.contracts included) stands alone
+    "fleet_templates": frozenset(),  # data: Jinja unit templates
     "orchestrator": CORE,
-    "deployer": CORE | DATA,                    # the fleet scheduler renders fleet_templates
+    "deployer": CORE | DATA,  # the fleet scheduler renders fleet_templates
     "image_factory": CORE,
     "yoda_proxy": CORE,
     "yoda_discover": CORE,
@@ -55,7 +56,7 @@ def imported(source: str, module: str, is_package: bool) -> Iterator[tuple[int, 
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: climb from the importing module's own package
                 package = module.split(".") if is_package else module.split(".")[:-1]
-                base = package[:len(package) - node.level + 1]
+                base = package[: len(package) - node.level + 1]
                 yield node.lineno, ".".join(base + ([node.module] if node.module else []))
             elif node.module:
                 yield node.lineno, node.module
@@ -79,7 +80,7 @@ def python_files(root: Path) -> Iterator[Path]:
 
 
 def violations(root: Path) -> list[str]:
-    """"<file>:<line>: <package> imports <module>" for every import the table forbids."""
+    """ "<file>:<line>: <package> imports <module>" for every import the table forbids."""
     found = []
     for path in python_files(root):
         module, is_package = module_name(path, root)
@@ -100,6 +101,7 @@ def packages(root: Path) -> set[str]:
 
 # -- the tree as it stands ---------------------------------------------------------
 
+
 def test_no_package_imports_across_a_boundary():
     assert violations(REPO) == []
 
@@ -110,6 +112,7 @@ def test_every_package_has_a_row_in_the_table():
 
 # -- the checker itself, on a small synthetic tree ---------------------------------
 
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for name, source in files.items():
         path = root / name
@@ -119,20 +122,23 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_checker_reports_each_forbidden_import(tmp_path):
-    root = write(tmp_path, {
-        "totem/__init__.py": "",
-        "totem/fine.py": "import json\nimport requests\nfrom totem import store\nfrom . import settings\n",
-        "totem/bad.py": "import totem_cli.main\n",
-        "deployer/__init__.py": "",
-        "deployer/fine.py": "import fleet_templates\nfrom totem.contracts import yoda\n",
-        "deployer/bad.py": "def later():\n    from orchestrator.jobs import store\n",
-        "yoda_proxy/__init__.py": "",
-        "yoda_proxy/bad.py": "import importlib\nimportlib.import_module('yoda_discover.keys')\n",
-        "totem_cli/__init__.py": "",
-        "totem_cli/fine.py": "from deployer import wiring\nimport totem_stack\nfrom .ops import apps\n",
-        "tests/__init__.py": "",
-        "tests/anything.py": "import orchestrator, deployer, totem_cli\n",
-    })
+    root = write(
+        tmp_path,
+        {
+            "totem/__init__.py": "",
+            "totem/fine.py": "import json\nimport requests\nfrom totem import store\nfrom . import settings\n",
+            "totem/bad.py": "import totem_cli.main\n",
+            "deployer/__init__.py": "",
+            "deployer/fine.py": "import fleet_templates\nfrom totem.contracts import yoda\n",
+            "deployer/bad.py": "def later():\n    from orchestrator.jobs import store\n",
+            "yoda_proxy/__init__.py": "",
+            "yoda_proxy/bad.py": "import importlib\nimportlib.import_module('yoda_discover.keys')\n",
+            "totem_cli/__init__.py": "",
+            "totem_cli/fine.py": "from deployer import wiring\nimport totem_stack\nfrom .ops import apps\n",
+            "tests/__init__.py": "",
+            "tests/anything.py": "import orchestrator, deployer, totem_cli\n",
+        },
+    )
     assert violations(root) == [
         "deployer/bad.py:2: deployer imports orchestrator.jobs",
         "totem/bad.py:1: totem imports totem_cli.main",
@@ -143,7 +149,10 @@ def test_the_checker_reports_each_forbidden_import(tmp_path):
 def test_relative_imports_resolve_against_the_importing_package():
     source = "from . import a\nfrom .. import b\nfrom ..c import d\n"
     assert [name for _, name in imported(source, "yoda_proxy.sub.mod", False)] == [
-        "yoda_proxy.sub", "yoda_proxy", "yoda_proxy.c"]
+        "yoda_proxy.sub",
+        "yoda_proxy",
+        "yoda_proxy.c",
+    ]
     assert [name for _, name in imported("from . import a\n", "yoda_proxy.sub", True)] == ["yoda_proxy.sub"]
 
 

@@ -29,8 +29,10 @@ def test_one_json_object_per_line_with_context_ids():
 def test_secrets_never_reach_the_log():
     logs.register_secret("hunter2-secret")
     logger, stream = capture("kv")
-    logger.info("connecting with hunter2-secret to redis://user:pa55word@127.0.0.1:6379/0",
-                extra={"api_token": "visible?", "Authorization": "Bearer x"})
+    logger.info(
+        "connecting with hunter2-secret to redis://user:pa55word@127.0.0.1:6379/0",
+        extra={"api_token": "visible?", "Authorization": "Bearer x"},
+    )
     line = stream.getvalue()
     assert "hunter2-secret" not in line and "pa55word" not in line and "visible?" not in line
     assert "***" in line

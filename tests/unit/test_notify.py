@@ -1,4 +1,5 @@
 """The shared notifier (totem.notify): levels by name, the channels' bodies, failures returned, not raised."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,15 @@ def receiver():
 
 
 def job_notice(level: Level) -> Notice:
-    return Notice(level, "deploy requested", "Orchestrator", link="http://o/jobs/j1", env="prod", git=JOB_GIT,
-                  fields={"job-id": "j1", "state": "COMPLETE", "git": JOB_GIT})
+    return Notice(
+        level,
+        "deploy requested",
+        "Orchestrator",
+        link="http://o/jobs/j1",
+        env="prod",
+        git=JOB_GIT,
+        fields={"job-id": "j1", "state": "COMPLETE", "git": JOB_GIT},
+    )
 
 
 def test_levels_by_name_in_order_of_severity_and_the_old_numbers_still_work():
@@ -62,26 +70,40 @@ def test_the_notifications_schema_accepts_names_and_numbers_only():
 
 def test_each_enabled_channel_whose_level_admits_the_notice_gets_it(receiver):
     base, received = receiver
-    channels = {"github": {"enabled": True, "level": "success"},
-                "slack": {"enabled": True, "level": "failed", "url": f"{base}/slack"},
-                "webhook": {"enabled": True, "level": "success", "url": f"{base}/hook"}}
+    channels = {
+        "github": {"enabled": True, "level": "success"},
+        "slack": {"enabled": True, "level": "failed", "url": f"{base}/slack"},
+        "webhook": {"enabled": True, "level": "success", "url": f"{base}/hook"},
+    }
     delivery = Delivery(timeout=5, hook_secret="s3cret", github_api_url=f"{base}/gh", github_token="t0ken")
     outcome = notify(channels, job_notice(Level.SUCCESS), delivery)
     assert outcome.sent == ["github", "webhook"] and not outcome.failed and not outcome.skipped
     (gh_path, gh_headers, gh_raw), (hook_path, hook_headers, hook_raw) = received
     assert gh_path == f"/gh/repos/acme/shop/statuses/{'c' * 40}" and gh_headers["Authorization"] == "Bearer t0ken"
-    assert json.loads(gh_raw) == {"state": "success", "target_url": "http://o/jobs/j1",
-                                  "description": "deploy requested", "context": "prod::Orchestrator"}
+    assert json.loads(gh_raw) == {
+        "state": "success",
+        "target_url": "http://o/jobs/j1",
+        "description": "deploy requested",
+        "context": "prod::Orchestrator",
+    }
     assert signatures.verify("s3cret", hook_raw, hook_headers["X-Hook-Signature"])
-    assert json.loads(hook_raw) == {"status": "success", "level": 3, "message": "deploy requested", "job-id": "j1",
-                                    "state": "COMPLETE", "git": JOB_GIT}
+    assert json.loads(hook_raw) == {
+        "status": "success",
+        "level": 3,
+        "message": "deploy requested",
+        "job-id": "j1",
+        "state": "COMPLETE",
+        "git": JOB_GIT,
+    }
 
 
 def test_failures_are_returned_never_raised(receiver):
     base, _ = receiver
-    channels = {"slack": {"enabled": True, "level": "failed", "url": f"{base}/fail"},
-                "webhook": {"enabled": True, "level": "failed", "url": f"http://127.0.0.1:{free_port()}/"},
-                "github": {"enabled": True, "level": "loud"}}
+    channels = {
+        "slack": {"enabled": True, "level": "failed", "url": f"{base}/fail"},
+        "webhook": {"enabled": True, "level": "failed", "url": f"http://127.0.0.1:{free_port()}/"},
+        "github": {"enabled": True, "level": "loud"},
+    }
     outcome = notify(channels, job_notice(Level.FAILED), Delivery(timeout=5))
     assert outcome.sent == []
     assert outcome.failed == {"github": "ValueError", "slack": "HTTPError", "webhook": "ConnectionError"}
@@ -95,23 +117,31 @@ def test_github_is_skipped_without_a_commit(receiver):
 
 
 def deployment(channels: dict) -> dict:
-    return {"id": "shop-v1-1", "app": "shop", "version": "v1", "state": "FAILED", "cluster": "east",
-            "request": {"meta-info": {"job-id": "j", "env": "prod", "git": JOB_GIT}, "notifications": channels}}
+    return {
+        "id": "shop-v1-1",
+        "app": "shop",
+        "version": "v1",
+        "state": "FAILED",
+        "cluster": "east",
+        "request": {"meta-info": {"job-id": "j", "env": "prod", "git": JOB_GIT}, "notifications": channels},
+    }
 
 
 def test_a_deployment_and_a_job_share_the_slack_body(receiver):
     base, received = receiver
     slack = {"slack": {"enabled": True, "level": "failed", "url": f"{base}/slack"}}
-    sent = deployer_notify.send(deployment(slack), Level.FAILED, "check failed", Delivery(timeout=5),
-                                "http://d:9000")
+    sent = deployer_notify.send(deployment(slack), Level.FAILED, "check failed", Delivery(timeout=5), "http://d:9000")
     assert sent == ["slack"]
     notify(slack, job_notice(Level.FAILED), Delivery(timeout=5))
     deploy_body, job_body = (json.loads(raw) for _, _, raw in received)
     attachment = deploy_body["attachments"][0]
     assert attachment["color"] == "danger" and attachment["title"] == "shop v1 failed"
     assert attachment["title_link"] == "http://d:9000/deployments/shop-v1-1"
-    assert {f["title"]: f["value"] for f in attachment["fields"]} == {"commit": "c" * 12, "env": "prod",
-                                                                       "cluster": "east"}
+    assert {f["title"]: f["value"] for f in attachment["fields"]} == {
+        "commit": "c" * 12,
+        "env": "prod",
+        "cluster": "east",
+    }
     assert job_body["attachments"][0]["title"] == "acme/shop@master failed"
     assert set(job_body["attachments"][0]) == set(attachment)
 
@@ -122,7 +152,7 @@ def test_the_deployer_posts_github_statuses_only_with_a_token(receiver):
     assert deployer_notify.send(record, Level.FAILED, "check failed", Delivery(timeout=5, github_api_url=base)) == []
     delivery = Delivery(timeout=5, github_api_url=base, github_token="t0ken")
     assert deployer_notify.send(record, Level.FAILED, "check failed", delivery) == ["github"]
-    (path, _, raw), = received
+    ((path, _, raw),) = received
     assert path == f"/repos/acme/shop/statuses/{'c' * 40}"
     assert json.loads(raw)["state"] == "failure" and json.loads(raw)["context"] == "prod::Deployer/east"
 
@@ -133,6 +163,13 @@ def test_the_deployer_webhook_keeps_its_fields(receiver):
     assert deployer_notify.send(record, Level.FAILED, "check failed", Delivery(timeout=5)) == ["webhook"]
     _, headers, raw = received[0]
     assert "X-Hook-Signature" not in headers  # no secret, no signature
-    assert json.loads(raw) == {"status": "failed", "level": 1, "message": "check failed",
-                               "deployment-id": "shop-v1-1", "app": "shop", "version": "v1", "state": "FAILED",
-                               "meta-info": record["request"]["meta-info"]}
+    assert json.loads(raw) == {
+        "status": "failed",
+        "level": 1,
+        "message": "check failed",
+        "deployment-id": "shop-v1-1",
+        "app": "shop",
+        "version": "v1",
+        "state": "FAILED",
+        "meta-info": record["request"]["meta-info"],
+    }

@@ -1,4 +1,5 @@
 """The operator commands' parsing, output and exit codes, with stand-in service clients."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,11 +7,11 @@ import json
 
 import pytest
 
-from totem.net import free_port
 from tests.unit.test_dashboard_app import Deployer, Factory, Orchestrator, record
+from totem.net import free_port
 from totem_cli import ops
-from totem_client import Clients
 from totem_cli.ops import output
+from totem_client import Clients
 
 COMMANDS = ("apps", "app", "deploy", "rollback", "undeploy", "jobs", "builds", "logs", "dashboard")
 
@@ -45,7 +46,10 @@ def test_every_operator_command_is_registered():
 
 def test_tables_align_columns():
     assert output.table([["a", 1], ["long-name", None]], ["NAME", "N"]).splitlines() == [
-        "NAME       N", "a          1", "long-name"]
+        "NAME       N",
+        "a          1",
+        "long-name",
+    ]
 
 
 def test_apps_as_a_table_and_as_json(stand_ins, capsys):

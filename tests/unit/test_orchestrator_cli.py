@@ -1,4 +1,5 @@
 """`totem config validate`: evaluated config on stdout, or key-path errors and exit 1; and secret masking."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,5 +42,6 @@ def test_unreadable_file_is_exit_2(tmp_path, capsys):
 
 def test_mask_hides_encrypted_values_and_secret_keys():
     config = {"environment": {"DB_PASSWORD": "plain", "KEY": {"value": "enc", "encrypted": True}, "HOST": "h"}}
-    assert mask(config) == {"environment": {"DB_PASSWORD": "***", "KEY": {"value": "***", "encrypted": True},
-                                            "HOST": "h"}}
+    assert mask(config) == {
+        "environment": {"DB_PASSWORD": "***", "KEY": {"value": "***", "encrypted": True}, "HOST": "h"}
+    }

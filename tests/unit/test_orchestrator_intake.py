@@ -1,4 +1,5 @@
 """GitHub events and Travis notifications → hooks (signatures checked, payloads parsed)."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import json
 import pytest
 
 from orchestrator.hooks import generic, github, travis
+from tests.unit.test_orchestrator_payloads import TravisKey, generic_hook, payload
 from totem.api import ApiError
 from totem.github import GithubDelivery
-from tests.unit.test_orchestrator_payloads import TravisKey, generic_hook, payload
 
 SHA = "f" * 40
 
@@ -31,8 +32,10 @@ def test_branch_create_unfreezes_and_delete_undeploys():
     assert action.kind == "undeploy" and action.ref.ref == "feature/x"
 
 
-@pytest.mark.parametrize("conclusion, status", [("success", "success"), ("failure", "failed"),
-                                                ("cancelled", "failed"), ("skipped", "success")])
+@pytest.mark.parametrize(
+    "conclusion, status",
+    [("success", "success"), ("failure", "failed"), ("cancelled", "failed"), ("skipped", "success")],
+)
 def test_workflow_run_is_a_ci_hook_named_after_the_workflow(conclusion, status):
     action = github.translate(delivery("workflow_run", "github-workflow_run", workflow="CI", conclusion=conclusion))
     assert action.hooks[0].key == "ci:CI" and action.hooks[0].status == status
@@ -44,16 +47,24 @@ def test_ping_and_unknown_events():
 
 
 def test_our_own_status_is_not_taken_for_ci():
-    body = {"sha": SHA, "state": "success", "context": "prod::Orchestrator", "branches": [],
-            "repository": {"name": "shop", "owner": {"login": "acme"}}}
+    body = {
+        "sha": SHA,
+        "state": "success",
+        "context": "prod::Orchestrator",
+        "branches": [],
+        "repository": {"name": "shop", "owner": {"login": "acme"}},
+    }
     assert github.translate(GithubDelivery("status", "d", body)).kind == "ignored"
     body = {**body, "context": "ci/jenkins", "branches": [{"name": "master", "commit": {"sha": SHA}}]}
     assert github.translate(GithubDelivery("status", "d", body)).hooks[0].key == "ci:ci/jenkins"
 
 
 def test_malformed_github_payloads_are_400():
-    for event, body in (("push", {"ref": "refs/heads/x"}), ("workflow_run", {"repository": {}}),
-                        ("push", {**payload("github-push", owner="acme", repo="shop", ref="..", sha=SHA)})):
+    for event, body in (
+        ("push", {"ref": "refs/heads/x"}),
+        ("workflow_run", {"repository": {}}),
+        ("push", {**payload("github-push", owner="acme", repo="shop", ref="..", sha=SHA)}),
+    ):
         with pytest.raises(ApiError) as caught:
             github.translate(GithubDelivery(event, "d", body))
         assert caught.value.status == 400
@@ -61,8 +72,9 @@ def test_malformed_github_payloads_are_400():
 
 def test_travis_signature_is_verified_with_the_public_key():
     key, other = TravisKey(), TravisKey()
-    text = json.dumps(payload("travis-payload", owner="acme", repo="shop", ref="master", sha=SHA,
-                              status_message="Passed"))
+    text = json.dumps(
+        payload("travis-payload", owner="acme", repo="shop", ref="master", sha=SHA, status_message="Passed")
+    )
     hook = travis.read(text, key.sign(text), key.public_pem)
     assert hook.key == "ci:travis" and hook.status == "success" and hook.commit == SHA
     for signature in (other.sign(text), "not base64!", None, key.sign(text + " ")):
@@ -71,8 +83,16 @@ def test_travis_signature_is_verified_with_the_public_key():
         assert caught.value.status == 401
 
 
-@pytest.mark.parametrize("message, status", [("Broken", "failed"), ("Still Failing", "failed"),
-                                             ("Fixed", "success"), ("Pending", "pending"), ("Errored", "failed")])
+@pytest.mark.parametrize(
+    "message, status",
+    [
+        ("Broken", "failed"),
+        ("Still Failing", "failed"),
+        ("Fixed", "success"),
+        ("Pending", "pending"),
+        ("Errored", "failed"),
+    ],
+)
 def test_travis_status_messages(message, status):
     key = TravisKey()
     text = json.dumps(payload("travis-payload", owner="o", repo="r", ref="master", sha=SHA, status_message=message))
@@ -93,7 +113,9 @@ def test_generic_hook_signature_and_validation():
     body = json.dumps(generic_hook("acme", "shop", "master", SHA)).encode()
     from totem import signatures
 
-    assert generic.read({"X-Hook-Signature": signatures.sign("s", body)}, body, "s", False).key == "builder:image-factory"
+    assert (
+        generic.read({"X-Hook-Signature": signatures.sign("s", body)}, body, "s", False).key == "builder:image-factory"
+    )
     with pytest.raises(ApiError) as caught:
         generic.read({"X-Hook-Signature": signatures.sign("other", body)}, body, "s", False)
     assert caught.value.status == 401

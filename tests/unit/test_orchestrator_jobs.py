@@ -1,4 +1,5 @@
 """How hooks change jobs, and the deploy gate (pure functions)."""
+
 from __future__ import annotations
 
 from orchestrator.jobs.gate import DEPLOY, FAIL, WAIT, builder_image, decide, required_hooks
@@ -56,8 +57,13 @@ def test_hooks_on_a_finished_job_are_recorded_but_ignored():
 
 
 def test_required_hooks_from_config():
-    config = {"hooks": {"builder": {"image-factory": {"enabled": True}},
-                        "ci": {"travis": {"enabled": True}, "old": {"enabled": False}}, "scm": {"github": {}}}}
+    config = {
+        "hooks": {
+            "builder": {"image-factory": {"enabled": True}},
+            "ci": {"travis": {"enabled": True}, "old": {"enabled": False}},
+            "scm": {"github": {}},
+        }
+    }
     assert required_hooks(config) == ["builder:image-factory", "ci:travis"]
 
 

@@ -1,4 +1,5 @@
 """Orchestrator settings: defaults, parsing, and refusing unusable values."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,9 +11,14 @@ from totem.settings import SettingsError
 
 def test_defaults_and_overrides():
     assert OrchestratorSettings.from_env({}).job_ttl == 2 * 24 * 3600
-    options = OrchestratorSettings.from_env({"TOTEM_JOB_TTL": "60", "TOTEM_CONFIG_ETCD_PREFIX": "cfg/",
-                                             "TOTEM_GITHUB_API_URL": "http://127.0.0.1:1/api/"})
-    assert (options.job_ttl, options.config_etcd_prefix, options.github_api_url) == (60, "/cfg", "http://127.0.0.1:1/api")
+    options = OrchestratorSettings.from_env(
+        {"TOTEM_JOB_TTL": "60", "TOTEM_CONFIG_ETCD_PREFIX": "cfg/", "TOTEM_GITHUB_API_URL": "http://127.0.0.1:1/api/"}
+    )
+    assert (options.job_ttl, options.config_etcd_prefix, options.github_api_url) == (
+        60,
+        "/cfg",
+        "http://127.0.0.1:1/api",
+    )
 
 
 def test_secrets_stay_out_of_repr():
@@ -20,11 +26,14 @@ def test_secrets_stay_out_of_repr():
     assert "ghp-secret-value" not in repr(options)
 
 
-@pytest.mark.parametrize("environ, providers", [
-    ({"TOTEM_JOB_TTL": "soon"}, ("default",)),
-    ({}, ("repo", "nope")),
-    ({"TOTEM_TRAVIS_PUBLIC_KEY": "not a key"}, ("default",)),
-])
+@pytest.mark.parametrize(
+    "environ, providers",
+    [
+        ({"TOTEM_JOB_TTL": "soon"}, ("default",)),
+        ({}, ("repo", "nope")),
+        ({"TOTEM_TRAVIS_PUBLIC_KEY": "not a key"}, ("default",)),
+    ],
+)
 def test_unusable_settings_are_refused(environ, providers):
     with pytest.raises(SettingsError):
         OrchestratorSettings.from_env(environ).validate(providers)

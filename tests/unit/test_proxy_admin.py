@@ -1,4 +1,5 @@
 """Admin endpoint helpers: basic auth and the status/metrics documents."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """Command-line options of yoda-proxy."""
+
 from __future__ import annotations
 
 import pytest

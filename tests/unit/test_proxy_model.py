@@ -1,4 +1,5 @@
 """Parsing and validating the yoda wiring (no etcd, no HAProxy)."""
+
 from __future__ import annotations
 
 from yoda_proxy.model import PUBLIC_CIDRS

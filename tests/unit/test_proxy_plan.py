@@ -1,4 +1,5 @@
 """Planning: maps, slots, structure vs runtime changes, and the runtime commands."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,8 +47,10 @@ def test_slots_are_stable_and_grow_by_powers_of_two():
 def test_blue_green_switch_and_endpoint_changes_are_runtime_only():
     slots = SlotTable()
     old, _ = build(parse(KEYS), slots)
-    keys = dict(KEYS, **{"hosts/a.localhost/locations/root/upstream": "a-v2-2",
-                         "upstreams/a-v2-2/endpoints/n2": "127.0.0.1:9003"})
+    keys = dict(
+        KEYS,
+        **{"hosts/a.localhost/locations/root/upstream": "a-v2-2", "upstreams/a-v2-2/endpoints/n2": "127.0.0.1:9003"},
+    )
     new, grown = build(parse(keys), slots)
     assert not grown and new.structure == old.structure
     assert runtime_commands(old, new, Path("/g")) == [
@@ -77,8 +80,13 @@ def test_new_upstream_changes_the_structure():
 
 
 def test_canary_goes_into_the_route():
-    keys = dict(KEYS, **{"hosts/a.localhost/locations/root/canary/upstream": "a-v3-3",
-                         "hosts/a.localhost/locations/root/canary/weight": "10"})
+    keys = dict(
+        KEYS,
+        **{
+            "hosts/a.localhost/locations/root/canary/upstream": "a-v3-3",
+            "hosts/a.localhost/locations/root/canary/weight": "10",
+        },
+    )
     plan, _ = build(parse(keys), SlotTable())
     assert plan.maps["routes"]["a.localhost/"] == "u_a-v1-1|0|,public,|,,|u_a-v3-3|10"
     assert "u_a-v3-3" in {b.name for b in plan.backends}

@@ -1,4 +1,5 @@
 """Rendering: the generated haproxy.cfg passes `haproxy -c` and declares what the plan needs."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,8 +14,7 @@ from yoda_proxy.render import map_text, write_generation
 from yoda_proxy.settings import ProxySettings
 from yoda_proxy.slots import SlotTable
 
-pytestmark = pytest.mark.skipif(not shutil.which("haproxy", path="/usr/sbin:/usr/bin"),
-                                reason="haproxy not installed")
+pytestmark = pytest.mark.skipif(not shutil.which("haproxy", path="/usr/sbin:/usr/bin"), reason="haproxy not installed")
 
 
 def keys() -> dict[str, str]:
@@ -57,10 +57,12 @@ def test_map_text_is_sorted():
 
 
 def test_show_proc_parsing():
-    text = ("#<PID>          <type>          <reloads>       <uptime>        <version>\n"
-            "5059            master          3 [failed: 1]   0d00h10m11s     2.6.12\n"
-            "# workers\n7974            worker          0               0d00h00m01s     2.6.12\n"
-            "# old workers\n7000            worker          1               0d00h00m05s     2.6.12\n"
-            "# programs\n\n")
+    text = (
+        "#<PID>          <type>          <reloads>       <uptime>        <version>\n"
+        "5059            master          3 [failed: 1]   0d00h10m11s     2.6.12\n"
+        "# workers\n7974            worker          0               0d00h00m01s     2.6.12\n"
+        "# old workers\n7000            worker          1               0d00h00m05s     2.6.12\n"
+        "# programs\n\n"
+    )
     state = parse_show_proc(text)
     assert (state.master, state.reloads, state.failed, state.workers) == (5059, 3, 1, (7974,))

@@ -1,4 +1,5 @@
 """Unit tests for yoda-route53: desired records, plans, batches, throttling retries, paging."""
+
 from __future__ import annotations
 
 import json
@@ -20,16 +21,24 @@ SPEC = RecordSpec("Proxy.Example.test", owner_id="c1")
 
 
 def actions(result):
-    return [(c["Action"], c["ResourceRecordSet"]["Type"], c["ResourceRecordSet"]["SetIdentifier"])
-            for group in result.groups for c in group]
+    return [
+        (c["Action"], c["ResourceRecordSet"]["Type"], c["ResourceRecordSet"]["SetIdentifier"])
+        for group in result.groups
+        for c in group
+    ]
 
 
 # -- records --------------------------------------------------------------------------------
 def test_spec_normalizes_and_builds_record_sets():
     assert SPEC.name == "proxy.example.test." and SPEC.owner_name == "yoda-owner.proxy.example.test."
     assert SPEC.record_set("n1", "127.0.0.5") == {
-        "Name": "proxy.example.test.", "Type": "A", "SetIdentifier": "n1", "TTL": 60,
-        "ResourceRecords": [{"Value": "127.0.0.5"}], "Weight": 1}
+        "Name": "proxy.example.test.",
+        "Type": "A",
+        "SetIdentifier": "n1",
+        "TTL": 60,
+        "ResourceRecords": [{"Value": "127.0.0.5"}],
+        "Weight": 1,
+    }
     owner_value = '"heritage=yoda-route53,yoda-route53/owner=c1"'
     assert SPEC.owner_record_set("n1")["ResourceRecords"] == [{"Value": owner_value}]
     assert RecordSpec("a.test", routing="multivalue").record_set("n", "127.0.0.1")["MultiValueAnswer"] is True
@@ -59,8 +68,12 @@ def test_live_nodes_reads_info_and_skips_unusable_entries():
 # -- plan -------------------------------------------------------------------------------------------
 def test_plan_creates_record_and_ownership_together():
     result = plan(SPEC, {"a": "127.0.0.1"}, [])
-    assert result.groups == [[{"Action": "UPSERT", "ResourceRecordSet": SPEC.owner_record_set("a")},
-                              {"Action": "UPSERT", "ResourceRecordSet": SPEC.record_set("a", "127.0.0.1")}]]
+    assert result.groups == [
+        [
+            {"Action": "UPSERT", "ResourceRecordSet": SPEC.owner_record_set("a")},
+            {"Action": "UPSERT", "ResourceRecordSet": SPEC.record_set("a", "127.0.0.1")},
+        ]
+    ]
 
 
 def test_plan_is_empty_when_in_sync():
@@ -69,17 +82,28 @@ def test_plan_is_empty_when_in_sync():
 
 
 def test_plan_updates_changed_and_deletes_gone_owned_records():
-    current = [SPEC.record_set("a", "127.0.0.9"), SPEC.owner_record_set("a"),
-               SPEC.record_set("b", "127.0.0.2"), SPEC.owner_record_set("b")]
+    current = [
+        SPEC.record_set("a", "127.0.0.9"),
+        SPEC.owner_record_set("a"),
+        SPEC.record_set("b", "127.0.0.2"),
+        SPEC.owner_record_set("b"),
+    ]
     assert actions(plan(SPEC, {"a": "127.0.0.1"}, current)) == [
-        ("UPSERT", "A", "a"), ("DELETE", "A", "b"), ("DELETE", "TXT", "b")]
+        ("UPSERT", "A", "a"),
+        ("DELETE", "A", "b"),
+        ("DELETE", "TXT", "b"),
+    ]
 
 
 def test_plan_never_touches_records_it_does_not_own():
     other_value = '"heritage=yoda-route53,yoda-route53/owner=c2"'
     other_owner = {**SPEC.owner_record_set("c"), "ResourceRecords": [{"Value": other_value}]}
-    current = [SPEC.record_set("a", "127.0.0.9"), SPEC.record_set("x", "127.0.0.3"),
-               other_owner, SPEC.record_set("c", "127.0.0.4")]
+    current = [
+        SPEC.record_set("a", "127.0.0.9"),
+        SPEC.record_set("x", "127.0.0.3"),
+        other_owner,
+        SPEC.record_set("c", "127.0.0.4"),
+    ]
     result = plan(SPEC, {"a": "127.0.0.1", "c": "127.0.0.1"}, current)
     assert result.groups == [] and result.conflicts == ["a", "c"]
 
@@ -118,6 +142,7 @@ def client_error(code, message="Rate exceeded"):
 def raising(error):
     def call():
         raise error
+
     return call
 
 
@@ -152,18 +177,22 @@ class PagingClient:
     def __init__(self, sets, honours_identifier=True):
         self.sets, self.honours_identifier, self.calls = sets, honours_identifier, 0
 
-    def list_resource_record_sets(self, HostedZoneId, StartRecordName, MaxItems, StartRecordType=None,
-                                  StartRecordIdentifier=None):
+    def list_resource_record_sets(
+        self, HostedZoneId, StartRecordName, MaxItems, StartRecordType=None, StartRecordIdentifier=None
+    ):
         self.calls += 1
         start = 0
         if StartRecordIdentifier and self.honours_identifier:
             start = next(i for i, r in enumerate(self.sets) if r.get("SetIdentifier") == StartRecordIdentifier)
-        page = self.sets[start:start + 2]
-        rest = self.sets[start + 2:]
+        page = self.sets[start : start + 2]
+        rest = self.sets[start + 2 :]
         result = {"ResourceRecordSets": page, "IsTruncated": bool(rest)}
         if rest:
-            result.update(NextRecordName=rest[0]["Name"], NextRecordType=rest[0]["Type"],
-                          NextRecordIdentifier=rest[0].get("SetIdentifier"))
+            result.update(
+                NextRecordName=rest[0]["Name"],
+                NextRecordType=rest[0]["Type"],
+                NextRecordIdentifier=rest[0].get("SetIdentifier"),
+            )
         return result
 
 

@@ -15,11 +15,15 @@ def test_defaults_match_the_design_brief():
 
 
 def test_values_are_read_and_normalised():
-    settings = Settings.from_env({
-        "TOTEM_ETCD_URL": "etcd2://10.0.0.1:4001", "YODA_BASE": "custom/yoda/",
-        "TOTEM_CONFIG_PROVIDERS": " etcd , default ", "TOTEM_INSECURE_DEV": "true",
-        "TOTEM_HOME": "/tmp/x",
-    })
+    settings = Settings.from_env(
+        {
+            "TOTEM_ETCD_URL": "etcd2://10.0.0.1:4001",
+            "YODA_BASE": "custom/yoda/",
+            "TOTEM_CONFIG_PROVIDERS": " etcd , default ",
+            "TOTEM_INSECURE_DEV": "true",
+            "TOTEM_HOME": "/tmp/x",
+        }
+    )
     assert settings.etcd_url == "etcd2://10.0.0.1:4001"
     assert settings.yoda_base == "/custom/yoda"
     assert settings.config_providers == ("etcd", "default")
@@ -27,10 +31,15 @@ def test_values_are_read_and_normalised():
     assert str(settings.home) == "/tmp/x"
 
 
-@pytest.mark.parametrize("name,value", [
-    ("TOTEM_ETCD_URL", "mysql://x"), ("TOTEM_REDIS_URL", "http://x"),
-    ("TOTEM_SCHEDULER", "kubernetes"), ("TOTEM_GIT_URL_TEMPLATE", "https://x/{owner}.git"),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("TOTEM_ETCD_URL", "mysql://x"),
+        ("TOTEM_REDIS_URL", "http://x"),
+        ("TOTEM_SCHEDULER", "kubernetes"),
+        ("TOTEM_GIT_URL_TEMPLATE", "https://x/{owner}.git"),
+    ],
+)
 def test_malformed_values_are_refused_with_the_variable_named(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})

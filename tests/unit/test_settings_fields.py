@@ -1,4 +1,5 @@
 """Declared settings: each field read from its variable, converted by its type, refused with the variable named."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,10 +39,20 @@ def test_unset_variables_leave_the_defaults():
 
 
 def test_values_are_converted_by_type_or_parser():
-    sample = Sample.from_env({
-        "X_COUNT": "7", "X_RATIO": "2", "X_VERBOSE": "yes", "X_NAMES": " b , ,c ", "X_ROOT": "~/r",
-        "X_PREFIX": "deep/er/", "X_LABEL": "", "X_QUEUE": "", "X_TOKEN": "", "X_HOME": "/home/x",
-    })
+    sample = Sample.from_env(
+        {
+            "X_COUNT": "7",
+            "X_RATIO": "2",
+            "X_VERBOSE": "yes",
+            "X_NAMES": " b , ,c ",
+            "X_ROOT": "~/r",
+            "X_PREFIX": "deep/er/",
+            "X_LABEL": "",
+            "X_QUEUE": "",
+            "X_TOKEN": "",
+            "X_HOME": "/home/x",
+        }
+    )
     assert (sample.count, sample.ratio, sample.verbose, sample.names) == (7, 2.0, True, ("b", "c"))
     assert sample.root == Path("~/r").expanduser() and sample.prefix == "/deep/er"
     assert (sample.label, sample.queue, sample.token) == ("", "q", None)  # blank: kept, default, None
@@ -55,14 +66,21 @@ def test_bounds_refuse_or_raise_values():
         Sample.from_env({"X_COUNT": "-1"})
 
 
-@pytest.mark.parametrize("cls, environ, message", [
-    (Sample, {"X_COUNT": "soon"}, "X_COUNT must be a whole number (got 'soon')"),
-    (Sample, {"X_RATIO": "half"}, "X_RATIO must be a number (got 'half')"),
-    (OrchestratorSettings, {"TOTEM_JOB_TTL": "soon"}, "TOTEM_JOB_TTL must be a whole number (got 'soon')"),
-    (DeployerSettings, {"TOTEM_DEPLOYER_PORTS": "9-5"}, "TOTEM_DEPLOYER_PORTS must look like 20000-29999 (got '9-5')"),
-    (DeployerSettings, {"TOTEM_DEPLOYER_DRAIN": "x"}, "TOTEM_DEPLOYER_DRAIN must be a number (got 'x')"),
-    (ImageFactorySettings, {"TOTEM_BUILD_TIMEOUT": "-5"}, "TOTEM_BUILD_TIMEOUT must be at least 0 (got -5)"),
-])
+@pytest.mark.parametrize(
+    "cls, environ, message",
+    [
+        (Sample, {"X_COUNT": "soon"}, "X_COUNT must be a whole number (got 'soon')"),
+        (Sample, {"X_RATIO": "half"}, "X_RATIO must be a number (got 'half')"),
+        (OrchestratorSettings, {"TOTEM_JOB_TTL": "soon"}, "TOTEM_JOB_TTL must be a whole number (got 'soon')"),
+        (
+            DeployerSettings,
+            {"TOTEM_DEPLOYER_PORTS": "9-5"},
+            "TOTEM_DEPLOYER_PORTS must look like 20000-29999 (got '9-5')",
+        ),
+        (DeployerSettings, {"TOTEM_DEPLOYER_DRAIN": "x"}, "TOTEM_DEPLOYER_DRAIN must be a number (got 'x')"),
+        (ImageFactorySettings, {"TOTEM_BUILD_TIMEOUT": "-5"}, "TOTEM_BUILD_TIMEOUT must be at least 0 (got -5)"),
+    ],
+)
 def test_refusals_name_the_variable_and_the_value(cls, environ, message):
     with pytest.raises(SettingsError) as refused:
         cls.from_env(environ)
@@ -76,15 +94,24 @@ def test_given_values_win_over_the_environment_and_secrets_stay_out_of_repr():
 
 
 def test_service_settings_keep_their_special_cases():
-    deployer = DeployerSettings.from_env({"TOTEM_DEPLOYER_PORTS": "31000-31999", "TOTEM_DOCKER_HOSTS": "a, b",
-                                          "TOTEM_DEPLOYER_PREFIX": "x/y/"})
+    deployer = DeployerSettings.from_env(
+        {"TOTEM_DEPLOYER_PORTS": "31000-31999", "TOTEM_DOCKER_HOSTS": "a, b", "TOTEM_DEPLOYER_PREFIX": "x/y/"}
+    )
     assert (deployer.port_min, deployer.port_max, deployer.docker_hosts, deployer.prefix) == (
-        31000, 31999, ("a", "b"), "/x/y")
+        31000,
+        31999,
+        ("a", "b"),
+        "/x/y",
+    )
     assert OrchestratorSettings.from_env({"TOTEM_DEPLOY_ATTEMPTS": "0"}).deploy_attempts == 1
-    factory = ImageFactorySettings.from_env({"TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL": "5",
-                                             "TOTEM_IMAGE_FACTORY_QUEUE": "", "TOTEM_HOME": "/srv/t"})
-    assert (factory.cleanup_interval, factory.queue, factory.workdir) == (60, "image_factory",
-                                                                          Path("/srv/t/image_factory"))
+    factory = ImageFactorySettings.from_env(
+        {"TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL": "5", "TOTEM_IMAGE_FACTORY_QUEUE": "", "TOTEM_HOME": "/srv/t"}
+    )
+    assert (factory.cleanup_interval, factory.queue, factory.workdir) == (
+        60,
+        "image_factory",
+        Path("/srv/t/image_factory"),
+    )
     proxy = ProxySettings.from_env({"YODA_NODE": "", "YODA_ADMIN_PASSWORD": "pw"}, base="/b")
     assert proxy.node and proxy.admin_password == "pw" and proxy.base == "/b"
 

@@ -1,7 +1,8 @@
 import hashlib
 import hmac
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from totem.signatures import sign, verify
 

@@ -1,4 +1,5 @@
 """totem.signed_post: the bytes signed are the bytes sent, keys sorted; no secret, no signature."""
+
 from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler

@@ -1,4 +1,5 @@
 """Pure helpers of `totem stack`: addresses from settings, commands, package checks."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,13 +15,16 @@ from totem_stack import packages, process, services
 from totem_stack.cli import parse_only
 
 
-@pytest.mark.parametrize("value, default, expected", [
-    ("etcd://127.0.0.1:12379", 2379, ("127.0.0.1", 12379)),
-    ("etcd2://127.0.0.1", 2379, ("127.0.0.1", 2379)),
-    ("redis://:secret@127.0.0.1:6380/1", 6379, ("127.0.0.1", 6380)),
-    ("127.0.0.1:15000", 5000, ("127.0.0.1", 15000)),
-    ("http://[::1]:5001", 80, ("::1", 5001)),
-])
+@pytest.mark.parametrize(
+    "value, default, expected",
+    [
+        ("etcd://127.0.0.1:12379", 2379, ("127.0.0.1", 12379)),
+        ("etcd2://127.0.0.1", 2379, ("127.0.0.1", 2379)),
+        ("redis://:secret@127.0.0.1:6380/1", 6379, ("127.0.0.1", 6380)),
+        ("127.0.0.1:15000", 5000, ("127.0.0.1", 15000)),
+        ("http://[::1]:5001", 80, ("::1", 5001)),
+    ],
+)
 def test_host_port(value, default, expected):
     assert services.host_port(value, default) == expected
 
@@ -38,16 +42,23 @@ def _build(tmp_path, **env) -> dict[str, services.Service]:
 def test_defaults_come_from_settings(tmp_path):
     built = _build(tmp_path)
     assert [s.address for s in built.values()] == [
-        "127.0.0.1:2379", "127.0.0.1:6379", "unix:///var/run/docker.sock",
-        "127.0.0.1:5000", "127.0.0.1:5001"]
-    assert built["moto"].argv == (str(Path(sys.executable).parent / "moto_server"),
-                                  "-H", "127.0.0.1", "-p", "5001")
+        "127.0.0.1:2379",
+        "127.0.0.1:6379",
+        "unix:///var/run/docker.sock",
+        "127.0.0.1:5000",
+        "127.0.0.1:5001",
+    ]
+    assert built["moto"].argv == (str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", "5001")
 
 
 def test_ports_come_from_settings(tmp_path):
-    built = _build(tmp_path, TOTEM_ETCD_URL="etcd://127.0.0.1:12379",
-                   TOTEM_REDIS_URL="redis://127.0.0.1:16379/0", TOTEM_REGISTRY="127.0.0.1:15000",
-                   AWS_ENDPOINT_URL="http://127.0.0.1:15001")
+    built = _build(
+        tmp_path,
+        TOTEM_ETCD_URL="etcd://127.0.0.1:12379",
+        TOTEM_REDIS_URL="redis://127.0.0.1:16379/0",
+        TOTEM_REGISTRY="127.0.0.1:15000",
+        AWS_ENDPOINT_URL="http://127.0.0.1:15001",
+    )
     etcd = built["etcd"].argv
     assert etcd[etcd.index("--listen-peer-urls") + 1] == "http://127.0.0.1:12380"
     assert "--enable-v2=true" in etcd
@@ -61,8 +72,7 @@ def test_ports_come_from_settings(tmp_path):
 
 
 def test_only_loopback_services_are_started(tmp_path):
-    built = _build(tmp_path, TOTEM_ETCD_URL="etcd://10.1.2.3:2379",
-                   DOCKER_HOST="tcp://127.0.0.1:2375")
+    built = _build(tmp_path, TOTEM_ETCD_URL="etcd://10.1.2.3:2379", DOCKER_HOST="tcp://127.0.0.1:2375")
     assert not built["etcd"].local
     assert built["docker"].local and built["docker"].tcp == ("127.0.0.1", 2375)
 
@@ -86,8 +96,7 @@ def test_missing_packages_print_the_install_line_when_not_root():
     out = io.StringIO()
     required = {"no-such-package": "no-such-binary-for-totem", "coreutils": "ls"}
     assert packages.ensure(required, out, as_root=False) is False
-    assert ("apt-get update && apt-get install -y --no-install-recommends no-such-package"
-            in out.getvalue())
+    assert "apt-get update && apt-get install -y --no-install-recommends no-such-package" in out.getvalue()
 
 
 def test_present_packages_need_no_apt():

@@ -1,4 +1,5 @@
 """totem.waiting: what `wait` returns and raises, `abort`, `pause` and `Deadline`."""
+
 from __future__ import annotations
 
 import math
@@ -17,6 +18,7 @@ def answers(*values):
     def condition():
         calls.append(None)
         return values[min(len(calls), len(values)) - 1]
+
     condition.calls = calls
     return condition
 
@@ -43,6 +45,7 @@ def test_wait_timeout_is_a_timeout_error_and_a_totem_error():
 def test_without_what_the_condition_is_named():
     def etcd_healthy() -> bool:
         return False
+
     with pytest.raises(WaitTimeout, match="etcd_healthy"):
         wait(etcd_healthy, 0)
 
@@ -62,12 +65,14 @@ def test_ignored_errors_mean_not_yet():
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
+
     assert wait(starting, 10, interval=0, ignoring=(ConnectionError,)) == "up"
 
 
 def test_the_last_ignored_error_is_named_and_chained_on_timeout():
     def refused():
         raise ConnectionRefusedError("nobody listens")
+
     with pytest.raises(WaitTimeout, match="ConnectionRefusedError: nobody listens") as caught:
         wait(refused, 0.02, interval=0.01, ignoring=(ConnectionError,))
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
@@ -76,6 +81,7 @@ def test_the_last_ignored_error_is_named_and_chained_on_timeout():
 def test_errors_not_ignored_propagate():
     def broken():
         raise ValueError("bad answer")
+
     with pytest.raises(ValueError, match="bad answer"):
         wait(broken, 10, ignoring=(ConnectionError,))
 

@@ -1,4 +1,5 @@
 """The /yoda key layout (totem/contracts/yoda.py) spells the 2015 keys exactly, with or without a trailing slash."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,22 +51,35 @@ def test_upstream_names_are_per_version():
 
 def test_endpoint_keys_parse_back():
     assert yoda.parse_endpoint_key("/yoda", yoda.endpoint_key("/yoda", "u", "n")) == ("u", "n")
-    for key in ("/yoda/upstreams/u/mode", "/yoda/upstreams/u/endpoints/", "/yoda/upstreams/u/endpoints/n/x",
-                "/other/upstreams/u/endpoints/n", "/yoda/hosts/u/endpoints/n"):
+    for key in (
+        "/yoda/upstreams/u/mode",
+        "/yoda/upstreams/u/endpoints/",
+        "/yoda/upstreams/u/endpoints/n/x",
+        "/other/upstreams/u/endpoints/n",
+        "/yoda/hosts/u/endpoints/n",
+    ):
         assert yoda.parse_endpoint_key("/yoda", key) is None, key
 
 
 def test_proxy_node_keys_parse_back():
     assert yoda.parse_proxy_node_key("/yoda/", "/yoda/proxy-nodes/p1/applied") == ("p1", "applied")
-    for key in ("/yoda/proxy-nodes/p1", "/yoda/proxy-nodes//info", "/yoda/proxy-nodes/p1/info/x",
-                "/y/proxy-nodes/p/info"):
+    for key in (
+        "/yoda/proxy-nodes/p1",
+        "/yoda/proxy-nodes//info",
+        "/yoda/proxy-nodes/p1/info/x",
+        "/y/proxy-nodes/p/info",
+    ):
         assert yoda.parse_proxy_node_key("/yoda", key) is None, key
 
 
 def test_host_keys_parse_into_host_kind_id_and_field():
     assert yoda.parse_host_key("/yoda", "/yoda/hosts/h/aliases/shop_0") == ("h", yoda.ALIASES, "shop_0", "")
     assert yoda.parse_host_key("/yoda", "/yoda/hosts/h/locations/shop_home/acls/allowed/office") == (
-        "h", yoda.LOCATIONS, "shop_home", "acls/allowed/office")
+        "h",
+        yoda.LOCATIONS,
+        "shop_home",
+        "acls/allowed/office",
+    )
     for key in ("/yoda/hosts/h", "/yoda/hosts/h/other/x", "/yoda/upstreams/u/endpoints/n", "/y/hosts/h/aliases/a"):
         assert yoda.parse_host_key("/yoda", key) is None, key
 

@@ -1,4 +1,5 @@
 """HTTP building blocks shared by every Totem service."""
+
 from totem.api.auth import require_token
 from totem.api.errors import ApiError, error_response
 from totem.api.service import create_service_app

@@ -1,9 +1,11 @@
 """Bearer-token authentication for write endpoints (constant-time comparison)."""
+
 from __future__ import annotations
 
 import functools
 import hmac
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app, request
 
@@ -27,9 +29,11 @@ def check_token(header: str | None, token: str | None, insecure_dev: bool = Fals
 
 def require_token(view: F) -> F:
     """Decorate a view that changes state."""
+
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         settings = current_app.config["TOTEM_SETTINGS"]
         check_token(request.headers.get("Authorization"), settings.api_token, settings.insecure_dev)
         return view(*args, **kwargs)
+
     return wrapper  # type: ignore[return-value]

@@ -1,4 +1,5 @@
 """One JSON error envelope for every 4xx/5xx: {"error": {"code", "message", "details"}}."""
+
 from __future__ import annotations
 
 import logging
@@ -48,7 +49,9 @@ def http_error(exc: HTTPException):
 def unexpected_error(exc: Exception):
     log.exception("unhandled error")
     return error_response(
-        500, "internal_error", "internal error; see the service log",
+        500,
+        "internal_error",
+        "internal error; see the service log",
         {"request_id": getattr(g, "request_id", None)},
     )
 

@@ -1,8 +1,9 @@
 """`GET /health`: each dependency's state; 503 when any is down."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint, jsonify
 
@@ -18,6 +19,7 @@ def etcd_check(settings: Settings) -> Check:
 
         if not connect(settings.etcd_url).ping():
             raise RuntimeError("etcd does not answer")
+
     return check
 
 
@@ -26,6 +28,7 @@ def redis_check(settings: Settings) -> Check:
         import redis
 
         redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2).ping()
+
     return check
 
 
@@ -38,6 +41,7 @@ def docker_check(settings: Settings) -> Check:
             client.ping()
         finally:
             client.close()
+
     return check
 
 

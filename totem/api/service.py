@@ -1,4 +1,5 @@
 """The Flask app every Totem service starts from: JSON errors, request ids, logs, /health."""
+
 from __future__ import annotations
 
 import logging

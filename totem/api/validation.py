@@ -1,4 +1,5 @@
 """Request bodies: parse JSON and validate it against a JSON Schema, naming the failing path."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@
 POSTed to the orchestrator's `/hooks/generic` as JSON, signed `X-Hook-Signature: sha256=<hex HMAC-SHA256
 of the raw body>` with TOTEM_HOOK_SECRET. `totem.signed_post.send_hook` signs and sends it.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -36,4 +37,3 @@ GENERIC_HOOK_SCHEMA: dict[str, Any] = {
         "force-deploy": {"type": "boolean"},
     },
 }
-

@@ -9,6 +9,7 @@
 
 The schedulers also filter their own instances by these labels (Docker `label=` filters).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,12 +29,19 @@ CLUSTER = "totem.cluster"
 REQUIRED = (UPSTREAM, PORT, NODE)
 
 
-def instance_labels(*, app: str, version: str, upstream: str, port: int, node: str, health: str,
-                    deployment: str, cluster: str) -> dict[str, str]:
+def instance_labels(
+    *, app: str, version: str, upstream: str, port: int, node: str, health: str, deployment: str, cluster: str
+) -> dict[str, str]:
     """Every label of one instance; all values are strings, as Docker stores them."""
     return {
-        APP: app, VERSION: version, UPSTREAM: upstream, PORT: str(port), NODE: node, HEALTH: health,
-        DEPLOYMENT: deployment, CLUSTER: cluster,
+        APP: app,
+        VERSION: version,
+        UPSTREAM: upstream,
+        PORT: str(port),
+        NODE: node,
+        HEALTH: health,
+        DEPLOYMENT: deployment,
+        CLUSTER: cluster,
     }
 
 

@@ -13,6 +13,7 @@
 Builders take the base ("/yoda" or "/yoda/") and return absolute keys. Field names are the
 relative keys under an entity, as the proxy's parser reads them.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -65,10 +66,11 @@ def prefix(base: str) -> str:
 def relative(base: str, key: str) -> str | None:
     """`key` without the base ("hosts/a/aliases/1"), or None when it lies elsewhere."""
     root = prefix(base)
-    return key[len(root):] if key.startswith(root) else None
+    return key[len(root) :] if key.startswith(root) else None
 
 
 # -- hosts -----------------------------------------------------------------------
+
 
 def hosts_prefix(base: str) -> str:
     return f"{prefix(base)}{HOSTS}/"
@@ -98,6 +100,7 @@ def location_acl_key(base: str, host: str, location: str, kind: str, acl_id: str
 
 class HostKey(NamedTuple):
     """hosts/<host>/<kind>/<ident>[/<field>]: kind is ALIASES or LOCATIONS."""
+
     host: str
     kind: str
     ident: str
@@ -114,6 +117,7 @@ def parse_host_key(base: str, key: str) -> HostKey | None:
 
 
 # -- upstreams -------------------------------------------------------------------
+
 
 def upstream_name(app: str, version: str, port: int | str) -> str:
     """`<app>-<version>-<port>`: one upstream per version, so a blue-green switch rewrites one value."""
@@ -152,6 +156,7 @@ def parse_endpoint_key(base: str, key: str) -> tuple[str, str] | None:
 
 # -- global ----------------------------------------------------------------------
 
+
 def listener_key(base: str, name: str, field: str) -> str:
     """`field` is BIND or UPSTREAM."""
     return f"{prefix(base)}{LISTENERS}/{name}/{field}"
@@ -174,6 +179,7 @@ def revision_key(base: str) -> str:
 
 
 # -- proxy nodes -----------------------------------------------------------------
+
 
 def proxy_nodes_prefix(base: str) -> str:
     return f"{prefix(base)}{PROXY_NODES}/"

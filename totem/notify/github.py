@@ -1,4 +1,5 @@
 """GitHub commit status (context `<env>::<source>`), linking to the notice's page."""
+
 from __future__ import annotations
 
 import requests
@@ -6,8 +7,13 @@ import requests
 from totem.notify.levels import Level
 from totem.notify.notice import Delivery, Notice, Skipped
 
-STATES = {Level.FAILED: "failure", Level.WARN: "error", Level.SUCCESS: "success", Level.STARTED: "pending",
-          Level.PENDING: "pending"}
+STATES = {
+    Level.FAILED: "failure",
+    Level.WARN: "error",
+    Level.SUCCESS: "success",
+    Level.STARTED: "pending",
+    Level.PENDING: "pending",
+}
 
 
 def send(notice: Notice, channel: dict, delivery: Delivery) -> None:
@@ -18,7 +24,11 @@ def send(notice: Notice, channel: dict, delivery: Delivery) -> None:
     headers = {"Accept": "application/vnd.github+json"}
     if delivery.github_token:
         headers["Authorization"] = f"Bearer {delivery.github_token}"
-    body = {"state": STATES[notice.level], "target_url": notice.link, "description": notice.message[:140],
-            "context": channel.get("context") or f"{notice.env}::{notice.source}"}
+    body = {
+        "state": STATES[notice.level],
+        "target_url": notice.link,
+        "description": notice.message[:140],
+        "context": channel.get("context") or f"{notice.env}::{notice.source}",
+    }
     url = f"{api}/repos/{git['owner']}/{git['repo']}/statuses/{notice.commit}"
     requests.post(url, json=body, headers=headers, timeout=delivery.timeout).raise_for_status()

@@ -3,6 +3,7 @@
 Channels name their level (`level: success`); the numbers 1–5 of older configurations still work and
 are read by `parse_level` alone. The number is also the `level` field of webhook bodies.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum

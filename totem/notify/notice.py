@@ -1,4 +1,5 @@
 """What a notice says and about what, for any caller: an orchestrator job or a deployer deployment."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -13,12 +14,12 @@ from totem.notify.levels import Level
 class Notice:
     level: Level
     message: str
-    source: str                           # who speaks, e.g. "Orchestrator" (the GitHub status context)
-    link: str | None = None               # the job or deployment page
+    source: str  # who speaks, e.g. "Orchestrator" (the GitHub status context)
+    link: str | None = None  # the job or deployment page
     env: str | None = None
     cluster: str | None = None
     git: Mapping[str, str] | None = None  # owner, repo, ref, commit
-    app: str | None = None                # a deployment's app and version, when it is one
+    app: str | None = None  # a deployment's app and version, when it is one
     version: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)  # the caller's own fields in webhook bodies
 
@@ -42,6 +43,7 @@ class Notice:
 @dataclass(frozen=True)
 class Delivery:
     """How notices leave this process: per-request timeout, the webhook signing secret, GitHub's API."""
+
     timeout: float = 10.0
     hook_secret: str | None = field(default=None, repr=False)
     github_api_url: str = "https://api.github.com"

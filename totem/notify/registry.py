@@ -1,4 +1,5 @@
 """The channels, one adapter each, and `notify`: send a notice to every channel whose level admits it."""
+
 from __future__ import annotations
 
 import logging

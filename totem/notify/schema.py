@@ -1,4 +1,5 @@
 """The `notifications` section, as totem.yml and deploy requests carry it (JSON Schema)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +9,16 @@ from totem.notify.registry import CHANNELS
 
 CHANNEL_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"enabled": {"type": "boolean"}, "level": LEVEL_SCHEMA, "url": {"type": "string"},
-                   "channel": {"type": "string"}, "context": {"type": "string"}},
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "level": LEVEL_SCHEMA,
+        "url": {"type": "string"},
+        "channel": {"type": "string"},
+        "context": {"type": "string"},
+    },
 }
 NOTIFICATIONS_SCHEMA: dict[str, Any] = {
-    "type": "object", "properties": {name: CHANNEL_SCHEMA for name in CHANNELS}, "additionalProperties": False,
+    "type": "object",
+    "properties": {name: CHANNEL_SCHEMA for name in CHANNELS},
+    "additionalProperties": False,
 }

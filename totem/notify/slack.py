@@ -1,4 +1,5 @@
 """Slack incoming webhook: one attachment coloured by level, linking to the notice's page."""
+
 from __future__ import annotations
 
 import requests
@@ -6,18 +7,30 @@ import requests
 from totem.notify.levels import Level
 from totem.notify.notice import Delivery, Notice
 
-COLORS = {Level.FAILED: "danger", Level.WARN: "warning", Level.SUCCESS: "good", Level.STARTED: "#439FE0",
-          Level.PENDING: "#cccccc"}
+COLORS = {
+    Level.FAILED: "danger",
+    Level.WARN: "warning",
+    Level.SUCCESS: "good",
+    Level.STARTED: "#439FE0",
+    Level.PENDING: "#cccccc",
+}
 
 
 def body(notice: Notice) -> dict:
     title = f"{notice.subject} {notice.status}"
     shown = {"commit": (notice.commit or "")[:12], "env": notice.env, "cluster": notice.cluster}
-    return {"attachments": [{
-        "color": COLORS[notice.level], "title": title, "title_link": notice.link,
-        "text": notice.message, "fallback": f"{title}: {notice.message}",
-        "fields": [{"title": name, "value": value, "short": True} for name, value in shown.items() if value],
-    }]}
+    return {
+        "attachments": [
+            {
+                "color": COLORS[notice.level],
+                "title": title,
+                "title_link": notice.link,
+                "text": notice.message,
+                "fallback": f"{title}: {notice.message}",
+                "fields": [{"title": name, "value": value, "short": True} for name, value in shown.items() if value],
+            }
+        ]
+    }
 
 
 def send(notice: Notice, channel: dict, delivery: Delivery) -> None:

@@ -1,4 +1,5 @@
 """Generic webhook: the notice as JSON, signed like a hook (`X-Hook-Signature`) when there is a secret."""
+
 from __future__ import annotations
 
 from totem import signed_post
@@ -10,5 +11,6 @@ def body(notice: Notice) -> dict:
 
 
 def send(notice: Notice, channel: dict, delivery: Delivery) -> None:
-    signed_post.post_json(channel["url"], body(notice), delivery.hook_secret,
-                          timeout=delivery.timeout).raise_for_status()
+    signed_post.post_json(
+        channel["url"], body(notice), delivery.hook_secret, timeout=delivery.timeout
+    ).raise_for_status()

@@ -1,14 +1,15 @@
 """Cluster state: one interface (`Store`), one adapter per etcd API, chosen by URL scheme.
 
-    store = connect()                       # TOTEM_ETCD_URL, default etcd://127.0.0.1:2379
-    store.put("/yoda/hosts/a/aliases/1", "a.localhost")
-    with store.lock("deploy/hello"):
-        ...
-    store.watch("/yoda/", print)
+store = connect()                       # TOTEM_ETCD_URL, default etcd://127.0.0.1:2379
+store.put("/yoda/hosts/a/aliases/1", "a.localhost")
+with store.lock("deploy/hello"):
+    ...
+store.watch("/yoda/", print)
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from totem.store.base import Change, Event, Lease, Store
@@ -17,8 +18,19 @@ from totem.store.lock import Lock, LockLost
 from totem.store.watch import Watcher
 
 __all__ = [
-    "Change", "Compacted", "Event", "Lease", "Lock", "LockLost", "Store", "StoreConflict",
-    "StoreError", "StoreUnavailable", "Watcher", "connect", "ADAPTERS",
+    "Change",
+    "Compacted",
+    "Event",
+    "Lease",
+    "Lock",
+    "LockLost",
+    "Store",
+    "StoreConflict",
+    "StoreError",
+    "StoreUnavailable",
+    "Watcher",
+    "connect",
+    "ADAPTERS",
 ]
 
 
@@ -35,7 +47,10 @@ def _etcd2(url: str) -> Store:
 
 
 ADAPTERS: dict[str, Callable[[str], Store]] = {
-    "etcd": _etcd3, "http": _etcd3, "https": _etcd3, "etcd2": _etcd2,
+    "etcd": _etcd3,
+    "http": _etcd3,
+    "https": _etcd3,
+    "etcd2": _etcd2,
 }
 
 

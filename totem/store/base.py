@@ -10,13 +10,15 @@ orchestrator's jobs): `update(key, change)` calls `change(current)`, which retur
 returns. `change` runs once per optimistic attempt, each time on a freshly read copy: it may
 change that copy in place, but must have no other effect than computing its return value.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from totem.store.errors import StoreConflict, StoreUnavailable
 from totem.waiting import pause
@@ -56,8 +58,9 @@ class Lease(ABC):
     def revoke(self) -> None:
         """End the lease now; its keys are deleted."""
 
-    def keep_alive(self, on_lost: Callable[[], None] | None = None) -> "Lease":
+    def keep_alive(self, on_lost: Callable[[], None] | None = None) -> Lease:
         """Refresh in a background thread (every ttl/3 s) until `revoke` or `stop`."""
+
         def run() -> None:
             while not pause(max(self.ttl / 3.0, 0.2), self._stop):
                 try:
@@ -119,7 +122,7 @@ class Store(ABC):
         """Keys under prefix and the revision they were read at."""
 
     @abstractmethod
-    def stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, list[Event]]]:
         """(revision, events) from `revision` on. Raises Compacted when that history is
         gone and StoreUnavailable on connection loss; returns when `ctx.stopped` is set
         or after an idle read timeout (the caller resumes from the last revision).
@@ -150,12 +153,12 @@ class Store(ABC):
     def put_json(self, key: str, value: Any, lease: Lease | None = None) -> None:
         self.put(key, json.dumps(value, sort_keys=True), lease)
 
-    def watch(self, prefix: str, callback: Callable[[Event], None], **options: Any) -> "Watcher":
+    def watch(self, prefix: str, callback: Callable[[Event], None], **options: Any) -> Watcher:
         from totem.store.watch import Watcher
 
         return Watcher(self, prefix, callback, **options).start()
 
-    def lock(self, name: str, ttl: int = 10) -> "Lock":
+    def lock(self, name: str, ttl: int = 10) -> Lock:
         from totem.store.lock import Lock
 
         return Lock(self, name, ttl)

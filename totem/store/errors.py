@@ -1,4 +1,5 @@
 """Errors raised by store adapters."""
+
 from totem.errors import TotemError
 
 
@@ -31,5 +32,7 @@ def translating(unavailable: tuple[type[BaseException], ...], refused: tuple[typ
                 raise StoreUnavailable(f"etcd unavailable: {exc}") from None
             except refused as exc:
                 raise StoreError(f"etcd refused the request: {getattr(exc, 'detail_text', None) or exc}") from None
+
         return wrapper
+
     return decorate

@@ -3,10 +3,12 @@
 v2 has no leases: a lease here is a TTL shared by the keys written with it and
 refreshed together.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import etcd
@@ -29,7 +31,7 @@ class Etcd2Lease(Lease):
     """Each key is refreshed and deleted only while it still holds the value written with
     the lease, so a lease never touches a key someone else has written since."""
 
-    def __init__(self, store: "Etcd2Store", ttl: int):
+    def __init__(self, store: Etcd2Store, ttl: int):
         super().__init__(ttl)
         self.store = store
         self.keys: dict[str, str] = {}
@@ -71,9 +73,11 @@ class Etcd2Store(Store):
         self.url = url
         parts = urlsplit(url)
         self.client = etcd.Client(
-            host=parts.hostname or "127.0.0.1", port=parts.port or 2379,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 2379,
             protocol="https" if parts.scheme == "etcd2s" else "http",
-            read_timeout=timeout, allow_reconnect=False,
+            read_timeout=timeout,
+            allow_reconnect=False,
         )
 
     def _written(self, key: str, value: str, lease: Lease | None) -> None:
@@ -140,11 +144,7 @@ class Etcd2Store(Store):
             result = self.client.read(directory, recursive=True)
         except etcd.EtcdKeyNotFound as exc:
             return {}, int((exc.payload or {}).get("index", 0))
-        items = {
-            node.key: node.value or ""
-            for node in result.leaves
-            if not node.dir and node.key.startswith(prefix)
-        }
+        items = {node.key: node.value or "" for node in result.leaves if not node.dir and node.key.startswith(prefix)}
         return items, int(result.etcd_index)
 
     def lease(self, ttl: int) -> Lease:
@@ -156,7 +156,7 @@ class Etcd2Store(Store):
         except Exception:
             return False
 
-    def stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, list[Event]]]:
         directory = prefix.rstrip("/") or "/"
         index = revision
         while not ctx.stopped.is_set():

@@ -1,16 +1,18 @@
 """etcd v3 adapter (the default), over etcd's JSON gateway through etcd3gw."""
+
 from __future__ import annotations
 
 import base64
 import json
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-from etcd3gw.client import Etcd3Client
 from etcd3gw import exceptions as gw_errors
+from etcd3gw.client import Etcd3Client
 
 from totem.store.base import Event, Lease, Store
 from totem.store.errors import Compacted, StoreUnavailable, translating
@@ -36,6 +38,8 @@ def _range_end(prefix: str) -> str:
         return base64.b64encode(b"\0").decode("ascii")
     raw[-1] += 1
     return base64.b64encode(bytes(raw)).decode("ascii")
+
+
 _UNAVAILABLE = (
     gw_errors.ConnectionFailedError,
     gw_errors.ConnectionTimeoutError,
@@ -48,7 +52,7 @@ _translated = translating(_UNAVAILABLE, (gw_errors.Etcd3Exception,))
 
 
 class Etcd3Lease(Lease):
-    def __init__(self, store: "Etcd3Store", ttl: int):
+    def __init__(self, store: Etcd3Store, ttl: int):
         super().__init__(ttl)
         self.store = store
         self.id = int(store._post("/lease/grant", {"TTL": ttl, "ID": 0})["ID"])
@@ -74,8 +78,11 @@ class Etcd3Store(Store):
         parts = urlsplit(url)
         protocol = "https" if parts.scheme in {"https", "etcds"} else "http"
         self.client = Etcd3Client(
-            host=parts.hostname or "127.0.0.1", port=parts.port or 2379,
-            protocol=protocol, timeout=timeout, api_path="/v3/",
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 2379,
+            protocol=protocol,
+            timeout=timeout,
+            api_path="/v3/",
         )
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -126,9 +133,7 @@ class Etcd3Store(Store):
 
     @_translated
     def snapshot(self, prefix: str) -> tuple[dict[str, str], int]:
-        result = self._post(
-            "/kv/range", {"key": _encode(prefix), "range_end": _range_end(prefix)}
-        )
+        result = self._post("/kv/range", {"key": _encode(prefix), "range_end": _range_end(prefix)})
         items = {_decode(kv["key"]): _decode(kv.get("value", "")) for kv in result.get("kvs", [])}
         return items, int(result["header"]["revision"])
 
@@ -142,11 +147,15 @@ class Etcd3Store(Store):
         except requests.RequestException:
             return False
 
-    def stream(self, prefix: str, revision: int, ctx: "Watcher") -> Iterator[tuple[int, list[Event]]]:
-        request = {"create_request": {
-            "key": _encode(prefix), "range_end": _range_end(prefix),
-            "start_revision": revision, "progress_notify": True,
-        }}
+    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, list[Event]]]:
+        request = {
+            "create_request": {
+                "key": _encode(prefix),
+                "range_end": _range_end(prefix),
+                "start_revision": revision,
+                "progress_notify": True,
+            }
+        }
         try:
             response = requests.post(self.client.get_url("/watch"), json=request, stream=True, timeout=(3, 60))
         except requests.RequestException as exc:

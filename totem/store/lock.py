@@ -1,4 +1,5 @@
 """A lease-based lock: the holder's lease is kept alive; if the holder dies the lock frees itself."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ class LockLost(TotemError, RuntimeError):
 
 
 class Lock:
-    def __init__(self, store: "Store", name: str, ttl: int = 10, poll: float = 0.1):
+    def __init__(self, store: Store, name: str, ttl: int = 10, poll: float = 0.1):
         if not _NAME.match(name) or ".." in name:
             raise ValueError(f"invalid lock name {name!r}")
         self.store = store
@@ -32,14 +33,18 @@ class Lock:
         self.poll = poll
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
         self.lost = threading.Event()
-        self._lease: "Lease | None" = None
+        self._lease: Lease | None = None
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         self.lost.clear()
         lease = self.store.lease(self.ttl).keep_alive(on_lost=self.lost.set)
         try:
-            wait(lambda: self.store.create(self.key, self.token, lease), timeout if blocking else 0,
-                 self.poll, what=f"lock {self.key}")
+            wait(
+                lambda: self.store.create(self.key, self.token, lease),
+                timeout if blocking else 0,
+                self.poll,
+                what=f"lock {self.key}",
+            )
         except WaitTimeout:
             lease.revoke()
             return False
@@ -65,7 +70,7 @@ class Lock:
         if self.lost.is_set():
             raise LockLost(self.key)
 
-    def __enter__(self) -> "Lock":
+    def __enter__(self) -> Lock:
         self.acquire()
         return self
 

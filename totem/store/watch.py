@@ -4,11 +4,13 @@ It keeps a local copy of the prefix. After a connection loss or a compaction it
 re-reads the prefix and delivers the difference as events, so a consumer sees
 every change even if it happened while etcd was away.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from totem.store.errors import Compacted, StoreError
 from totem.waiting import pause
@@ -22,9 +24,9 @@ log = logging.getLogger("totem.store.watch")
 class Watcher:
     def __init__(
         self,
-        store: "Store",
+        store: Store,
         prefix: str,
-        callback: Callable[["Event"], None],
+        callback: Callable[[Event], None],
         initial: bool = False,
         max_backoff: float = 5.0,
     ):
@@ -43,7 +45,7 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name=f"watch {prefix}", daemon=True)
 
     # -- life cycle ------------------------------------------------------------
-    def start(self) -> "Watcher":
+    def start(self) -> Watcher:
         self._thread.start()
         return self
 
@@ -118,7 +120,7 @@ class Watcher:
             if old.get(key) != fresh[key]:
                 self._deliver(Event("put", key, fresh[key], revision))
 
-    def _apply(self, event: "Event") -> None:
+    def _apply(self, event: Event) -> None:
         from totem.store.base import Event
 
         if event.type == "put":
@@ -134,7 +136,7 @@ class Watcher:
             self.snapshot.pop(event.key, None)
             self._deliver(event)
 
-    def _deliver(self, event: "Event") -> None:
+    def _deliver(self, event: Event) -> None:
         try:
             self.callback(event)
         except Exception:

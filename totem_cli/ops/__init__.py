@@ -1,11 +1,12 @@
 """Operator commands on the services' APIs: apps, app, deploy, rollback, undeploy, jobs, builds, logs,
 and `dashboard` to serve the web dashboard."""
+
 from __future__ import annotations
 
 import argparse
 
-from totem_dashboard import serve
 from totem_cli.ops import acting, deploying, reading
+from totem_dashboard import serve
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

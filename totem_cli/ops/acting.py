@@ -1,4 +1,5 @@
 """`totem rollback <app> [--to VERSION]` and `totem undeploy <app> [--version V]`, waiting for the outcome."""
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,11 @@ def _remaining(clients, app: str, version: str | None) -> list[dict]:
         if exc.status == 404:
             return []
         raise
-    return [d for d in deployments if d["state"] not in (State.DECOMMISSIONED, State.FAILED)
-            and (version is None or d["version"] == version)]
+    return [
+        d
+        for d in deployments
+        if d["state"] not in (State.DECOMMISSIONED, State.FAILED) and (version is None or d["version"] == version)
+    ]
 
 
 @command
@@ -63,10 +67,12 @@ def _undeploy(args, clients, settings) -> int:
     progress.say(quiet, f"undeploy of {what} accepted")
     left = []
     if not args.no_wait:
+
         def gone() -> bool:
             nonlocal left
             left = _remaining(clients, args.app, args.version)
             return not left
+
         with contextlib.suppress(WaitTimeout):
             wait(gone, args.timeout, interval=0.5, what=f"{what} removed")
         still = ", ".join(d["id"] for d in left)

@@ -1,5 +1,6 @@
 """`totem deploy <owner>/<repo> --ref REF [--commit SHA] [--image IMAGE]`: build (or take an image),
 let the orchestrator gate and request the deployment, then follow it to PROMOTED or FAILED."""
+
 from __future__ import annotations
 
 import argparse
@@ -55,6 +56,7 @@ def _wait(fetch, done, timeout: float, what: str, interval: float = 0.5):
         nonlocal last
         last = fetch()
         return done(last)
+
     with contextlib.suppress(WaitTimeout):
         wait(settled, timeout, interval, what=what)
     return last
@@ -72,6 +74,7 @@ def _build(clients, git: dict, quiet: bool, timeout: float) -> dict:
                 seen.add(step["name"])
                 progress.say(quiet, f"  ✓ build {step['name']}" + (f": {step['error']}" if step.get("error") else ""))
         return record
+
     return _wait(fetch, lambda b: b["status"] in BUILD_DONE, timeout, f"build {build['id']} done")
 
 
@@ -82,6 +85,7 @@ def _job(clients, git: dict, job_id: str | None, quiet: bool, timeout: float) ->
         jobs = clients.orchestrator.jobs(git["owner"], git["repo"], git["ref"], limit=20)["jobs"]
         found = next((j for j in jobs if j["commit"] == git["commit"]), None)
         return clients.orchestrator.job(found["id"]) if found else None
+
     job = _wait(fetch, lambda j: j is not None and j["state"] in JOB_DONE, timeout, "the orchestrator's job done")
     if job:
         error = f" ({job['error']['message']})" if job.get("error") else ""
@@ -91,8 +95,11 @@ def _job(clients, git: dict, job_id: str | None, quiet: bool, timeout: float) ->
 
 def _deployment_ids(job: dict) -> list[str]:
     results = ((job.get("deploy") or {}).get("deployers") or {}).values()
-    return [r["response"]["deployment"]["id"] for r in results
-            if r.get("ok") and isinstance(r.get("response"), dict) and "deployment" in r["response"]]
+    return [
+        r["response"]["deployment"]["id"]
+        for r in results
+        if r.get("ok") and isinstance(r.get("response"), dict) and "deployment" in r["response"]
+    ]
 
 
 @command
@@ -108,8 +115,14 @@ def _deploy(args, clients, settings) -> int:
         progress.warn("totem deploy: --image sends a signed hook: set TOTEM_HOOK_SECRET")
         return CONFIG
     if args.image:
-        hook = {"git": git, "type": "builder", "name": "image-factory", "status": HookStatus.SUCCESS,
-                "result": {"image": args.image}, "force-deploy": True}
+        hook = {
+            "git": git,
+            "type": "builder",
+            "name": "image-factory",
+            "status": HookStatus.SUCCESS,
+            "result": {"image": args.image},
+            "force-deploy": True,
+        }
         job_id = (clients.orchestrator.send_hook(hook, settings.hook_secret).get("job") or {}).get("id")
         progress.say(quiet, f"image {args.image} sent to the orchestrator (job {job_id})")
     else:
@@ -127,8 +140,7 @@ def _deploy(args, clients, settings) -> int:
         record = progress.follow(clients.deployer, deployment_id, max(1.0, deadline.remaining()), quiet)
         outcome["deployments"].append({k: record.get(k) for k in ("id", "version", "state", "error")})
         ok = ok and record.get("state") == DeploymentState.PROMOTED
-    return _finish(quiet, outcome, ok and bool(outcome["deployments"]),
-                   "promoted" if ok else "not promoted")
+    return _finish(quiet, outcome, ok and bool(outcome["deployments"]), "promoted" if ok else "not promoted")
 
 
 def _finish(quiet: bool, outcome: dict, ok: bool, summary: str) -> int:

@@ -1,13 +1,14 @@
 """Output helpers: aligned tables, JSON for scripts, errors on stderr with an exit code."""
+
 from __future__ import annotations
 
 import functools
 import json
 import sys
-from typing import Callable
+from collections.abc import Callable
 
-from totem_client import Clients, ServiceError
 from totem.settings import Settings, SettingsError
+from totem_client import Clients, ServiceError
 
 FAILED, UNREACHABLE, CONFIG = 1, 3, 2
 
@@ -15,7 +16,7 @@ FAILED, UNREACHABLE, CONFIG = 1, 3, 2
 def table(rows: list[list], headers: list[str]) -> str:
     cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells)
 
 
 def emit_json(value) -> None:
@@ -24,6 +25,7 @@ def emit_json(value) -> None:
 
 def command(handler: Callable) -> Callable:
     """Wrap a handler(args, clients, settings): settings from the environment, service errors → exit codes."""
+
     @functools.wraps(handler)
     def run(args) -> int:
         try:
@@ -35,8 +37,10 @@ def command(handler: Callable) -> Callable:
             return int(handler(args, Clients.from_settings(settings, settings.api_token), settings) or 0)
         except ServiceError as exc:
             if getattr(args, "json", False):
-                emit_json({"error": {"service": exc.service, "status": exc.status, "code": exc.code,
-                                     "message": exc.message}})
+                emit_json(
+                    {"error": {"service": exc.service, "status": exc.status, "code": exc.code, "message": exc.message}}
+                )
             print(f"totem {args.command}: {exc.service}: {exc.message}", file=sys.stderr)
             return UNREACHABLE if exc.status is None else FAILED
+
     return run

@@ -1,4 +1,5 @@
 """Follow a deployment until it settles, printing its phases as they complete."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,8 +11,9 @@ from totem_client import DeployerClient, ServiceError
 from totem_dashboard.times import duration, epoch
 
 
-def follow(deployer: DeployerClient, deployment_id: str, timeout: float, quiet: bool = False,
-           interval: float = 0.5) -> dict:
+def follow(
+    deployer: DeployerClient, deployment_id: str, timeout: float, quiet: bool = False, interval: float = 0.5
+) -> dict:
     """The deployment once settled (or as last seen when `timeout` passes)."""
     shown = 0
     record: dict = {}
@@ -34,6 +36,7 @@ def follow(deployer: DeployerClient, deployment_id: str, timeout: float, quiet: 
                 print(f"  {mark} {event['type']:<22} {offset}" + (f"  {reason}" if reason else ""), flush=True)
         shown = len(events)
         return record.get("state") in SETTLED
+
     with contextlib.suppress(WaitTimeout):
         wait(settled, timeout, interval, what=f"deployment {deployment_id} settled")
     return record

@@ -1,4 +1,5 @@
 """`totem apps`, `totem app <name>`, `totem jobs`, `totem builds`, `totem logs <build-id> [--follow]`."""
+
 from __future__ import annotations
 
 import sys
@@ -41,10 +42,24 @@ def _apps(args, clients, settings) -> int:
     if args.json:
         emit_json(rows)
         return 0
-    print(table([[r["name"], r["version"] if r["live"] else "-", r["state"], ",".join(r["hosts"]),
-                  f"{r['health']['healthy']}/{r['health']['instances']}", f"{r['owner']}/{r['repo']}",
-                  r["ref"], r["last_deploy"]] for r in rows],
-                ["APP", "LIVE", "STATE", "HOSTS", "HEALTHY", "REPO", "REF", "LAST DEPLOY"]))
+    print(
+        table(
+            [
+                [
+                    r["name"],
+                    r["version"] if r["live"] else "-",
+                    r["state"],
+                    ",".join(r["hosts"]),
+                    f"{r['health']['healthy']}/{r['health']['instances']}",
+                    f"{r['owner']}/{r['repo']}",
+                    r["ref"],
+                    r["last_deploy"],
+                ]
+                for r in rows
+            ],
+            ["APP", "LIVE", "STATE", "HOSTS", "HEALTHY", "REPO", "REF", "LAST DEPLOY"],
+        )
+    )
     return 0
 
 
@@ -52,20 +67,36 @@ def _apps(args, clients, settings) -> int:
 def _app(args, clients, settings) -> int:
     page = gather.app_page(clients, args.name)
     if args.json:
-        emit_json({k: page[k] for k in ("name", "deployments", "instances", "wiring", "health", "versions")}
-                  | {"live": (page["live"] or {}).get("id"), "live_version": (page["live"] or {}).get("version"),
-                     "phases": [vars(p) | {"duration": p.duration} for p in page["phases"]]})
+        emit_json(
+            {k: page[k] for k in ("name", "deployments", "instances", "wiring", "health", "versions")}
+            | {
+                "live": (page["live"] or {}).get("id"),
+                "live_version": (page["live"] or {}).get("version"),
+                "phases": [vars(p) | {"duration": p.duration} for p in page["phases"]],
+            }
+        )
         return 0
     live = page["live"] or {}
     print(f"{page['name']}: live {live.get('version', '-')} ({live.get('id', 'nothing live')})")
     print("\nDEPLOYMENTS")
-    print(table([[d["id"], d["version"], d["state"], d["mode"], d["updated"]] for d in page["deployments"]],
-                ["ID", "VERSION", "STATE", "MODE", "UPDATED"]))
+    print(
+        table(
+            [[d["id"], d["version"], d["state"], d["mode"], d["updated"]] for d in page["deployments"]],
+            ["ID", "VERSION", "STATE", "MODE", "UPDATED"],
+        )
+    )
     print("\nINSTANCES")
     print(table([[i["node"], i["endpoint"], i["check"]] for i in page["instances"]], ["NODE", "ENDPOINT", "CHECK"]))
     print("\nWIRING")
-    print(table([[w["host"], w["path"], w["upstream"], ",".join(w["allowed"]) or "public", ",".join(w["denied"])]
-                 for w in page["wiring"]], ["HOST", "PATH", "UPSTREAM", "ALLOWED", "DENIED"]))
+    print(
+        table(
+            [
+                [w["host"], w["path"], w["upstream"], ",".join(w["allowed"]) or "public", ",".join(w["denied"])]
+                for w in page["wiring"]
+            ],
+            ["HOST", "PATH", "UPSTREAM", "ALLOWED", "DENIED"],
+        )
+    )
     return 0
 
 
@@ -75,8 +106,15 @@ def _jobs(args, clients, settings) -> int:
     if args.json:
         emit_json(answer["jobs"])
         return 0
-    print(table([[j["id"], f"{j['owner']}/{j['repo']}", j["ref"], (j["commit"] or "")[:12], j["state"]]
-                 for j in answer["jobs"]], ["JOB", "REPO", "REF", "COMMIT", "STATE"]))
+    print(
+        table(
+            [
+                [j["id"], f"{j['owner']}/{j['repo']}", j["ref"], (j["commit"] or "")[:12], j["state"]]
+                for j in answer["jobs"]
+            ],
+            ["JOB", "REPO", "REF", "COMMIT", "STATE"],
+        )
+    )
     return 0
 
 
@@ -86,9 +124,22 @@ def _builds(args, clients, settings) -> int:
     if args.json:
         emit_json(answer["builds"])
         return 0
-    print(table([[b["id"], f"{b['owner']}/{b['repo']}", b["ref"], (b["commit"] or "")[:12], b["status"],
-                  b.get("image") or ""] for b in answer["builds"]],
-                ["BUILD", "REPO", "REF", "COMMIT", "STATUS", "IMAGE"]))
+    print(
+        table(
+            [
+                [
+                    b["id"],
+                    f"{b['owner']}/{b['repo']}",
+                    b["ref"],
+                    (b["commit"] or "")[:12],
+                    b["status"],
+                    b.get("image") or "",
+                ]
+                for b in answer["builds"]
+            ],
+            ["BUILD", "REPO", "REF", "COMMIT", "STATUS", "IMAGE"],
+        )
+    )
     return 0
 
 

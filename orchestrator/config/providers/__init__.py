@@ -2,9 +2,10 @@
 
 TOTEM_CONFIG_PROVIDERS orders them; at the same level an earlier provider wins.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from orchestrator.config.providers.base import Provider
 

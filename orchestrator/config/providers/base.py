@@ -1,4 +1,5 @@
 """The provider interface: the raw YAML of one file at one level of the hierarchy, or None."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

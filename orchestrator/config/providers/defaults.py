@@ -1,4 +1,5 @@
 """Built-in defaults, at the root level of the hierarchy."""
+
 from __future__ import annotations
 
 from orchestrator.config.providers.base import Location, Provider

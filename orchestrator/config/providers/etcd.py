@@ -1,4 +1,5 @@
 """Config in etcd: `<prefix>/<env>/<owner>/<repo>/<ref>/totem.yml` at every prefix level."""
+
 from __future__ import annotations
 
 from orchestrator.config.providers.base import Location, Provider

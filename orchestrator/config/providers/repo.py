@@ -3,6 +3,7 @@
 Fetched from TOTEM_REPO_CONFIG_URL (http(s):// or file://, with {owner} {repo} {ref} {commit}),
 or, when that is unset and TOTEM_GIT_URL_TEMPLATE is a local file:// repository, with `git show`.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -30,8 +31,10 @@ class RepoProvider(Provider):
             return None
         revision = location.commit or location.ref
         names = {"owner": location.owner, "repo": location.repo, "ref": location.ref}
-        validate_git({**names, "commit": location.commit} if location.commit else names,
-                     ("owner", "repo", "ref", "commit") if location.commit else ("owner", "repo", "ref"))
+        validate_git(
+            {**names, "commit": location.commit} if location.commit else names,
+            ("owner", "repo", "ref", "commit") if location.commit else ("owner", "repo", "ref"),
+        )
         if self.url_template:
             return self._fetch(self.url_template.format(**names, commit=revision))
         if self.git_url_template and self.git_url_template.startswith("file://"):
@@ -63,6 +66,9 @@ class RepoProvider(Provider):
             return None
         result = subprocess.run(
             ["git", "--git-dir", repository, "show", f"{revision}:totem.yml"],
-            capture_output=True, text=True, timeout=TIMEOUT, check=False,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
         )
         return result.stdout if result.returncode == 0 else None

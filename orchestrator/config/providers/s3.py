@@ -1,4 +1,5 @@
 """Config in S3: `s3://<bucket>/<prefix>/<env>/<owner>/<repo>/<ref>/totem.yml` at every prefix level."""
+
 from __future__ import annotations
 
 import functools

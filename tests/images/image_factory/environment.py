@@ -1,4 +1,5 @@
 """A private image factory environment: own Redis prefix and queue, work dir, git root, hook receiver."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,12 @@ from pathlib import Path
 import docker
 import requests
 
-MANIFEST_TYPES = ", ".join([
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-])
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    ]
+)
 
 
 class FactoryEnvironment:
@@ -27,14 +30,23 @@ class FactoryEnvironment:
         self.hook_secret = hook_secret
         self.env = {
             **os.environ,
-            "TOTEM_HOOK_SECRET": hook_secret, "TOTEM_API_TOKEN": self.api_token, "TOTEM_INSECURE_DEV": "0",
+            "TOTEM_HOOK_SECRET": hook_secret,
+            "TOTEM_API_TOKEN": self.api_token,
+            "TOTEM_INSECURE_DEV": "0",
             "TOTEM_ORCHESTRATOR_URL": hook_url,
             "TOTEM_GIT_URL_TEMPLATE": f"file://{self.git_root}/{{owner}}/{{repo}}.git",
-            "TOTEM_IMAGE_FACTORY_PREFIX": self.prefix, "TOTEM_IMAGE_FACTORY_QUEUE": self.queue,
-            "TOTEM_IMAGE_FACTORY_WORKDIR": str(root / "work"), "TOTEM_REGISTRY_USERNAME": "builder",
-            "TOTEM_REGISTRY_PASSWORD": self.registry_password, "TOTEM_HOOK_ATTEMPTS": "3", "TOTEM_HOOK_BACKOFF": "0.1",
-            "TOTEM_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1",
-            "TOTEM_CHECKOUT_TIMEOUT": "60", "TOTEM_BUILD_TIMEOUT": "120", "TOTEM_PUSH_TIMEOUT": "120",
+            "TOTEM_IMAGE_FACTORY_PREFIX": self.prefix,
+            "TOTEM_IMAGE_FACTORY_QUEUE": self.queue,
+            "TOTEM_IMAGE_FACTORY_WORKDIR": str(root / "work"),
+            "TOTEM_REGISTRY_USERNAME": "builder",
+            "TOTEM_REGISTRY_PASSWORD": self.registry_password,
+            "TOTEM_HOOK_ATTEMPTS": "3",
+            "TOTEM_HOOK_BACKOFF": "0.1",
+            "TOTEM_LOG_FORMAT": "json",
+            "PYTHONUNBUFFERED": "1",
+            "TOTEM_CHECKOUT_TIMEOUT": "60",
+            "TOTEM_BUILD_TIMEOUT": "120",
+            "TOTEM_PUSH_TIMEOUT": "120",
         }
         self.env.pop("TOTEM_BUILD_LOG_BUCKET", None)
 
@@ -49,8 +61,9 @@ class FactoryEnvironment:
     def manifest(self, image: str) -> requests.Response:
         """GET the manifest of `<registry>/<name>:<tag>` back from the registry API."""
         name, _, tag = image.split("/", 1)[1].rpartition(":")
-        return requests.get(f"http://{self.registry}/v2/{name}/manifests/{tag}",
-                            headers={"Accept": MANIFEST_TYPES}, timeout=10)
+        return requests.get(
+            f"http://{self.registry}/v2/{name}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}, timeout=10
+        )
 
     def cleanup(self, redis_client) -> None:
         """Remove this environment's Redis keys, local images and registry manifests."""

@@ -1,4 +1,5 @@
 """Local bare git repositories (reached through a file:// URL template) with busybox Dockerfiles."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """A local HTTP server standing in for the orchestrator's /hooks/generic; it checks each signature."""
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,7 @@ class HookReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "HookReceiver":
+    def __enter__(self) -> HookReceiver:
         self._thread.start()
         return self
 

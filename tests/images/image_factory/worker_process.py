@@ -1,4 +1,5 @@
 """The image factory Celery worker as a real subprocess, stopped (and its children) within bounds."""
+
 from __future__ import annotations
 
 import os
@@ -16,14 +17,31 @@ class WorkerProcess:
         self.concurrency, self.name = concurrency, name
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         celery = Path(sys.executable).with_name("celery")
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(celery), "-A", "image_factory.worker", "worker", "-Q", self.queue, "--concurrency",
-             str(self.concurrency), "--hostname", f"{self.name}@{self.queue}", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
-            env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(celery),
+                "-A",
+                "image_factory.worker",
+                "worker",
+                "-Q",
+                self.queue,
+                "--concurrency",
+                str(self.concurrency),
+                "--hostname",
+                f"{self.name}@{self.queue}",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+            ],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             cwd=Path(__file__).resolve().parents[3],
         )
         wait(self._ready, timeout=60, interval=0.2)
