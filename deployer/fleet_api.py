@@ -27,7 +27,8 @@ class FleetClient:
         return response.json() if response.content else None
 
     def _pages(self, path: str, key: str) -> list[dict]:
-        items, token = [], None
+        items: list[dict] = []
+        token: str | None = None
         while True:
             page = self._call("GET", path + (f"?nextPageToken={quote(token)}" if token else ""))
             items += page.get(key) or []

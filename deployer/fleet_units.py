@@ -101,7 +101,8 @@ def to_options(text: str) -> list[dict[str, str]]:
 
 
 def from_options(options: list[dict[str, str]]) -> str:
-    lines, section = [], None
+    lines: list[str] = []
+    section: str | None = None
     for option in options:
         if option["section"] != section:
             section = option["section"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from deployer import gating, notify, wiring
@@ -76,7 +77,7 @@ class Lifecycle:
             return record
 
     def steps(self, record: Record):
-        steps = []
+        steps: list[tuple[Event, Callable[[Record], dict]]] = []
         if record["mode"] == "red-green":
             steps.append((Event.OTHERS_STOPPED, self.stop_others))
         steps += [

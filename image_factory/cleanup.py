@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from docker.errors import APIError, NotFound
@@ -34,7 +35,7 @@ def prune_images(api, keep: int, owner: str | None = None) -> list[str]:
     return removed
 
 
-def prune_build_dirs(builds_root: Path, keep: int, active: set[str] = frozenset()) -> list[Path]:
+def prune_build_dirs(builds_root: Path, keep: int, active: AbstractSet[str] = frozenset()) -> list[Path]:
     """Under builds/<owner>/<repo>/<build id>: remove all but the newest `keep` (never an active build)."""
     removed = []
     for repo_dir in (p for owner in _dirs(builds_root) for p in _dirs(owner)):

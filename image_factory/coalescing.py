@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from image_factory.records import RECORD_TTL, BuildStore
 from image_factory.states import BuildStatus
 
 
-def _reusable(record: dict[str, Any] | None, recent_seconds: int) -> bool:
+def _reusable(record: dict[str, Any] | None, recent_seconds: int) -> TypeGuard[dict[str, Any]]:
     if not record:
         return False
     if record["status"] in (BuildStatus.QUEUED, BuildStatus.RUNNING):

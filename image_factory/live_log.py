@@ -47,7 +47,8 @@ def read_live(
 
 
 def live_text(redis_client, stream_key: str) -> str:
-    lines, after = [], "0-0"
+    lines: list[str] = []
+    after = "0-0"
     while True:
         entries = list(read_live(redis_client, stream_key, after))
         if not entries:

@@ -49,7 +49,7 @@ class BuildStore:
 
     def create(self, git: dict[str, str], trigger: str) -> dict[str, Any]:
         now = time.time()
-        record = {
+        record: dict[str, Any] = {
             "id": new_build_id(),
             "owner": git["owner"],
             "repo": git["repo"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -45,7 +46,7 @@ def _inside(root: Path, relative: str, what: str) -> Path:
 def build_options(checkout_dir: Path) -> BuildOptions:
     root = checkout_dir.resolve()
     config_file = root / "totem.yml"
-    section = {}
+    section: dict[str, Any] = {}
     if config_file.is_file():
         try:
             document = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}

@@ -16,7 +16,7 @@ PER_KEY_CAP = 1000
 
 
 def make(event_type: str, git: dict[str, Any], job_id: str | None = None, details: dict | None = None) -> dict:
-    meta = {"git": {k: git.get(k) for k in ("owner", "repo", "ref", "commit")}}
+    meta: dict[str, Any] = {"git": {k: git.get(k) for k in ("owner", "repo", "ref", "commit")}}
     if job_id:
         meta["job-id"] = job_id
     return {

@@ -8,6 +8,7 @@ SCHEDULED to DEPLOYING sends deploy requests (or that same task, redelivered aft
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from orchestrator import events, notify
 from orchestrator.config import ConfigError, Location, load_config
@@ -35,6 +36,7 @@ def _emit(rt: Runtime, job: Job, *items: tuple[str, dict]) -> None:
 def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
     """NEW → SCHEDULED (or FAILED for an invalid config, NOOP for disabled/no deployers/frozen)."""
     commit = job["commit"]
+    sources: list[str]
     state, config, required, error, reason, sources = State.SCHEDULED, None, None, None, None, []
     if freeze.is_frozen(rt, job["app"]):
         state, reason = State.NOOP, "branch is frozen (deleted recently)"
@@ -61,13 +63,15 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
     if updated is None:
         return
     if state == State.FAILED:
-        _emit(rt, updated, (Event.CONFIG_INVALID, error), (Event.JOB_FAILED, {"reason": error["message"]}))
-        notify.send(rt, updated, Level.FAILED, f"invalid totem.yml: {error['message']}")
+        failure = cast(dict, error)  # State.FAILED is only ever set together with the ConfigError's dict
+        _emit(rt, updated, (Event.CONFIG_INVALID, failure), (Event.JOB_FAILED, {"reason": failure["message"]}))
+        notify.send(rt, updated, Level.FAILED, f"invalid totem.yml: {failure['message']}")
     elif state == State.NOOP:
         _emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
     else:
-        _emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": required}))
-        notify.send(rt, updated, Level.PENDING, "waiting for " + (", ".join(required) or "no hooks"))
+        hooks = cast(list[str], required)  # still SCHEDULED: the config loaded and required_hooks ran
+        _emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}))
+        notify.send(rt, updated, Level.PENDING, "waiting for " + (", ".join(hooks) or "no hooks"))
 
 
 def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:

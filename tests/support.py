@@ -13,8 +13,10 @@ from pathlib import Path
 
 import requests
 
+from totem.contracts.labels import CLUSTER, selector
 from totem.net import free_port
 from totem.waiting import wait
+from totem_stack.services import etcd_argv
 
 
 class PrivateEtcd:
@@ -39,27 +41,9 @@ class PrivateEtcd:
         client = f"http://{self.address}"
         peer = f"http://127.0.0.1:{self.peer_port}"
         log = open(self.workdir / "etcd.log", "ab")
+        argv = etcd_argv("test", self.workdir / "data", client, peer, "--log-level", "error")
         self.process = subprocess.Popen(
-            [
-                shutil.which("etcd") or "etcd",
-                "--name",
-                "test",
-                "--data-dir",
-                str(self.workdir / "data"),
-                "--listen-client-urls",
-                client,
-                "--advertise-client-urls",
-                client,
-                "--listen-peer-urls",
-                peer,
-                "--initial-advertise-peer-urls",
-                peer,
-                "--initial-cluster",
-                f"test={peer}",
-                "--enable-v2=true",
-                "--log-level",
-                "error",
-            ],
+            [shutil.which("etcd") or "etcd", *argv[1:]],
             stdout=log,
             stderr=log,
         )
@@ -113,3 +97,9 @@ def serve_http(handler: type) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def discover_watch_args(etcd_url: str, base: str, cluster: str) -> list[str]:
+    """`yoda-discover watch` of one test cluster's instances, polling fast so tests settle quickly."""
+    fast = ["--interval", "0.3", "--timeout", "1", "--fall", "2", "--ttl", "5", "--resync", "2"]
+    return ["watch", "--etcd", etcd_url, "--base", base, "--label", selector(CLUSTER, cluster), *fast]

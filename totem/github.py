@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from totem import signatures
 from totem.api.errors import ApiError
@@ -55,7 +55,8 @@ def read_delivery(
     return GithubDelivery(event, delivery[:100], payload)
 
 
-def _repository(payload: dict[str, Any]) -> tuple[str, str]:
+def _repository(payload: dict[str, Any]) -> tuple[Any, Any]:
+    """(owner, repo) as the payload has them, unchecked: callers pass both through validate_git."""
     repo = payload.get("repository")
     if not isinstance(repo, dict):
         raise ApiError(400, "invalid_payload", "payload.repository is missing")
@@ -92,7 +93,8 @@ def create_or_delete_ref(payload: dict[str, Any], deleted: bool) -> GitRef:
         raise ApiError(400, "invalid_payload", "payload.ref_type must be branch or tag")
     ref = payload.get("ref")
     validate_git({"owner": owner, "repo": repo, "ref": ref}, ("owner", "repo", "ref"))
-    return GitRef(owner, repo, ref, kind, None, deleted=deleted, created=not deleted)
+    # validate_git has checked that ref is a valid ref name, so a str
+    return GitRef(owner, repo, cast(str, ref), kind, None, deleted=deleted, created=not deleted)
 
 
 def first_delivery(redis_client, service: str, delivery: str, ttl: int = 24 * 3600) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -30,7 +30,7 @@ class ServiceClient:
         self.timeout = timeout
         self.session = session or requests.Session()
 
-    def with_token(self, token: str | None) -> ServiceClient:
+    def with_token(self, token: str | None) -> Self:
         """The same client acting with another token (e.g. the operator's, from the dashboard session)."""
         return type(self)(self.base_url, token, self.timeout, self.session)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 from urllib.parse import quote
 
 from totem_client.base import ServiceClient, error_from
@@ -41,8 +42,12 @@ class ImageFactoryClient(ServiceClient):
         if response.status_code >= 400:
             raise error_from(self.service, response)
         with response:
-            event, data = "message", []
-            for line in response.iter_lines(decode_unicode=True):
+            event = "message"
+            data: list[str] = []
+            # A text/event-stream answer has an encoding (its charset, else ISO-8859-1), so
+            # decode_unicode yields str lines.
+            lines = cast(Iterator[str], response.iter_lines(decode_unicode=True))
+            for line in lines:
                 if line == "":
                     if data:
                         yield event, "\n".join(data)

@@ -151,7 +151,8 @@ def wiring_of(record: dict | None) -> list[dict]:
 
 def instances_of(record: dict | None) -> list[dict]:
     record = record or {}
-    discovered, checked = {}, {}
+    discovered: dict[str, str] = {}  # node -> "ip:port"
+    checked: dict[str, int] = {}  # node -> HTTP status of the check
     for event in record.get("timeline") or []:
         details = event.get("details") or {}
         if event.get("type") == "NODES_DISCOVERED":

@@ -60,8 +60,8 @@ def show_build(build_id: str):
 @blueprint.get("/builds/<build_id>/log-lines")
 def build_log_lines(build_id: str):
     """Log lines after line `after`, as escaped HTML, for the build page to append while it runs."""
-    after = request.args.get("after", "0")
-    after = int(after) if after.isdigit() else 0
+    given = request.args.get("after", "0")
+    after = int(given) if given.isdigit() else 0
     build = clients().image_factory.build(build_id)
     lines = clients().image_factory.log(build_id).splitlines()
     new = lines[after:]

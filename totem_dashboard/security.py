@@ -62,7 +62,9 @@ def csrf_token() -> str:
 
 def csrf_ok(given: str | None) -> bool:
     expected = session.get(CSRF_KEY)
-    return bool(given and expected) and same(given, expected)
+    if not given or not expected:
+        return False
+    return same(given, expected)
 
 
 def token_accepted(given: str, configured: str | None) -> bool:

@@ -40,8 +40,8 @@ class Phase:
 
 def _event_time(events: list[dict], names: tuple[str, ...]) -> float | None:
     for name in names:
-        times = [epoch(e.get("date")) for e in events if e.get("type") == name]
-        times = [t for t in times if t is not None]
+        stamps = [epoch(e.get("date")) for e in events if e.get("type") == name]
+        times = [t for t in stamps if t is not None]
         if times:
             return min(times)
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import cast
 
 from totem.settings import load_or_exit
 from totem_demo import follow, layout, processes, sample_repo, secrets, services, timeline, undeploy
@@ -76,7 +77,8 @@ def _push_sample(settings, home: DemoHome):
     when that commit had been pushed already)."""
     bare = sample_repo.ensure_remote(home, settings, layout.OWNER, layout.REPO)
     work = sample_repo.ensure_work_tree(home, bare, layout.REPO, sample_repo.example_dir())
-    commit = sample_repo.commit_all(work, "hello: sample app") or sample_repo.head(work)
+    # The work tree holds the sample's files: either commit_all commits them or they are committed already.
+    commit = cast(str, sample_repo.commit_all(work, "hello: sample app") or sample_repo.head(work))
     print(f"==> pushing {layout.OWNER}/{layout.REPO} {layout.BRANCH} {commit[:12]} to {bare}")
     pushed_at = time.time()
     hook_output = sample_repo.push(work, layout.BRANCH)

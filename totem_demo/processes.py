@@ -71,6 +71,7 @@ def wait_ready(service: Process, pid: int, redis_url: str, timeout: float = READ
             service.health_url
             and _answers(service.health_url)
             or service.queue
+            and service.ping
             and _pings(redis_url, service.ping, service.queue)
         )
 

@@ -62,6 +62,7 @@ def undeploy_sample(settings, home: DemoHome, out: TextIO) -> None:
     try:
         for ref in branches(home):
             url = f"{settings.orchestrator_url}/apps/{layout.OWNER}/{layout.REPO}/{quote(ref, safe='/')}"
+            answer: int | str  # the status code, or why there is none
             try:
                 answer = requests.delete(url, headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code
             except requests.RequestException as exc:

@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TextIO, cast
 
 from totem.waiting import Deadline, WaitAborted, WaitTimeout, wait
 from totem_stack import packages, process
@@ -69,13 +69,13 @@ def up(services: list[Service], home: StackHome, out: TextIO, timeout: float | N
         return 1
     failures = 0
     with _locked(home):
-        waiting = []
+        waiting: list[tuple[Service, int, subprocess.Popen | None, Deadline]] = []
         for service in services:
             state = probe(service, home)
             if state.ours and state.healthy:
                 _say(out, service, f"running (pid {state.pid})")
-            elif state.ours:
-                waiting.append((service, state.pid, None, Deadline(timeout or service.timeout)))
+            elif state.ours:  # ours implies the pid file named a pid
+                waiting.append((service, cast(int, state.pid), None, Deadline(timeout or service.timeout)))
             elif state.healthy:
                 home.pid(service.name).unlink(missing_ok=True)
                 _say(out, service, "external (reused)")
@@ -84,8 +84,8 @@ def up(services: list[Service], home: StackHome, out: TextIO, timeout: float | N
                 failures += 1
             else:
                 deadline = Deadline(timeout or service.timeout)
-                child = _start(service, home)
-                waiting.append((service, child.pid, child, deadline))
+                started = _start(service, home)
+                waiting.append((service, started.pid, started, deadline))
         for service, pid, child, deadline in waiting:
             failures += not _await_health(service, home, pid, child, deadline, out)
     return 1 if failures else 0
@@ -147,7 +147,8 @@ def _start(service: Service, home: StackHome) -> subprocess.Popen:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path, text in service.files.items():
         path.write_text(text)
-    argv = [_executable(service), *service.argv[1:]]
+    # Only started once _cannot_start found the executable.
+    argv = [cast(str, _executable(service)), *service.argv[1:]]
     child = process.spawn(argv, home.log(service.name), cwd=home.root)
     process.write_pid(home.pid(service.name), child.pid)
     return child

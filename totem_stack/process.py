@@ -63,7 +63,7 @@ def _live_pids() -> list[int]:
 
 
 def group_alive(pgid: int) -> bool:
-    return any((_stat(pid) or [None] * 3)[2] == str(pgid) for pid in _live_pids())
+    return any(fields[2] == str(pgid) for pid in _live_pids() if (fields := _stat(pid)))
 
 
 def find_processes(marker: str, program_prefix: str) -> list[int]:

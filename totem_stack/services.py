@@ -89,29 +89,19 @@ def docker_exec_root(home: Path) -> Path:
     return Path("/run") / f"totem-{hashlib.sha256(str(home).encode()).hexdigest()[:12]}"
 
 
+def etcd_argv(name: str, data_dir: Path, client: str, peer: str, *extra: str) -> tuple[str, ...]:
+    """A one-member etcd serving v3 and v2 on `client` (a URL), peering on `peer`."""
+    urls = {"--listen-client-urls": client, "--advertise-client-urls": client}
+    urls |= {"--listen-peer-urls": peer, "--initial-advertise-peer-urls": peer, "--initial-cluster": f"{name}={peer}"}
+    flags = [part for option in urls.items() for part in option]
+    return ("etcd", "--name", name, "--data-dir", str(data_dir), *flags, "--enable-v2=true", *extra)
+
+
 def etcd(settings: Settings, home: StackHome) -> Service:
     host, port = host_port(settings.etcd_url, 2379)
     client = f"http://{join_host_port(host, port)}"
     peer = f"http://{join_host_port(host, port + 1)}"
-    argv = (
-        "etcd",
-        "--name",
-        "totem",
-        "--data-dir",
-        str(home.data("etcd")),
-        "--listen-client-urls",
-        client,
-        "--advertise-client-urls",
-        client,
-        "--listen-peer-urls",
-        peer,
-        "--initial-advertise-peer-urls",
-        peer,
-        "--initial-cluster",
-        f"totem={peer}",
-        "--enable-v2=true",
-        "--logger=zap",
-    )
+    argv = etcd_argv("totem", home.data("etcd"), client, peer, "--logger=zap")
     return Service(
         "etcd",
         program="etcd",

@@ -8,6 +8,8 @@ Other keys (`revision`, `global/errors/404`, ...) are kept flat.
 
 from __future__ import annotations
 
+from typing import overload
+
 from totem.contracts import yoda
 
 # Section prefixes, relative to the base: "hosts/".
@@ -72,5 +74,9 @@ class KeyTree:
                     flat[section + head + ("/" + rest if rest else "")] = value
         return flat
 
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    @overload
+    def get(self, key: str, default: None = None) -> str | None: ...
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.flat.get(key, default)

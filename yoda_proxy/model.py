@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 from yoda_proxy.errors import ProxyError
 
@@ -119,7 +120,12 @@ def duration_ms(value: str, what: str) -> int:
     return ms
 
 
+@overload
+def address(value: str, what: str, allow_empty_host: Literal[False] = False) -> tuple[str, int]: ...
+@overload
+def address(value: str, what: str, allow_empty_host: bool) -> tuple[str | None, int]: ...
 def address(value: str, what: str, allow_empty_host: bool = False) -> tuple[str | None, int]:
+    """The IP (None only when the host is empty and `allow_empty_host`) and port in `value`."""
     host, sep, port = value.strip().rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise Invalid(f"{what} {value!r} must be host:port")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from totem.contracts import yoda
-from totem.store import Event, Store
+from totem.store import Event, Store, Watcher
 from yoda_proxy import cache
 from yoda_proxy.announce import Announcer
 from yoda_proxy.certs import ensure_default
@@ -88,7 +88,7 @@ class Reconciler:
         self._first_change = self._last_event = 0.0
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="yoda-reconciler", daemon=True)
-        self.watcher = None
+        self.watcher: Watcher | None = None
 
     # -- life cycle ----------------------------------------------------------------
     def start(self, ready_timeout: float = 5.0) -> Reconciler:
@@ -131,6 +131,7 @@ class Reconciler:
             return
         with self._lock:
             if self._from_cache:  # etcd is back: its state replaces the cached one
+                assert self.watcher is not None  # events come from it; _from_cache is set after start() has it
                 self._replace_keys(self.watcher.snapshot)
             else:
                 entity = self.keys.put(key, event.value or "") if event.type == "put" else self.keys.delete(key)

@@ -7,7 +7,7 @@ workflow_run / check_suite / status → ci hook (GitHub Actions or any checks as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from orchestrator.jobs.model import Hook
 from totem.api import ApiError
@@ -31,7 +31,9 @@ def _repository(payload: dict) -> tuple[Any, Any]:
     repo = payload.get("repository")
     if not isinstance(repo, dict):
         raise ApiError(400, "invalid_payload", "payload.repository is missing")
-    owner = repo.get("owner") if isinstance(repo.get("owner"), dict) else {}
+    owner = repo.get("owner")
+    if not isinstance(owner, dict):
+        owner = {}
     return owner.get("login") or owner.get("name"), repo.get("name")
 
 
@@ -54,9 +56,10 @@ def _push(payload: dict) -> Action:
     ref = push_ref(payload)
     if ref.deleted:
         return Action("undeploy", ref=ref) if ref.ref_type == "branch" else Action("ignored", reason="tag deleted")
+    commit = cast(str, ref.commit)  # push_ref checked that a ref not deleted points at a 40-hex commit
     return Action(
         "hooks",
-        [Hook(ref.owner, ref.repo, ref.ref, ref.commit, "scm-push", "github", HookStatus.SUCCESS, source="github")],
+        [Hook(ref.owner, ref.repo, ref.ref, commit, "scm-push", "github", HookStatus.SUCCESS, source="github")],
     )
 
 
@@ -76,7 +79,9 @@ def _check_suite(payload: dict) -> Action:
         raise ApiError(400, "invalid_payload", "payload.check_suite is missing")
     if not suite.get("head_branch"):
         return Action("ignored", reason="check suite without a branch")
-    app = suite.get("app") if isinstance(suite.get("app"), dict) else {}
+    app = suite.get("app")
+    if not isinstance(app, dict):
+        app = {}
     status = _conclusion(payload.get("action"), suite.get("conclusion"))
     return Action(
         "hooks",
@@ -89,8 +94,11 @@ def _status(payload: dict) -> Action:
     if isinstance(context, str) and context.endswith(OWN_STATUS_SUFFIX):
         return Action("ignored", reason="our own commit status")
     state = payload.get("state")
-    status = {"success": HookStatus.SUCCESS, "pending": HookStatus.PENDING}.get(state, HookStatus.FAILED)
-    branches = payload.get("branches") if isinstance(payload.get("branches"), list) else []
+    statuses: dict[object, HookStatus] = {"success": HookStatus.SUCCESS, "pending": HookStatus.PENDING}
+    status = statuses.get(state, HookStatus.FAILED)
+    branches = payload.get("branches")
+    if not isinstance(branches, list):
+        branches = []
     hooks = [
         _ci_hook(payload, context, b.get("name"), payload.get("sha"), status)
         for b in branches

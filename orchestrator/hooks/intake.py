@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from orchestrator import events
 from orchestrator.jobs import freeze
@@ -21,11 +22,12 @@ def accept(rt: Runtime, hook: Hook) -> dict:
     if hook.type == "scm-create" and freeze.unfreeze(rt, hook.app):
         events.record(rt, events.make(Event.BRANCH_UNFROZEN, hook.git))
     outcome: Outcome = JobStore(rt).update_current(hook.app, lambda job: apply_hook(job, hook))
-    with log_context(job_id=outcome.job_id):
+    ids = {"job_id": outcome.job_id} if outcome.job_id is not None else {}
+    with log_context(**ids):
         events.record(rt, *(events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events))
         if outcome.process:
             rt.enqueue("process_job", outcome.job_id)
-    answer = {"status": "ignored" if outcome.ignored else "accepted", "hook": hook.key}
+    answer: dict[str, Any] = {"status": "ignored" if outcome.ignored else "accepted", "hook": hook.key}
     if outcome.ignored:
         answer["reason"] = outcome.ignored
     if outcome.job_id:

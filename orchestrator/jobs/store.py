@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 
@@ -42,7 +42,8 @@ class JobStore:
         return json.loads(raw) if raw else None
 
     def current_id(self, app: str) -> str | None:
-        return self.redis.get(self._current_key(app))
+        # the client decodes responses (Runtime.create sets decode_responses=True)
+        return cast("str | None", self.redis.get(self._current_key(app)))
 
     def _write(self, pipe, job: Job, make_current: bool) -> None:
         job["updated"] = time.time()
@@ -103,7 +104,8 @@ class JobStore:
         index = self.rt.key("jobs")
         self.redis.zremrangebyscore(index, "-inf", time.time() - self.ttl)
         matching: list[Job] = []
-        ids = self.redis.zrevrange(index, 0, -1)
+        # without scores, and with decode_responses=True, the members come back as str
+        ids = cast(list[str], self.redis.zrevrange(index, 0, -1))
         for start in range(0, len(ids), 200):
             chunk = ids[start : start + 200]
             for job_id, raw in zip(chunk, self.redis.mget([self._job_key(i) for i in chunk]), strict=True):

@@ -18,6 +18,7 @@ import requests
 
 from tests.fixtures.deployer.harness import Process
 from tests.images.image_factory.git_repos import GitRepo
+from tests.support import discover_watch_args
 from totem.contracts.labels import CLUSTER, selector
 from totem.net import free_port
 from totem.settings import Settings
@@ -176,27 +177,7 @@ class FullStack:
         self._worker("orchestrator", "orchestrator.worker", "orchestrator")
         self._worker("image_factory", "image_factory.worker", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])
         self._worker("deployer", "deployer.worker", "deployer", "-B", "-s", str(self.work / "beat"))
-        self._run(
-            "discover",
-            "yoda_discover",
-            "watch",
-            "--etcd",
-            self.etcd_url,
-            "--base",
-            self.base,
-            "--label",
-            selector(CLUSTER, self.cluster),
-            "--interval",
-            "0.3",
-            "--timeout",
-            "1",
-            "--fall",
-            "2",
-            "--ttl",
-            "5",
-            "--resync",
-            "2",
-        )
+        self._run("discover", "yoda_discover", *discover_watch_args(self.etcd_url, self.base, self.cluster))
         for service, queue in (
             ("orchestrator", "orchestrator"),
             ("deployer", "deployer"),

@@ -49,7 +49,7 @@ CHECKS = {"etcd": etcd_check, "redis": redis_check, "docker": docker_check}
 
 
 def run_checks(checks: dict[str, Check]) -> tuple[bool, dict]:
-    results = {}
+    results: dict[str, dict[str, bool | float | str]] = {}
     for name, check in checks.items():
         started = time.monotonic()
         try:

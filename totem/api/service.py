@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from typing import cast
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from totem import logs
 from totem.api import errors
@@ -32,7 +34,7 @@ def create_service_app(
     logs.bootstrap(service, settings)
     app = Flask(import_name or service, static_folder="static" if import_name else None)
     app.config["TOTEM_SETTINGS"] = settings
-    app.json.sort_keys = False
+    cast(DefaultJSONProvider, app.json).sort_keys = False  # Flask() builds its DefaultJSONProvider
     errors.install(app)
 
     @app.before_request

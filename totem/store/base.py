@@ -13,6 +13,7 @@ change that copy in place, but must have no other effect than computing its retu
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 from abc import ABC, abstractmethod
@@ -122,7 +123,7 @@ class Store(ABC):
         """Keys under prefix and the revision they were read at."""
 
     @abstractmethod
-    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, builtins.list[Event]]]:
         """(revision, events) from `revision` on. Raises Compacted when that history is
         gone and StoreUnavailable on connection loss; returns when `ctx.stopped` is set
         or after an idle read timeout (the caller resumes from the last revision).

@@ -6,6 +6,7 @@ refreshed together.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -156,7 +157,7 @@ class Etcd2Store(Store):
         except Exception:
             return False
 
-    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, list[Event]]]:
+    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, builtins.list[Event]]]:
         directory = prefix.rstrip("/") or "/"
         index = revision
         while not ctx.stopped.is_set():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import socket
 import threading
@@ -147,8 +148,8 @@ class Etcd3Store(Store):
         except requests.RequestException:
             return False
 
-    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, list[Event]]]:
-        request = {
+    def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, builtins.list[Event]]]:
+        request: dict[str, dict[str, str | int | bool]] = {
             "create_request": {
                 "key": _encode(prefix),
                 "range_end": _range_end(prefix),
