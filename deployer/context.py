@@ -28,7 +28,7 @@ class Context:
     _schedulers: dict[str, Scheduler] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        register_secret(self.options.github_token)
+        register_secret(self.settings.github_token)
         if self.store is None:
             self.store = connect(self.settings.etcd_url)
 

@@ -31,7 +31,7 @@ def notice(record: Record, level: Level, message: str, deployer_url: str | None 
 
 
 def delivery(settings, options) -> Delivery:
-    return Delivery(options.notify_timeout, settings.hook_secret, options.github_api_url, options.github_token)
+    return Delivery(options.notify_timeout, settings.hook_secret, settings.github_api_url, settings.github_token)
 
 
 def send(record: Record, level: Level, message: str, delivery: Delivery, deployer_url: str | None = None) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from totem.settings import EnvSettings, base_url, key_prefix, setting
+from totem.settings import EnvSettings, key_prefix, setting
 
 
 def port_range(raw: str) -> tuple[int, int]:
@@ -34,9 +34,6 @@ class DeployerSettings(EnvSettings):
     fleet_templates: str | None = setting("TOTEM_FLEET_TEMPLATES", None)  # directory overriding the packaged templates
     discover_image: str = setting("TOTEM_DISCOVER_IMAGE", "127.0.0.1:5000/totem/yoda-discover:latest")  # fleet sidekick
     notify_timeout: float = setting("TOTEM_DEPLOYER_NOTIFY_TIMEOUT", 10.0)
-    # commit statuses, as the orchestrator posts them; no token: no GitHub statuses from the deployer
-    github_api_url: str = setting("TOTEM_GITHUB_API_URL", "https://api.github.com", parse=base_url)
-    github_token: str | None = setting("TOTEM_GITHUB_TOKEN", None, secret=True)
     swarm_host: str | None = setting("TOTEM_SWARM_HOST", None)  # a swarm manager's Docker API (default DOCKER_HOST)
     queue: str = setting("TOTEM_DEPLOYER_QUEUE", "deployer")  # Celery queue (one per cluster sharing Redis)
 

@@ -25,7 +25,7 @@ def notice(rt, job: dict, level: Level, message: str) -> Notice:
 
 def delivery(rt) -> Delivery:
     return Delivery(
-        rt.options.notify_timeout, rt.settings.hook_secret, rt.options.github_api_url, rt.options.github_token
+        rt.options.notify_timeout, rt.settings.hook_secret, rt.settings.github_api_url, rt.settings.github_token
     )
 
 

@@ -22,7 +22,7 @@ class Runtime:
     def create(cls, settings: Settings | None = None, options: OrchestratorSettings | None = None) -> Runtime:
         settings = settings or Settings.from_env()
         options = options or OrchestratorSettings.from_env()
-        register_secret(options.github_token)
+        register_secret(settings.github_token)
         client = redis.Redis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=3, decode_responses=True
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from totem.settings import EnvSettings, SettingsError, base_url, key_prefix, setting
+from totem.settings import EnvSettings, SettingsError, key_prefix, setting
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,6 @@ class OrchestratorSettings(EnvSettings):
     config_s3_prefix: str = setting("TOTEM_CONFIG_S3_PREFIX", "totem/config", parse=lambda raw: raw.strip("/"))
     # e.g. file:///srv/configs/{owner}/{repo}/{commit}/totem.yml
     repo_config_url: str | None = setting("TOTEM_REPO_CONFIG_URL", None)
-    github_api_url: str = setting("TOTEM_GITHUB_API_URL", "https://api.github.com", parse=base_url)
-    github_token: str | None = setting("TOTEM_GITHUB_TOKEN", None, secret=True)
     deploy_attempts: int = setting("TOTEM_DEPLOY_ATTEMPTS", 6, floor=1)
     deploy_backoff: float = setting("TOTEM_DEPLOY_BACKOFF", 1.0)
     notify_timeout: float = setting("TOTEM_NOTIFY_TIMEOUT", 10.0)

@@ -116,7 +116,7 @@ def bootstrap(service: str, settings: Settings | None = None, level: int | str =
             settings = Settings.from_env()
         except SettingsError:  # the entry point reports it when it loads its settings
             settings = Settings()
-    for secret in (settings.hook_secret, settings.api_token):
+    for secret in (settings.hook_secret, settings.api_token, settings.github_token):
         register_secret(secret)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:

@@ -202,6 +202,9 @@ class Settings(EnvSettings):
     aws_endpoint_url: str | None = setting("AWS_ENDPOINT_URL", None)
     home: Path = setting("TOTEM_HOME", Path("~/.totem").expanduser())
     log_format: str = setting("TOTEM_LOG_FORMAT", "json")
+    # commit statuses (orchestrator and deployer); no token: no statuses
+    github_api_url: str = setting("TOTEM_GITHUB_API_URL", "https://api.github.com", parse=base_url)
+    github_token: str | None = setting("TOTEM_GITHUB_TOKEN", None, secret=True)
 
     def check(self) -> None:
         scheme = urlsplit(self.etcd_url).scheme

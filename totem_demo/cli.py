@@ -11,6 +11,7 @@ from totem.settings import load_or_exit
 from totem_demo import follow, layout, processes, sample_repo, secrets, services, timeline, undeploy
 from totem_demo.environment import service_environment
 from totem_demo.layout import DemoHome
+from totem_demo.settings import DemoSettings
 from totem_stack import manager
 from totem_stack import services as stack_services
 
@@ -59,14 +60,17 @@ def up(settings, home: DemoHome, timeout: float) -> int:
         print("totem demo: a service did not become ready (see its log above)", file=sys.stderr)
         return 1
     work, commit, pushed_at = _push_sample(settings, home)
-    outcome = _follow(settings, commit, f"hello from {(work / 'VERSION').read_text().strip()}", pushed_at, timeout)
+    demo = DemoSettings.from_env()
+    outcome = _follow(
+        settings, demo, commit, f"hello from {(work / 'VERSION').read_text().strip()}", pushed_at, timeout
+    )
     if outcome.status != "live":
         print(f"totem demo: {outcome.status}: {outcome.reason}", file=sys.stderr)
         return 1
     print("==> phases")
     print(timeline.format_phases({**({"pushed": pushed_at} if pushed_at else {}), **outcome.milestones}))
-    print(f"\n{layout.OWNER}/{layout.REPO} {commit[:12]} is live: {layout.app_url(HOST)}")
-    print(f"Dashboard: http://{layout.DASHBOARD}/")
+    print(f"\n{layout.OWNER}/{layout.REPO} {commit[:12]} is live: {demo.app_url(HOST)}")
+    print(f"Dashboard: http://{demo.dashboard}/")
     print(f"Change it: edit {work}, then `git commit -am ... && git push origin HEAD:{layout.BRANCH}`.")
     print("Stop: totem demo --down")
     return 0
@@ -86,7 +90,9 @@ def _push_sample(settings, home: DemoHome):
     return work, commit, pushed_at if hook_output else None
 
 
-def _follow(settings, commit: str, expected: str, pushed_at: float | None, timeout: float) -> follow.Outcome:
+def _follow(
+    settings, demo: DemoSettings, commit: str, expected: str, pushed_at: float | None, timeout: float
+) -> follow.Outcome:
     print("==> following the pipeline")
     origin = pushed_at
 
@@ -95,7 +101,7 @@ def _follow(settings, commit: str, expected: str, pushed_at: float | None, timeo
         origin = origin or at
         print(f"  {name:<22} +{max(0.0, at - origin):6.2f}s", flush=True)
 
-    follower = follow.Follower(settings, layout.OWNER, layout.REPO, layout.BRANCH, commit)
+    follower = follow.Follower(settings, layout.OWNER, layout.REPO, layout.BRANCH, commit, demo.proxy_http)
     return follower.wait(HOST, expected, timeout, show)
 
 

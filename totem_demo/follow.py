@@ -13,7 +13,7 @@ from orchestrator.states import State as JobState
 from totem import waiting
 from totem.contracts.hook import HookStatus
 from totem.settings import Settings
-from totem_demo import layout, timeline
+from totem_demo import timeline
 
 POLL = 0.25
 
@@ -35,7 +35,7 @@ def _get(url: str, **params) -> dict | None:
     return response.json() if response.status_code == 200 else None
 
 
-def page(host: str, path: str = "/", proxy: str = layout.PROXY_HTTP) -> tuple[int, str]:
+def page(host: str, proxy: str, path: str = "/") -> tuple[int, str]:
     """What the proxy answers for `host` (sent as the Host header to the proxy on loopback)."""
     try:
         response = requests.get(f"http://{proxy}{path}", headers={"Host": host}, timeout=5)
@@ -45,9 +45,7 @@ def page(host: str, path: str = "/", proxy: str = layout.PROXY_HTTP) -> tuple[in
 
 
 class Follower:
-    def __init__(
-        self, settings: Settings, owner: str, repo: str, ref: str, commit: str, proxy: str = layout.PROXY_HTTP
-    ):
+    def __init__(self, settings: Settings, owner: str, repo: str, ref: str, commit: str, proxy: str):
         self.settings, self.owner, self.repo, self.ref, self.commit = settings, owner, repo, ref, commit
         self.proxy = proxy
 

@@ -1,4 +1,4 @@
-"""Where the demo keeps things under $TOTEM_HOME, and the addresses it uses."""
+"""Where the demo keeps things under $TOTEM_HOME, and the sample app it pushes."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from totem_stack.services import StackHome
 OWNER = "totem"
 REPO = "hello"
 BRANCH = "main"
-PROXY_HTTP = "127.0.0.1:8080"
-PROXY_HTTPS = "127.0.0.1:8443"
-PROXY_ADMIN = "127.0.0.1:8081"
-DASHBOARD = "127.0.0.1:9500"
 PROXY_NODE = "demo"
 
 
@@ -62,7 +58,3 @@ def bind_of(url: str) -> str:
     """`http://127.0.0.1:9400` → `127.0.0.1:9400` (what gunicorn binds)."""
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port or 80}"
-
-
-def app_url(host: str) -> str:
-    return f"http://{host}:{PROXY_HTTP.rsplit(':', 1)[1]}/"

@@ -1,10 +1,16 @@
 """Settings for a demo run kept apart from everything else on the machine (tests, benchmarks):
-its own $TOTEM_HOME, Redis database, key prefixes, yoda base, cluster name and instance ports."""
+its own $TOTEM_HOME, Redis database, key prefixes, yoda base, cluster name, instance ports and service
+and proxy ports, so it runs beside a user's demo on the default ports without touching it."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
+
+from totem.net import free_port
+
+SERVICE_URLS = ("TOTEM_ORCHESTRATOR_URL", "TOTEM_DEPLOYER_URL", "TOTEM_IMAGE_FACTORY_URL")
+DEMO_ADDRESSES = ("TOTEM_DEMO_PROXY_HTTP", "TOTEM_DEMO_PROXY_HTTPS", "TOTEM_DEMO_PROXY_ADMIN", "TOTEM_DEMO_DASHBOARD")
 
 
 def environment(home: Path, redis_db: int, tag: str | None = None) -> dict[str, str]:
@@ -24,6 +30,8 @@ def environment(home: Path, redis_db: int, tag: str | None = None) -> dict[str, 
         "TOTEM_DEPLOYER_PORTS": "30000-30999",
         "TOTEM_DEPLOYER_DISCOVER_TIMEOUT": "20",
         "TOTEM_DEPLOYER_START_TIMEOUT": "30",
+        **{name: f"http://127.0.0.1:{free_port()}" for name in SERVICE_URLS},
+        **{name: f"127.0.0.1:{free_port()}" for name in DEMO_ADDRESSES},
     }
 
 

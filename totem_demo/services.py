@@ -14,6 +14,7 @@ from totem.contracts.labels import CLUSTER, selector
 from totem.settings import Settings
 from totem_demo import layout
 from totem_demo.layout import DemoHome
+from totem_demo.settings import DemoSettings
 
 BIN = Path(sys.executable).parent
 
@@ -69,7 +70,8 @@ def _worker(name: str, module: str, queue: str, home: DemoHome, beat: bool = Tru
 
 def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.environ) -> list[Process]:
     """In start order: what receives hooks last, so nothing it calls is missing."""
-    admin = layout.PROXY_ADMIN
+    demo = DemoSettings.from_env(env)
+    admin = demo.proxy_admin
     deployer_queue = DeployerSettings.read("queue", env)  # the queues the workers will read from `env`
     factory_queue = ImageFactorySettings.read("queue", env)
     return [
@@ -78,9 +80,9 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
             (
                 str(BIN / "yoda-proxy"),
                 "--http",
-                layout.PROXY_HTTP,
+                demo.proxy_http,
                 "--https",
-                layout.PROXY_HTTPS,
+                demo.proxy_https,
                 "--admin",
                 admin,
                 "--node",
@@ -105,7 +107,7 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
             (
                 str(BIN / "gunicorn"),
                 "--bind",
-                layout.DASHBOARD,
+                demo.dashboard,
                 "--workers",
                 "1",
                 "--threads",
@@ -115,6 +117,6 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
                 "totem_dashboard.app:create_app()",
             ),
             "gunicorn",
-            health_url=f"http://{layout.DASHBOARD}/health",
+            health_url=f"http://{demo.dashboard}/health",
         ),
     ]

@@ -18,19 +18,16 @@ from totem.settings import Settings
 from totem.store import connect
 from totem_demo import follow, layout, sample_repo, sandbox
 from totem_demo.layout import DemoHome
+from totem_demo.settings import DemoSettings
 
 REDIS_DB = 9  # belongs to the e2e tests: flushed afterwards (bench/pipeline.py uses 10)
-DEMO_PORTS = (9400, 9000, 9300, 8080, 8443, 8081)
 LIVE_TIMEOUT = 240.0  # a bound on one push reaching live, not a timing assertion
 
 
-def busy_ports() -> list[int]:
-    busy = []
-    for port in DEMO_PORTS:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                busy.append(port)
-    return busy
+def _answering(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    with socket.socket() as sock:
+        return sock.connect_ex((host, int(port))) == 0
 
 
 @dataclass
@@ -45,6 +42,7 @@ class DemoRun:
         self.env = {**os.environ, **sandbox.environment(self.home_dir, self.redis_db, uuid.uuid4().hex[:8])}
         self.settings = Settings.from_env(self.env)
         self.home = DemoHome.of(self.settings)
+        self.demo = DemoSettings.from_env(self.env)
 
     def command(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -68,8 +66,16 @@ class DemoRun:
         sample_repo.push(self.work, ref, delete=True)
 
     def follow(self, ref: str, commit: str, host: str, expected: str) -> follow.Outcome:
-        follower = follow.Follower(self.settings, layout.OWNER, layout.REPO, ref, commit)
+        follower = follow.Follower(self.settings, layout.OWNER, layout.REPO, ref, commit, self.demo.proxy_http)
         return follower.wait(host, expected, LIVE_TIMEOUT)
+
+    def served(self, host: str) -> tuple[int, str]:
+        return follow.page(host, self.demo.proxy_http)
+
+    def addresses_in_use(self) -> list[str]:
+        """Which of this run's own service and proxy addresses still answer."""
+        urls = [self.env[name].split("//", 1)[1] for name in sandbox.SERVICE_URLS]
+        return [a for a in urls + [self.env[name] for name in sandbox.DEMO_ADDRESSES] if _answering(a)]
 
     def app_containers(self, app: str | None = None) -> list:
         client = docker.DockerClient(base_url=self.settings.docker_host)

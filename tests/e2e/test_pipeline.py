@@ -11,10 +11,10 @@ import threading
 import pytest
 import requests
 
-from tests.e2e.demo_run import DemoRun, busy_ports
+from tests.e2e.demo_run import DemoRun
 from totem.contracts.labels import VERSION
 from totem.waiting import wait
-from totem_demo import follow, layout
+from totem_demo import layout
 from totem_stack import process as proc
 
 MAIN = "hello.localhost"
@@ -27,8 +27,6 @@ ENTRYPOINT ["/bin/busybox", "sh", "-c", "exec /bin/busybox httpd -f -p $PORT -h 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    if busy_ports():
-        pytest.fail(f"ports {busy_ports()} are in use: stop a running demo first (totem demo --down)")
     run = DemoRun(tmp_path_factory.mktemp("demo-home"))
     run.first = run.command("--timeout", "300")
     try:
@@ -38,13 +36,9 @@ def demo(tmp_path_factory):
         run.cleanup()
 
 
-def served(host: str) -> tuple[int, str]:
-    return follow.page(host)
-
-
 def test_totem_demo_pushes_the_sample_app_and_it_goes_live(demo):
     assert demo.first.returncode == 0, demo.first.stdout + demo.first.stderr
-    assert f"is live: http://{MAIN}:8080/" in demo.first.stdout
+    assert f"is live: {demo.demo.app_url(MAIN)}" in demo.first.stdout
     for phase in (
         "webhook received",
         "image built",
@@ -54,7 +48,7 @@ def test_totem_demo_pushes_the_sample_app_and_it_goes_live(demo):
         "hook to live",
     ):
         assert phase in demo.first.stdout
-    assert served(MAIN) == (200, "hello from 1")
+    assert demo.served(MAIN) == (200, "hello from 1")
     assert demo.home.secrets.stat().st_mode & 0o077 == 0
     logs = [path.read_text(errors="replace") for path in (demo.home.stack.root / "log").glob("*.log")]
     printed = "\n".join([demo.first.stdout, demo.first.stderr, *logs])
@@ -65,23 +59,23 @@ def test_totem_demo_pushes_the_sample_app_and_it_goes_live(demo):
 class Load(threading.Thread):
     """Requests to the proxy without pause, over one keep-alive connection and fresh ones alternately."""
 
-    def __init__(self, host: str):
+    def __init__(self, proxy: str, host: str):
         super().__init__(daemon=True)
-        self.host, self.stop, self.answers, self.errors = host, threading.Event(), [], []
+        self.proxy, self.host, self.stop, self.answers, self.errors = proxy, host, threading.Event(), [], []
 
     def run(self):
         session = requests.Session()
         while not self.stop.is_set():
             client = session if len(self.answers) % 2 else requests
             try:
-                response = client.get(f"http://{layout.PROXY_HTTP}/", headers={"Host": self.host}, timeout=5)
+                response = client.get(f"http://{self.proxy}/", headers={"Host": self.host}, timeout=5)
                 self.answers.append((response.status_code, response.text.strip()))
             except requests.RequestException as exc:
                 self.errors.append(repr(exc))
 
 
 def test_a_second_push_goes_live_without_dropping_a_request(demo):
-    load = Load(MAIN)
+    load = Load(demo.demo.proxy_http, MAIN)
     load.start()
     try:
         commit = demo.push(layout.BRANCH, "2")
@@ -103,7 +97,7 @@ def test_failing_ci_deploys_nothing(demo):
     assert outcome.status == "failed"
     assert outcome.job["hooks"]["ci:local-ci"]["status"] == "failed"
     assert outcome.deployment is None and not outcome.job.get("deploy")
-    assert served(MAIN) == (200, "hello from 2")
+    assert demo.served(MAIN) == (200, "hello from 2")
 
 
 def test_a_broken_app_fails_and_the_previous_version_keeps_serving(demo):
@@ -111,7 +105,7 @@ def test_a_broken_app_fails_and_the_previous_version_keeps_serving(demo):
     outcome = demo.follow(layout.BRANCH, commit, MAIN, "hello from 4")
     assert outcome.status == "failed", outcome.reason
     assert outcome.deployment["state"] == "FAILED"
-    assert served(MAIN) == (200, "hello from 2")
+    assert demo.served(MAIN) == (200, "hello from 2")
     app = outcome.deployment["app"]
     wait(lambda: all(c.labels[VERSION] != commit[:12] for c in demo.app_containers(app)), timeout=60)
 
@@ -121,8 +115,8 @@ def test_a_feature_branch_gets_its_own_host_name(demo):
     commit = demo.push("feature/login", "feature")
     outcome = demo.follow("feature/login", commit, host, "hello from feature")
     assert outcome.status == "live", outcome.reason
-    assert served(host) == (200, "hello from feature")
-    assert served(MAIN) == (200, "hello from 2")
+    assert demo.served(host) == (200, "hello from feature")
+    assert demo.served(MAIN) == (200, "hello from 2")
 
 
 def test_deleting_a_branch_removes_its_deployment(demo):
@@ -130,10 +124,10 @@ def test_deleting_a_branch_removes_its_deployment(demo):
     commit = demo.push("short-lived", "short")
     assert demo.follow("short-lived", commit, host, "hello from short").status == "live"
     demo.delete("short-lived")
-    wait(lambda: served(host)[0] == 404, timeout=90, interval=0.5)
+    wait(lambda: demo.served(host)[0] == 404, timeout=90, interval=0.5)
     wait(lambda: demo.app_containers("totem-hello-short-lived") == [], timeout=90, interval=0.5)
-    assert served(MAIN) == (200, "hello from 2")
-    assert served("feature-login.hello.localhost") == (200, "hello from feature")
+    assert demo.served(MAIN) == (200, "hello from 2")
+    assert demo.served("feature-login.hello.localhost") == (200, "hello from feature")
 
 
 def test_totem_demo_down_stops_everything_it_started(demo):
@@ -143,7 +137,7 @@ def test_totem_demo_down_stops_everything_it_started(demo):
     assert result.returncode == 0, result.stdout + result.stderr
     assert not any(proc.is_alive(pid) for pid in pids)
     assert demo.app_containers() == []
-    assert busy_ports() == []
+    assert demo.addresses_in_use() == []
 
 
 def _greeting(word: str) -> str:

@@ -6,24 +6,23 @@ import pytest
 
 from orchestrator.settings import OrchestratorSettings
 from tests.unit.test_orchestrator_payloads import TravisKey
-from totem.settings import SettingsError
+from totem.settings import Settings, SettingsError
 
 
 def test_defaults_and_overrides():
     assert OrchestratorSettings.from_env({}).job_ttl == 2 * 24 * 3600
     options = OrchestratorSettings.from_env(
-        {"TOTEM_JOB_TTL": "60", "TOTEM_CONFIG_ETCD_PREFIX": "cfg/", "TOTEM_GITHUB_API_URL": "http://127.0.0.1:1/api/"}
+        {"TOTEM_JOB_TTL": "60", "TOTEM_CONFIG_ETCD_PREFIX": "cfg/"}
     )
-    assert (options.job_ttl, options.config_etcd_prefix, options.github_api_url) == (
-        60,
-        "/cfg",
-        "http://127.0.0.1:1/api",
-    )
+    assert (options.job_ttl, options.config_etcd_prefix) == (60, "/cfg")
+    github = Settings.from_env({"TOTEM_GITHUB_API_URL": "http://127.0.0.1:1/api/"})
+    assert github.github_api_url == "http://127.0.0.1:1/api"
 
 
 def test_secrets_stay_out_of_repr():
-    options = OrchestratorSettings.from_env({"TOTEM_GITHUB_TOKEN": "ghp-secret-value"})
-    assert "ghp-secret-value" not in repr(options)
+    options = OrchestratorSettings.from_env({"TOTEM_TRAVIS_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----"})
+    assert "BEGIN PUBLIC KEY" not in repr(options)
+    assert "ghp-secret-value" not in repr(Settings.from_env({"TOTEM_GITHUB_TOKEN": "ghp-secret-value"}))
 
 
 @pytest.mark.parametrize(
