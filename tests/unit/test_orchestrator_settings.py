@@ -11,9 +11,7 @@ from totem.settings import Settings, SettingsError
 
 def test_defaults_and_overrides():
     assert OrchestratorSettings.from_env({}).job_ttl == 2 * 24 * 3600
-    options = OrchestratorSettings.from_env(
-        {"TOTEM_JOB_TTL": "60", "TOTEM_CONFIG_ETCD_PREFIX": "cfg/"}
-    )
+    options = OrchestratorSettings.from_env({"TOTEM_JOB_TTL": "60", "TOTEM_CONFIG_ETCD_PREFIX": "cfg/"})
     assert (options.job_ttl, options.config_etcd_prefix) == (60, "/cfg")
     github = Settings.from_env({"TOTEM_GITHUB_API_URL": "http://127.0.0.1:1/api/"})
     assert github.github_api_url == "http://127.0.0.1:1/api"
