@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 import requests
 
 from totem import signatures
+from totem.waiting import pause
 
 log = logging.getLogger("totem.signed_post")
 
@@ -63,7 +63,7 @@ def post(
             log.warning("POST %s failed: %s (attempt %d/%d)", url, exc, attempt, attempts)
             if attempt == attempts:
                 raise
-        time.sleep(backoff * 2 ** (attempt - 1))
+        pause(backoff * 2 ** (attempt - 1))
     raise ValueError(f"attempts must be at least 1 (got {attempts})")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import requests
 from totem import signed_post
 from totem_demo import github_push, secrets
 from totem_demo.github_push import ZERO
+from totem_stack import process as proc
 
 ATTEMPTS = 5
 
@@ -53,18 +53,7 @@ def start_ci(args: argparse.Namespace, ref: str, commit: str) -> None:
         "--report",
         args.ci_report,
     ]
-    log_dir = Path(args.log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / "demo-ci.log", "ab") as log:
-        subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=log_dir,
-            start_new_session=True,
-        )
+    proc.spawn(argv, Path(args.log_dir) / "demo-ci.log", cwd=Path(args.log_dir), env=env)
 
 
 def handle(args: argparse.Namespace, secret: str, old: str, new: str, full_ref: str) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import time
-from pathlib import Path
 from typing import TextIO
 
 import requests
@@ -17,24 +14,6 @@ from totem_demo.services import Process
 from totem_stack import process as proc
 
 READY_TIMEOUT = 90.0
-
-
-def spawn(argv: list[str], log_path: Path, cwd: Path, env: dict[str, str]) -> int:
-    """Like totem_stack.process.spawn, with the demo's environment: detached, own session."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    cwd.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {shlex.join(argv)}\n".encode())
-        log.flush()
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        ).pid
 
 
 def running_pid(home: DemoHome, service: Process) -> int | None:
@@ -87,7 +66,7 @@ def start_all(services: list[Process], home: DemoHome, env: dict[str, str], redi
     for service in services:
         pid = running_pid(home, service)
         if pid is None:
-            pid = spawn(list(service.argv), home.log(service.name), home.root, env)
+            pid = proc.spawn(list(service.argv), home.log(service.name), home.root, env).pid
             proc.write_pid(home.pid(service.name), pid)
         started.append((service, pid))
     ok = True

@@ -8,7 +8,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from totem.waiting import WaitTimeout, wait
@@ -77,14 +77,21 @@ def find_processes(marker: str, program_prefix: str) -> list[int]:
     return found
 
 
-def spawn(argv: list[str], log_path: Path, cwd: Path) -> subprocess.Popen:
-    """Start `argv` detached in its own session, stdout and stderr appended to `log_path`."""
+def spawn(argv: list[str], log_path: Path, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    """Start `argv` detached in its own session (environment `env`, default ours), stdout and
+    stderr appended to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {shlex.join(argv)}\n".encode())
         log.flush()
         return subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
         )
 
 
