@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 from totem import signatures
 from totem.api.errors import ApiError
+from totem.api.validation import parse_json
 from totem.git_names import is_commit, validate_git
 
 ZERO_COMMIT = "0" * 40
@@ -46,10 +46,7 @@ def read_delivery(
     delivery = headers.get("X-GitHub-Delivery", "")
     if not event or not event.replace("_", "").isalnum():
         raise ApiError(400, "missing_event", "X-GitHub-Event header is missing or malformed")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
     return GithubDelivery(event, delivery[:100], payload)

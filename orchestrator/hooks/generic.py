@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from orchestrator.jobs.model import Hook
 from totem import signatures
-from totem.api import ApiError, validate
+from totem.api import ApiError, parse_json, validate
 from totem.contracts.hook import GENERIC_HOOK_SCHEMA, HookStatus
 from totem.git_names import validate_git
 
@@ -16,10 +15,7 @@ def read(headers: Mapping[str, str], body: bytes, secret: str | None, insecure_d
     if secret or not insecure_dev:
         if not signatures.verify(secret, body, headers.get("X-Hook-Signature")):
             raise ApiError(401, "bad_signature", "X-Hook-Signature is missing or does not match the body")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    data = parse_json(body)
     validate(data, GENERIC_HOOK_SCHEMA)
     validate_git(data["git"])
     return Hook(

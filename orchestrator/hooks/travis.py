@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from orchestrator.jobs.model import Hook
-from totem.api import ApiError
+from totem.api import ApiError, parse_json
 from totem.contracts.hook import HookStatus
 from totem.git_names import validate_git
 
@@ -50,10 +49,7 @@ def read(payload: str | None, signature_header: str | None, public_key_pem: str 
     if payload is None:
         raise ApiError(400, "invalid_payload", "form field `payload` is missing")
     verify(public_key_pem, payload, signature_header)
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        raise ApiError(400, "invalid_json", "form field `payload` is not valid JSON") from None
+    data = parse_json(payload, "form field `payload`")
     if not isinstance(data, dict) or not isinstance(data.get("repository"), dict):
         raise ApiError(400, "invalid_payload", "payload.repository is missing")
     if data.get("type") == "pull_request" or data.get("pull_request"):

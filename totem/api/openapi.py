@@ -24,6 +24,37 @@ ERROR_SCHEMA = {
     },
 }
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # an operation's `security` when it needs TOTEM_API_TOKEN
+# what every service means by an error status; an operation lists the ones it can send
+ERROR_TEXTS = {
+    "400": "malformed request (the envelope's message names the field)",
+    "401": "missing or wrong signature or bearer token",
+    "404": "not found",
+    "409": "conflicts with the current state",
+    "413": "body larger than the service accepts",
+    "415": "unsupported content type",
+    "429": "too many concurrent requests of this kind; retry after Retry-After seconds",
+    "503": "a dependency (etcd, Redis, Docker) is unavailable; retry",
+}
+HEALTH_SCHEMA = {
+    "type": "object",
+    "required": ["service", "status", "checks"],
+    "properties": {
+        "service": {"type": "string"},
+        "status": {"enum": ["ok", "degraded"]},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["ok", "latency_ms"],
+                "properties": {
+                    "ok": {"type": "boolean"},
+                    "latency_ms": {"type": "number"},
+                    "error": {"type": "string"},
+                },
+            },
+        },
+    },
+}
 
 
 def json_content(schema: dict) -> dict:
@@ -32,6 +63,43 @@ def json_content(schema: dict) -> dict:
 
 def error_response(description: str) -> dict:
     return {"description": description, **json_content(ERROR)}
+
+
+def operation(
+    summary: str,
+    ok: dict[str, str | tuple[str, dict]],
+    *errors: str,
+    body: dict | None = None,
+    write: bool = False,
+    parameters: list[dict] | None = None,
+) -> dict:
+    """One operation: `ok` maps each success status to its description (or (description, schema);
+    an object by default), `errors` are ERROR_TEXTS keys, `body` is the JSON request body schema,
+    `write` means it needs the bearer token."""
+    responses: dict[str, dict] = {}
+    for code, answer in ok.items():
+        description, schema = answer if isinstance(answer, tuple) else (answer, {"type": "object"})
+        responses[code] = {"description": description, **json_content(schema)}
+    for code in errors:
+        responses[code] = error_response(ERROR_TEXTS[code])
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, **json_content(body)}
+    if write:
+        op["security"] = BEARER
+    return op
+
+
+def service_paths(dependencies: str) -> dict[str, Any]:
+    """`/health` and `/openapi.json`, which every service serves."""
+    health = {"description": f"{dependencies}: every check passed", **json_content(HEALTH_SCHEMA)}
+    degraded = {"description": "a check failed (named in `checks`)", **json_content(HEALTH_SCHEMA)}
+    return {
+        "/health": {"get": {"summary": f"{dependencies} reachability", "responses": {"200": health, "503": degraded}}},
+        "/openapi.json": {"get": operation("This document", {"200": "OpenAPI 3.1"})},
+    }
 
 
 def path_params(*names: str) -> list[dict]:

@@ -1,7 +1,9 @@
-"""Request bodies: parse JSON and validate it against a JSON Schema, naming the failing path."""
+"""Request bodies: parse strict JSON and validate it against a JSON Schema, naming the failing path."""
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from flask import request
@@ -10,6 +12,49 @@ from jsonschema import Draft202012Validator
 from totem.api.errors import ApiError
 
 _validators: dict[int, Draft202012Validator] = {}
+MAX_DEPTH = 64  # deeper bodies are refused before anything recursive (validation, copies) sees them
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+def _depth(data: Any) -> int:
+    """How deeply `data` nests arrays and objects, walked without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(body: bytes | str, what: str = "the request body") -> Any:
+    """Strict JSON (RFC 8259): UTF-8, no NaN or Infinity, finite numbers, at most MAX_DEPTH levels
+    deep. Anything else is a 400 naming `what`."""
+    too_deep = ApiError(400, "too_deep", f"{what} nests deeper than {MAX_DEPTH} levels")
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"{what} is not valid JSON", {"reason": str(exc)[:200]}) from None
+    except RecursionError:  # far deeper than MAX_DEPTH
+        raise too_deep from None
+    if _depth(data) > MAX_DEPTH:
+        raise too_deep
+    return data
 
 
 def _path(parts) -> str:
@@ -37,7 +82,7 @@ def json_body(schema: dict | None = None) -> Any:
     """The request's JSON body (validated when a schema is given)."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    data = parse_json(request.get_data(cache=False))
     if data is None:
         raise ApiError(400, "invalid_json", "the request body is not valid JSON")
     return validate(data, schema) if schema is not None else data
