@@ -30,6 +30,7 @@ import redis
 import requests
 
 from totem import signed_post
+from totem.api import gunicorn_conf
 from totem.net import free_port
 from totem.waiting import WaitTimeout, wait
 
@@ -205,21 +206,7 @@ def main() -> None:
         env,
     )
     api = start(
-        [
-            str(BIN / "gunicorn"),
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "-k",
-            "gthread",
-            "--threads",
-            "16",
-            "--log-level",
-            "error",
-            "orchestrator.app:create_app()",
-        ],
-        env,
+        gunicorn_conf.command("orchestrator", f"127.0.0.1:{port}", "--threads", "16", "--log-level", "error"), env
     )
     base = f"http://127.0.0.1:{port}"
     try:

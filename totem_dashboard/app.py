@@ -1,6 +1,6 @@
 """The dashboard's Flask app (default port 9500).
 
-Run: gunicorn -b 127.0.0.1:9500 'totem_dashboard.app:create_app()'
+Run: gunicorn -c python:totem.api.gunicorn_conf -b 127.0.0.1:9500 'totem_dashboard.app:create_app()'
 """
 
 from __future__ import annotations

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
+
+from totem.api import gunicorn_conf
 
 DEFAULT_BIND = "127.0.0.1:9500"
 
 
 def command(bind: str, workers: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        bind,
-        "--workers",
-        str(workers),
-        "--threads",
-        "8",
-        "--name",
-        "totem-dashboard",
-        "totem_dashboard.app:create_app()",
-    ]
+    return gunicorn_conf.command("totem_dashboard", bind, "--workers", str(workers), "--name", "totem-dashboard")
 
 
 def register(subparsers) -> None:

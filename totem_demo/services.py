@@ -10,6 +10,7 @@ from pathlib import Path
 
 from deployer.settings import DeployerSettings
 from image_factory.settings import ImageFactorySettings
+from totem.api import gunicorn_conf
 from totem.contracts.labels import CLUSTER, selector
 from totem.settings import Settings
 from totem_demo import layout
@@ -30,20 +31,7 @@ class Process:
 
 
 def _api(name: str, module: str, url: str) -> Process:
-    argv = (
-        str(BIN / "gunicorn"),
-        "--bind",
-        layout.bind_of(url),
-        "--workers",
-        "2",
-        "--timeout",
-        "60",
-        "--access-logfile",
-        "-",
-        "--name",
-        f"totem-{name}",
-        f"{module}.app:create_app()",
-    )
+    argv = tuple(gunicorn_conf.command(module, layout.bind_of(url), "--access-logfile", "-", "--name", f"totem-{name}"))
     return Process(f"{name}-api", argv, "gunicorn", health_url=f"{url.rstrip('/')}/health")
 
 
@@ -104,17 +92,8 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
         _api("image-factory", "image_factory", settings.image_factory_url),
         Process(
             "dashboard",
-            (
-                str(BIN / "gunicorn"),
-                "--bind",
-                demo.dashboard,
-                "--workers",
-                "1",
-                "--threads",
-                "8",
-                "--name",
-                "totem-dashboard",
-                "totem_dashboard.app:create_app()",
+            tuple(
+                gunicorn_conf.command("totem_dashboard", demo.dashboard, "--workers", "1", "--name", "totem-dashboard")
             ),
             "gunicorn",
             health_url=f"http://{demo.dashboard}/health",

@@ -19,6 +19,7 @@ import requests
 from tests.fixtures.deployer.harness import Process
 from tests.images.image_factory.git_repos import GitRepo
 from tests.support import discover_watch_args
+from totem.api import gunicorn_conf
 from totem.contracts.labels import CLUSTER, selector
 from totem.net import free_port
 from totem.settings import Settings
@@ -127,23 +128,10 @@ class FullStack:
         self.processes.append(process)
         return process
 
-    def _gunicorn(self, name: str, factory: str) -> None:
-        self._run(
-            name,
-            "gunicorn",
-            "-b",
-            f"127.0.0.1:{self.ports[name]}",
-            "-w",
-            "1",
-            "--threads",
-            "8",
-            "--timeout",
-            "120",
-            "--graceful-timeout",
-            "2",
-            "--no-control-socket",
-            factory,
-        )
+    def _gunicorn(self, name: str, package: str) -> None:
+        argv = gunicorn_conf.command(package, f"127.0.0.1:{self.ports[name]}", "-w", "1", "--graceful-timeout", "2")
+        process = Process(argv, self.env, self.work / f"{name}.log").start()
+        self.processes.append(process)
 
     def _worker(self, name: str, module: str, queue: str, *extra: str) -> None:
         self._run(
@@ -170,10 +158,10 @@ class FullStack:
 
         self.proxy = ProxyProcess(self.etcd_url, base=self.base).start()
         self.env["TOTEM_DASHBOARD_PROXY_PORT"] = str(self.proxy.http)
-        self._gunicorn("orchestrator", "orchestrator.app:create_app()")
-        self._gunicorn("image_factory", "image_factory.app:create_app()")
-        self._gunicorn("deployer", "deployer.app:create_app()")
-        self._gunicorn("dashboard", "totem_dashboard.app:create_app()")
+        self._gunicorn("orchestrator", "orchestrator")
+        self._gunicorn("image_factory", "image_factory")
+        self._gunicorn("deployer", "deployer")
+        self._gunicorn("dashboard", "totem_dashboard")
         self._worker("orchestrator", "orchestrator.worker", "orchestrator")
         self._worker("image_factory", "image_factory.worker", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])
         self._worker("deployer", "deployer.worker", "deployer", "-B", "-s", str(self.work / "beat"))

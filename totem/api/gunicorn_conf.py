@@ -9,6 +9,8 @@ JSON error envelope as the services' answers, instead of gunicorn's HTML page.""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 from gunicorn import util
 
@@ -19,6 +21,12 @@ timeout = 60
 graceful_timeout = 10
 control_socket_disable = True  # several Totem APIs (and test copies) share one machine and home
 limit_request_line = 8190  # gunicorn's default, named here because its refusal is documented (414)
+
+
+def command(package: str, bind: str, *options: str) -> list[str]:
+    """The argv that serves `package.app:create_app()` with this configuration (`options` override it)."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    return [gunicorn, "-c", f"python:{__name__}", "-b", bind, *options, f"{package}.app:create_app()"]
 
 
 def _json_error(sock, status_int: int, reason: str, mesg: str) -> None:
