@@ -1,6 +1,6 @@
 """The orchestrator HTTP API (default port 9400).
 
-Run: gunicorn -b 127.0.0.1:9400 'orchestrator.app:create_app()'
+Run: gunicorn -c python:totem.api.gunicorn_conf -b 127.0.0.1:9400 'orchestrator.app:create_app()'
 """
 
 from __future__ import annotations

@@ -16,15 +16,15 @@ _REF_PART = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
 def is_owner(value: object) -> bool:
-    return isinstance(value, str) and bool(_OWNER.match(value)) and ".." not in value
+    return isinstance(value, str) and bool(_OWNER.fullmatch(value)) and ".." not in value
 
 
 def is_repo(value: object) -> bool:
-    return isinstance(value, str) and bool(_REPO.match(value)) and value not in {".", ".."} and ".." not in value
+    return isinstance(value, str) and bool(_REPO.fullmatch(value)) and value not in {".", ".."} and ".." not in value
 
 
 def is_commit(value: object) -> bool:
-    return isinstance(value, str) and bool(_COMMIT.match(value))
+    return isinstance(value, str) and bool(_COMMIT.fullmatch(value))
 
 
 def is_ref(value: object) -> bool:
@@ -33,7 +33,7 @@ def is_ref(value: object) -> bool:
         return False
     if value.startswith(("-", "/", ".")) or value.endswith(("/", ".", ".lock")) or ".." in value or "//" in value:
         return False
-    return all(_REF_PART.match(part) and not part.startswith(".") for part in value.split("/"))
+    return all(_REF_PART.fullmatch(part) and not part.startswith(".") for part in value.split("/"))
 
 
 CHECKS = {"owner": is_owner, "repo": is_repo, "ref": is_ref, "commit": is_commit}

@@ -1,7 +1,9 @@
-"""GitHub webhooks: signature check, delivery de-duplication, push payload parsing."""
+"""GitHub webhooks: signature check, JSON or form-encoded deliveries, de-duplication, push payload parsing."""
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -35,18 +37,70 @@ class GitRef:
         return {"owner": self.owner, "repo": self.repo, "ref": self.ref, "commit": self.commit}
 
 
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"  # GitHub's other content type: `payload=<url-encoded JSON>`
+CONTENT_TYPES = (JSON, FORM)
+MAX_FORM_FIELDS = 100
+_EVENT = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """A header by name, case-insensitively (Flask's headers are; a plain dict may not be)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value or ""
+
+
+def media_type(content_type: str) -> str:
+    """`application/json; charset=utf-8` → `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _form_payload(body: bytes) -> str:
+    """The `payload` field of a form-encoded delivery (400 when missing, repeated or not UTF-8)."""
+    try:
+        fields = urllib.parse.parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(
+            400, "invalid_form", f"the body is not UTF-8 form data of at most {MAX_FORM_FIELDS} fields"
+        ) from None
+    payloads = [value for name, value in fields if name == "payload"]
+    if not payloads:
+        raise ApiError(400, "invalid_payload", "form field `payload` is missing", {"field": "payload"})
+    if len(payloads) > 1:
+        raise ApiError(400, "invalid_payload", "form field `payload` is repeated", {"field": "payload"})
+    return payloads[0]
+
+
 def read_delivery(
     headers: Mapping[str, str], body: bytes, secret: str | None, insecure_dev: bool = False
 ) -> GithubDelivery:
-    """Verify `X-Hub-Signature-256` (401 when wrong) and parse the body (400 when malformed)."""
+    """Verify `X-Hub-Signature-256` over the raw body as sent (401 when wrong), then read the payload
+    the way the `Content-Type` says: `application/json` (the body is the JSON) or
+    `application/x-www-form-urlencoded` (the JSON is the `payload` field). Another or no content type
+    is a 415; a malformed payload a 400."""
     if secret or not insecure_dev:
-        if not signatures.verify(secret, body, headers.get("X-Hub-Signature-256")):
+        if not signatures.verify(secret, body, _header(headers, "X-Hub-Signature-256") or None):
             raise ApiError(401, "bad_signature", "X-Hub-Signature-256 is missing or does not match the body")
-    event = headers.get("X-GitHub-Event", "")
-    delivery = headers.get("X-GitHub-Delivery", "")
-    if not event or not event.replace("_", "").isalnum():
+    event = _header(headers, "X-GitHub-Event")
+    delivery = _header(headers, "X-GitHub-Delivery")
+    if not _EVENT.fullmatch(event):
         raise ApiError(400, "missing_event", "X-GitHub-Event header is missing or malformed")
-    payload = parse_json(body)
+    kind = media_type(_header(headers, "Content-Type"))
+    if kind == JSON:
+        payload = parse_json(body)
+    elif kind == FORM:
+        payload = parse_json(_form_payload(body), "form field `payload`")
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the delivery as {JSON} or {FORM} (got {kind[:100] or 'no Content-Type'})",
+            {"accepted": list(CONTENT_TYPES)},
+        )
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
     return GithubDelivery(event, delivery[:100], payload)

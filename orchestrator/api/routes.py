@@ -1,6 +1,10 @@
-"""`GET /jobs`, `GET /jobs/<id>`, `GET /events`, `DELETE /apps/<owner>/<repo>/<ref>`, `GET /`."""
+"""`GET /jobs`, `GET /jobs/<id>`, `GET /events`, `DELETE /apps/<owner>/<repo>/<ref>`, `GET /`.
+
+Every filter given must be usable: an empty or unknown value is a 400 naming the parameter."""
 
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -8,25 +12,51 @@ from orchestrator import events
 from orchestrator.api.mask import mask
 from orchestrator.hooks import intake
 from orchestrator.hooks.routes import persisting
-from orchestrator.jobs.store import JobStore
+from orchestrator.jobs.store import JobStore, app_name
 from orchestrator.runtime import Runtime
 from orchestrator.states import ALL
 from totem.api import ApiError, require_token
-from totem.git_names import validate_git
+from totem.git_names import CHECKS, validate_git
 
 blueprint = Blueprint("api", __name__)
-MAX_LIMIT = 200
+MAX_LIMIT = 200  # jobs per page
+MAX_EVENTS = 1000  # events per answer
+MAX_OFFSET = 10**9
+JOB_ID = re.compile(r"[A-Za-z0-9]{1,64}")  # job ids are uuid4 hex; ASCII only (str.isalnum is not)
+GIT_FILTERS = ("owner", "repo", "ref")
 
 
 def runtime() -> Runtime:
     return current_app.extensions["orchestrator"]
 
 
+def _invalid(name: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", f"{name} {message}", {"parameter": name})
+
+
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer from {low} to {high}", {"parameter": name})
+    # ASCII digits only, and not thousands of them: int() refuses '²' (a digit to str.isdigit) and
+    # strings of more than 4300 digits
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20) or not low <= int(raw) <= high:
+        raise _invalid(name, f"must be an integer from {low} to {high}")
     return int(raw)
+
+
+def _git_filters() -> dict[str, str]:
+    """owner=, repo=, ref= as given: each one present must be a valid name (an empty one is a 400)."""
+    given = {name: request.args[name] for name in GIT_FILTERS if name in request.args}
+    for name, value in given.items():
+        if not CHECKS[name](value):
+            raise _invalid(name, f"must be a valid {name} name")
+    return given
+
+
+def _job_id_arg() -> str | None:
+    job_id = request.args.get("job")
+    if job_id is not None and not JOB_ID.fullmatch(job_id):
+        raise _invalid("job", "must be a job id (1-64 letters and digits)")
+    return job_id
 
 
 def summary(job: dict) -> dict:
@@ -41,11 +71,13 @@ def index():
 
 @blueprint.get("/jobs")
 def list_jobs():
-    filters = {k: request.args[k] for k in ("owner", "repo", "ref", "state") if request.args.get(k)}
-    if filters.get("state") and filters["state"] not in ALL:
-        raise ApiError(400, "invalid_parameter", f"state must be one of {', '.join(ALL)}", {"parameter": "state"})
+    filters = _git_filters()
+    if "state" in request.args:
+        if request.args["state"] not in ALL:
+            raise _invalid("state", f"must be one of {', '.join(ALL)}")
+        filters["state"] = request.args["state"]
     limit = _int_arg("limit", 50, 1, MAX_LIMIT)
-    offset = _int_arg("offset", 0, 0, 10**9)
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET)
     with persisting():
         page, total = JobStore(runtime()).list(filters, limit, offset)
     return jsonify({"jobs": [summary(job) for job in page], "total": total, "limit": limit, "offset": offset})
@@ -53,14 +85,14 @@ def list_jobs():
 
 @blueprint.get("/jobs/<job_id>")
 def get_job(job_id: str):
-    if not job_id.isalnum() or len(job_id) > 64:
+    if not JOB_ID.fullmatch(job_id):
         raise ApiError(404, "not_found", "no such job")
     rt = runtime()
     with persisting():
         job = JobStore(rt).get(job_id)
         if job is None:
             raise ApiError(404, "not_found", f"no job {job_id} (jobs expire after {rt.options.job_ttl} s)")
-        timeline = events.query(rt, job_id=job_id, limit=1000)
+        timeline = events.query(rt, job_id=job_id, limit=MAX_EVENTS)
     return jsonify(
         {
             **summary(job),
@@ -77,15 +109,13 @@ def get_job(job_id: str):
 
 @blueprint.get("/events")
 def list_events():
-    app = None
-    if any(request.args.get(k) for k in ("owner", "repo", "ref")):
-        git = {k: request.args.get(k) for k in ("owner", "repo", "ref")}
-        validate_git(git, ("owner", "repo", "ref"))
-        app = f"{git['owner']}/{git['repo']}/{git['ref']}"
-    job_id = request.args.get("job")
-    if job_id is not None and (not job_id.isalnum() or len(job_id) > 64):
-        raise ApiError(400, "invalid_parameter", "job must be a job id", {"parameter": "job"})
-    limit = _int_arg("limit", 100, 1, 1000)
+    git = _git_filters()
+    missing = [name for name in GIT_FILTERS if name not in git]
+    if git and missing:
+        raise _invalid(missing[0], "is needed with " + " and ".join(git) + " (an app is owner, repo and ref)")
+    app = app_name(git["owner"], git["repo"], git["ref"]) if git else None
+    job_id = _job_id_arg()
+    limit = _int_arg("limit", 100, 1, MAX_EVENTS)
     with persisting():
         found = events.query(runtime(), job_id=job_id, app=app, limit=limit)
     return jsonify({"events": found, "count": len(found)})

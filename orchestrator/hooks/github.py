@@ -37,13 +37,37 @@ def _repository(payload: dict) -> tuple[Any, Any]:
     return owner.get("login") or owner.get("name"), repo.get("name")
 
 
-def _ci_hook(payload: dict, name: Any, branch: Any, sha: Any, status: HookStatus) -> Hook:
+MAX_NAME = 100  # a hook name's length (docs/architecture.md §3.1)
+
+
+def _ci_hook(payload: dict, name: Any, branch: Any, sha: Any, status: HookStatus, field: str) -> Hook:
     owner, repo = _repository(payload)
     git = {"owner": owner, "repo": repo, "ref": branch, "commit": sha}
     validate_git(git)
-    if not isinstance(name, str) or not name or len(name) > 100:
-        raise ApiError(400, "invalid_payload", "the check has no usable name")
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME:
+        raise ApiError(
+            400,
+            "invalid_payload",
+            f"{field} is missing or not a name of 1-{MAX_NAME} characters",
+            {"field": field},
+        )
     return Hook(**git, type="ci", name=name, status=status, source="github")
+
+
+def _text(value: Any) -> str | None:
+    """`value` when it is a string with more than blanks in it."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def workflow_name(payload: dict, run: dict) -> str | None:
+    """The workflow a run belongs to: `workflow_run.name`, which GitHub may send empty, else
+    `workflow.name`, else the file name of `workflow_run.path` (`.github/workflows/ci.yml` → `ci.yml`)."""
+    workflow = payload.get("workflow")
+    if not isinstance(workflow, dict):
+        workflow = {}
+    path = _text(run.get("path")) or _text(workflow.get("path"))
+    file_name = _text(path.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1]) if path else None
+    return _text(run.get("name")) or _text(workflow.get("name")) or file_name
 
 
 def _conclusion(action: Any, conclusion: Any) -> HookStatus:
@@ -70,7 +94,9 @@ def _workflow_run(payload: dict) -> Action:
     if run.get("event") == "pull_request":
         return Action("ignored", reason="pull request runs never deploy")
     status = _conclusion(payload.get("action"), run.get("conclusion"))
-    return Action("hooks", [_ci_hook(payload, run.get("name"), run.get("head_branch"), run.get("head_sha"), status)])
+    name = workflow_name(payload, run)
+    field = "payload.workflow_run.name (or payload.workflow.name, payload.workflow_run.path)"
+    return Action("hooks", [_ci_hook(payload, name, run.get("head_branch"), run.get("head_sha"), status, field)])
 
 
 def _check_suite(payload: dict) -> Action:
@@ -85,7 +111,16 @@ def _check_suite(payload: dict) -> Action:
     status = _conclusion(payload.get("action"), suite.get("conclusion"))
     return Action(
         "hooks",
-        [_ci_hook(payload, app.get("slug") or "check-suite", suite["head_branch"], suite.get("head_sha"), status)],
+        [
+            _ci_hook(
+                payload,
+                app.get("slug") or "check-suite",
+                suite["head_branch"],
+                suite.get("head_sha"),
+                status,
+                "payload.check_suite.app.slug",
+            )
+        ],
     )
 
 
@@ -100,7 +135,7 @@ def _status(payload: dict) -> Action:
     if not isinstance(branches, list):
         branches = []
     hooks = [
-        _ci_hook(payload, context, b.get("name"), payload.get("sha"), status)
+        _ci_hook(payload, context, b.get("name"), payload.get("sha"), status, "payload.context")
         for b in branches
         if isinstance(b, dict) and (b.get("commit") or {}).get("sha") == payload.get("sha")
     ]

@@ -1,4 +1,6 @@
-"""`POST /hooks/github | /hooks/travis | /hooks/generic`: verify, parse, persist, answer 202 with the job."""
+"""`POST /hooks/github | /hooks/travis | /hooks/generic`: verify, parse, persist, answer 202 with the job.
+
+GitHub deliveries come as JSON or form-encoded (`payload=`), whichever the webhook is set to."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from kombu.exceptions import OperationalError
 from orchestrator.hooks import generic, github, intake, travis
 from orchestrator.runtime import Runtime
 from totem.api import ApiError
-from totem.github import first_delivery, read_delivery
+from totem.github import first_delivery, forget_delivery, read_delivery
 
 blueprint = Blueprint("hooks", __name__)
 SERVICE = "orchestrator"
@@ -34,8 +36,10 @@ def persisting():
 
 
 def accepted(answers: list[dict]):
-    body = answers[0] if len(answers) == 1 else {"status": "accepted", "hooks": answers}
-    status = 202 if any(a["status"] == "accepted" for a in answers) else 200
+    """202 when any hook was taken, else 200; one hook's answer, or several under `hooks`."""
+    taken = any(a["status"] == "accepted" for a in answers)
+    body = answers[0] if len(answers) == 1 else {"status": "accepted" if taken else "ignored", "hooks": answers}
+    status = 202 if taken else 200
     response = jsonify(body)
     response.status_code = status
     job = next((a["job"] for a in answers if "job" in a), None)
@@ -83,5 +87,5 @@ def github_hook():
             return accepted([intake.accept(rt, hook) for hook in action.hooks])
         except Exception:
             with contextlib.suppress(redis.RedisError):  # let GitHub's redelivery through
-                rt.redis.delete(f"totem:{SERVICE}:delivery:{delivery.delivery}")
+                forget_delivery(rt.redis, SERVICE, delivery.delivery)
             raise

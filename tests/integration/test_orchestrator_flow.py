@@ -25,7 +25,15 @@ from jsonschema import Draft202012Validator
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
 from tests.support import terminate
-from tests.unit.test_orchestrator_payloads import TravisKey, commit, generic_hook, github_headers, payload
+from tests.unit.test_orchestrator_payloads import (
+    TravisKey,
+    commit,
+    generic_hook,
+    github_delivery,
+    github_headers,
+    github_payload,
+    payload,
+)
 from totem import signatures, signed_post
 from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem.net import free_port
@@ -354,6 +362,44 @@ def test_superseded_commit_never_deploys(client, recorder, app_git):
     assert "COMMIT_IGNORED" in event_types(job)
 
 
+def post_real(client, event: str, body: dict, form: bool, delivery: str | None = None):
+    raw, headers = github_delivery(SECRET, body, event, form=form, delivery=delivery)
+    return client.post("/hooks/github", data=raw, headers=headers)
+
+
+def documented_schema(client, name: str) -> Draft202012Validator:
+    spec = client.get("/openapi.json").get_json()
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]})
+
+
+@pytest.mark.parametrize("push_form, run_form", [(True, False), (False, True)], ids=["form-push", "form-run"])
+def test_real_github_deliveries_json_or_form_encoded_deploy(client, recorder, app_git, push_form, run_form):
+    """GitHub's own payload shapes (tests/fixtures/github): a push, and a completed run whose
+    `workflow_run.name` is empty, so the required CI hook is named after `workflow.name`."""
+    owner, repo, write = app_git
+    sha, tid = commit(), uuid.uuid4().hex[:8]
+    write(sha, deployers_yaml(recorder, tid, "main", ci="CI"))
+    values = {"owner": owner, "repo": repo, "ref": "master", "sha": sha}
+    pushed = post_real(client, "push", github_payload("push", **values), push_form)
+    assert pushed.status_code == 202, pushed.get_json()
+    job_id = pushed.get_json()["job"]["id"]
+    assert post_generic(client, generic_hook(owner, repo, "master", sha)).status_code == 202
+    wait_job(client, job_id, states=("SCHEDULED",))
+    run = github_payload("workflow_run-completed", **values, workflow="CI", conclusion="success")
+    assert run["workflow_run"]["name"] == ""
+    delivery = str(uuid.uuid4())
+    answer = post_real(client, "workflow_run", run, run_form, delivery)
+    assert answer.status_code == 202 and answer.get_json()["hook"] == "ci:CI"
+    again = post_real(client, "workflow_run", run, not run_form, delivery)
+    assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
+    job = wait_job(client, job_id)
+    assert job["state"] == "COMPLETE", job
+    assert set(job["hooks"]) == {"scm-push:github", "builder:image-factory", "ci:CI"}
+    assert len(recorder.received(f"/d/{tid}-main/apps")) == 1
+    errors = [e.message for e in documented_schema(client, "Job").iter_errors(job)]
+    assert errors == [], errors
+
+
 def test_failed_ci_hook_fails_the_job_and_notifies(client, recorder, app_git):
     owner, repo, write = app_git
     sha, tid = commit(), uuid.uuid4().hex[:8]
@@ -464,6 +510,8 @@ def test_jobs_events_and_undeploy_api(client, recorder, app_git):
     assert by_job and all(e["meta-info"]["job-id"] == ids[0] for e in by_job)
     by_app = client.get(f"/events?owner={owner}&repo={repo}&ref=c").get_json()["events"]
     assert by_app[-1]["type"] == "JOB_COMPLETE"
+    for name, answer in (("JobPage", page), ("Events", {"events": by_job, "count": len(by_job)})):
+        assert [e.message for e in documented_schema(client, name).iter_errors(answer)] == []
 
     assert client.delete(f"/apps/{owner}/{repo}/a").status_code == 401
     assert client.delete(f"/apps/{owner}/{repo}/a", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -476,11 +524,12 @@ def test_openapi_describes_every_route(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
     assert {
+        "/",
         "/hooks/github",
         "/hooks/travis",
         "/hooks/generic",
         "/jobs",
-        "/jobs/{id}",
+        "/jobs/{job_id}",
         "/events",
         "/apps/{owner}/{repo}/{ref}",
         "/health",
@@ -521,10 +570,24 @@ def test_bad_hooks_are_refused_with_json_errors(client, path, body, headers, sta
 
 
 @pytest.mark.parametrize(
-    "url", ["/jobs?limit=0", "/jobs?limit=x", "/jobs?state=DONE", "/events?job=../x", "/events?owner=-x&repo=r&ref=m"]
+    "url, parameter",
+    [
+        ("/jobs?limit=0", "limit"),
+        ("/jobs?limit=x", "limit"),
+        ("/jobs?state=DONE", "state"),
+        ("/jobs?state=", "state"),
+        ("/jobs?owner=", "owner"),
+        ("/jobs?ref=a..b", "ref"),
+        ("/events?job=../x", "job"),
+        ("/events?job=", "job"),
+        ("/events?owner=-x&repo=r&ref=m", "owner"),
+        ("/events?owner=acme", "repo"),  # an app is owner, repo and ref
+        ("/events?owner=acme&repo=shop&ref=", "ref"),
+    ],
 )
-def test_bad_queries_are_400(client, url):
-    assert client.get(url).status_code == 400
+def test_bad_queries_are_400_naming_the_parameter(client, url, parameter):
+    answer = client.get(url)
+    assert answer.status_code == 400 and answer.get_json()["error"]["details"] == {"parameter": parameter}
 
 
 def test_unknown_job_is_404(client):

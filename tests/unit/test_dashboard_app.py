@@ -248,7 +248,8 @@ def test_the_serve_command_runs_gunicorn_with_an_argument_list():
     from totem_dashboard import serve
 
     argv = serve.command("127.0.0.1:9500", 2)
-    assert argv[0].endswith("/gunicorn") and argv[1:5] == ["-c", "python:totem.api.gunicorn_conf", "-b", "127.0.0.1:9500"]
+    assert argv[0].endswith("/gunicorn") and argv[1:3] == ["-c", "python:totem.api.gunicorn_conf"]
+    assert argv[3:5] == ["-b", "127.0.0.1:9500"]
     assert argv[-1] == "totem_dashboard.app:create_app()" and argv[argv.index("--workers") + 1] == "2"
 
 

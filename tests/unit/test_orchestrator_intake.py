@@ -7,7 +7,7 @@ import json
 import pytest
 
 from orchestrator.hooks import generic, github, travis
-from tests.unit.test_orchestrator_payloads import TravisKey, generic_hook, payload
+from tests.unit.test_orchestrator_payloads import TravisKey, generic_hook, github_payload, payload
 from totem.api import ApiError
 from totem.github import GithubDelivery
 
@@ -39,6 +39,61 @@ def test_branch_create_unfreezes_and_delete_undeploys():
 def test_workflow_run_is_a_ci_hook_named_after_the_workflow(conclusion, status):
     action = github.translate(delivery("workflow_run", "github-workflow_run", workflow="CI", conclusion=conclusion))
     assert action.hooks[0].key == "ci:CI" and action.hooks[0].status == status
+
+
+def real_run(**values) -> dict:
+    """The workflow_run delivery GitHub sends, whose `workflow_run.name` is empty."""
+    return github_payload(
+        "workflow_run-completed",
+        **{"owner": "acme", "repo": "shop", "ref": "master", "sha": SHA, "workflow": "CI", "conclusion": "success"},
+        **values,
+    )
+
+
+def test_a_run_with_an_empty_name_is_named_after_its_workflow():
+    body = real_run()
+    assert body["workflow_run"]["name"] == ""
+    action = github.translate(GithubDelivery("workflow_run", "d", body))
+    assert action.kind == "hooks" and action.hooks[0].key == "ci:CI" and action.hooks[0].status == "success"
+    assert action.hooks[0].git == {"owner": "acme", "repo": "shop", "ref": "master", "commit": SHA}
+
+
+@pytest.mark.parametrize(
+    "change, name",
+    [
+        (lambda b: b["workflow_run"].update(name="Build and test"), "Build and test"),  # its own name wins
+        (lambda b: b["workflow_run"].update(name="   "), "CI"),  # blanks are no name
+        (lambda b: b.pop("workflow"), "ci.yml"),  # then the workflow file's name
+        (lambda b: b["workflow"].update(name=""), "ci.yml"),
+        (lambda b: b["workflow"].update(name=None), "ci.yml"),
+        (
+            lambda b: (b.update(workflow=[]), b["workflow_run"].update(path=".github/workflows/deploy.yaml@main")),
+            "deploy.yaml",
+        ),
+        (lambda b: (b["workflow"].update(name=""), b["workflow_run"].pop("path")), "ci.yml"),  # workflow.path
+    ],
+)
+def test_the_name_of_a_run_falls_back_to_the_workflow_then_its_file(change, name):
+    body = real_run()
+    change(body)
+    assert github.translate(GithubDelivery("workflow_run", "d", body)).hooks[0].name == name
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: (b.pop("workflow"), b["workflow_run"].pop("path")),
+        lambda b: (b["workflow"].update(name="", path=None), b["workflow_run"].update(path="", name=None)),
+        lambda b: b["workflow_run"].update(name="x" * 101),
+    ],
+)
+def test_a_run_without_any_usable_name_is_400_naming_the_field(change):
+    body = real_run()
+    change(body)
+    with pytest.raises(ApiError) as caught:
+        github.translate(GithubDelivery("workflow_run", "d", body))
+    assert caught.value.status == 400 and "workflow_run.name" in caught.value.message
+    assert caught.value.details["field"].startswith("payload.workflow_run.name")
 
 
 def test_ping_and_unknown_events():

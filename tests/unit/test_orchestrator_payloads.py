@@ -1,10 +1,17 @@
-"""Realistic webhook payloads (tests/fixtures/orchestrator), filled in per test; and their signing."""
+"""Realistic webhook payloads (tests/fixtures/orchestrator and tests/fixtures/github), filled in per test;
+their signing, JSON or form-encoded as GitHub sends them; and an orchestrator app on the real Redis
+whose queue is a list."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
+import re
+import urllib.parse
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,23 +20,38 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from totem import signatures
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "orchestrator"
+GITHUB_FIXTURES = FIXTURES.parent / "github"  # whole deliveries as GitHub sends them
+FORM = "application/x-www-form-urlencoded"
 
 
-def payload(name: str, **values: str) -> dict:
+def payload(name: str, folder: Path = FIXTURES, **values: str) -> dict:
     """Load `<name>.json`, replacing __OWNER__, __REPO__, __REF__, __SHA__, ... with `values`."""
-    text = (FIXTURES / f"{name}.json").read_text()
+    text = (folder / f"{name}.json").read_text()
     for key, value in values.items():
         text = text.replace(f"__{key.upper()}__", value)
     return json.loads(text)
+
+
+def github_payload(name: str, **values: str) -> dict:
+    """A delivery of tests/fixtures/github (`push`, `workflow_run-completed`), filled in."""
+    return payload(name, GITHUB_FIXTURES, **values)
+
+
+def form_encode(body: dict) -> bytes:
+    """GitHub's `application/x-www-form-urlencoded` delivery: `payload=<url-encoded JSON>`."""
+    return urllib.parse.urlencode({"payload": json.dumps(body)}).encode()
 
 
 def commit() -> str:
     return uuid.uuid4().hex + uuid.uuid4().hex[:8]
 
 
-def github_headers(secret: str, body: bytes, event: str, delivery: str | None = None) -> dict:
+def github_headers(
+    secret: str, body: bytes, event: str, delivery: str | None = None, content_type: str = "application/json"
+) -> dict:
+    """GitHub's headers for `body` as sent (the signature is over these bytes, whatever the content type)."""
     return {
-        "Content-Type": "application/json",
+        "Content-Type": content_type,
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
         "X-Hub-Signature-256": signatures.sign(secret, body),
@@ -66,10 +88,65 @@ class TravisKey:
         return base64.b64encode(self.private.sign(payload.encode(), padding.PKCS1v15(), hashes.SHA1())).decode()
 
 
+def github_delivery(secret: str, body: dict, event: str, form: bool = False, delivery: str | None = None):
+    """(raw body, headers) of one signed delivery, JSON or form-encoded."""
+    raw = form_encode(body) if form else json.dumps(body).encode()
+    return raw, github_headers(secret, raw, event, delivery, FORM if form else "application/json")
+
+
+@dataclass
+class UnitOrchestrator:
+    """An orchestrator app on the real Redis under a prefix of its own; `queued` stands in for Celery."""
+
+    client: object
+    runtime: object
+    secret: str
+    tag: str
+    queued: list[tuple] = field(default_factory=list)
+
+    def delivery_id(self) -> str:
+        return f"{self.tag}-{uuid.uuid4()}"
+
+    def stored(self) -> list[str]:
+        """Every Redis key this app has written (jobs, events, freezes, delivery ids)."""
+        redis = self.runtime.redis
+        keys = list(redis.scan_iter(match=f"{self.runtime.options.redis_prefix}:*", count=500))
+        return keys + list(redis.scan_iter(match=f"totem:orchestrator:delivery:{self.tag}-*", count=500))
+
+
+@contextlib.contextmanager
+def unit_orchestrator(**env: str):
+    from orchestrator.app import create_app
+    from orchestrator.settings import OrchestratorSettings
+    from totem.settings import Settings
+
+    tag = f"unit{uuid.uuid4().hex[:10]}"
+    secret = f"secret-{tag}"
+    environ = {
+        **os.environ,
+        "TOTEM_HOOK_SECRET": secret,
+        "TOTEM_API_TOKEN": f"token-{tag}",
+        "TOTEM_INSECURE_DEV": "0",
+        "TOTEM_ORCHESTRATOR_PREFIX": f"totem-test:orchestrator:{tag}",
+        **env,
+    }
+    app = create_app(Settings.from_env(environ), OrchestratorSettings.from_env(environ))
+    rt = app.extensions["orchestrator"]
+    unit = UnitOrchestrator(app.test_client(), rt, secret, tag)
+    rt.enqueue = lambda task, *args: unit.queued.append((task, *args))
+    try:
+        yield unit
+    finally:
+        for key in unit.stored():
+            rt.redis.delete(key)
+        rt.redis.close()
+
+
 def test_every_fixture_is_valid_json_once_filled_in():
-    for path in FIXTURES.glob("*.json"):
+    for path in [*FIXTURES.glob("*.json"), *GITHUB_FIXTURES.glob("*.json")]:
         data = payload(
             path.stem,
+            path.parent,
             owner="o",
             repo="r",
             ref="master",
@@ -78,4 +155,4 @@ def test_every_fixture_is_valid_json_once_filled_in():
             conclusion="success",
             status_message="Passed",
         )
-        assert isinstance(data, dict)
+        assert isinstance(data, dict) and not re.search(r"__[A-Z]+__", json.dumps(data)), path.name
