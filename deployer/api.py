@@ -2,38 +2,60 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+import redis
 from flask import Blueprint, current_app, jsonify, request
+from kombu.exceptions import OperationalError
 
-from deployer import views, wiring
-from deployer.intake import new_record
+from deployer import intake, views, wiring
 from deployer.records import add_event
 from deployer.states import ACTIVE, Event
 from totem.api import ApiError, json_body, require_token
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
+from totem.contracts.deploy_request import DEPLOYMENT_ID_PATTERN, NAME_PATTERN, VERSION_PATTERN
 
+log = logging.getLogger("deployer.api")
 blueprint = Blueprint("deployer", __name__)
-APP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-SCHEMAS = {"deploy-request-v1": DEPLOY_REQUEST_SCHEMA}
+APP_NAME = re.compile(NAME_PATTERN)
+VERSION = re.compile(VERSION_PATTERN)
+DEPLOYMENT_ID = re.compile(DEPLOYMENT_ID_PATTERN)
+SCHEMA_NAMES = ("deploy-request-v1",)
+MAX_BODY = 1024 * 1024  # bytes; larger bodies are a 413
+MAX_IDEMPOTENCY_KEY = 200  # longer keys are cut to this length
+ROLLBACK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "version": {"type": "string", "pattern": VERSION_PATTERN, "description": "default: the previous one"}
+    },
+}
+QUEUE_DOWN = (OperationalError, redis.RedisError, OSError)
 
 
 def _runtime():
     return current_app.extensions["deployer"]
 
 
+def _shown(text: str) -> str:
+    """A path segment as error messages quote it: at most 80 characters."""
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+
+
 def _app_name(name: str) -> str:
-    if not APP_NAME.match(name):
-        raise ApiError(404, "not_found", f"no app named {name!r}")
+    if not APP_NAME.fullmatch(name):
+        raise ApiError(404, "not_found", f"no app named {_shown(name)}")
     return name
 
 
 def _records_of(name: str) -> list[dict]:
     records = _runtime().ctx.records.for_app(_app_name(name))
     if not records:
-        raise ApiError(404, "not_found", f"no app named {name!r}")
+        raise ApiError(404, "not_found", f"no app named {_shown(name)}")
     return records
+
+
+def _no_version(name: str, version: str) -> ApiError:
+    return ApiError(404, "not_found", f"{name} has no version {_shown(version)}")
 
 
 def _accepted(record: dict, status: int = 202):
@@ -43,21 +65,43 @@ def _accepted(record: dict, status: int = 202):
     return response
 
 
+def _queue(*task) -> None:
+    """Queue a task whose record is already stored: when the queue is down the sweep resumes it."""
+    try:
+        _runtime().dispatch(*task)
+    except QUEUE_DOWN:
+        log.warning("could not queue %s; the sweep resumes it", task[0], exc_info=True)
+
+
+def _dispatch(*task) -> None:
+    """Queue a task nothing else records: 503 when the queue is down, so the caller retries."""
+    try:
+        _runtime().dispatch(*task)
+    except QUEUE_DOWN:
+        log.warning("could not queue %s", task[0], exc_info=True)
+        raise ApiError(
+            503, "unavailable", "the task queue is unavailable; retry later", None, {"Retry-After": "5"}
+        ) from None
+
+
 @blueprint.post("/apps")
 @require_token
 def create_deployment():
-    body = json_body()
-    rt = _runtime()
-    record = new_record(body, rt.ctx.records, rt.ctx.options, rt.ctx.settings.cluster, rt.ctx.settings.scheduler)
-    key = request.headers.get("Idempotency-Key", "").strip()
+    ctx = _runtime().ctx
+    prepared = intake.prepare(ctx, json_body())  # every check: nothing is written before it passes
+    key = request.headers.get("Idempotency-Key", "").strip()[:MAX_IDEMPOTENCY_KEY]
+    earlier_id = ctx.records.idempotent(key) if key else None  # a replay takes no sequence number
+    earlier = ctx.records.get(earlier_id) if earlier_id else None
+    if earlier is not None:
+        return _accepted(earlier, 200)
+    record = intake.new_record(ctx, prepared)
     if key:
-        claimed = rt.ctx.records.claim_idempotency_key(key[:200], record["id"])
-        if claimed != record["id"]:
-            existing = rt.ctx.records.get(claimed)
-            if existing is not None:
-                return _accepted(existing, 200)
-    rt.ctx.records.create(record)
-    rt.dispatch("deployer.run_app", record["app"])
+        claimed = ctx.records.claim_idempotency_key(key, record["id"])
+        earlier = ctx.records.get(claimed) if claimed != record["id"] else None
+        if earlier is not None:  # a concurrent request with the same key won
+            return _accepted(earlier, 200)
+    ctx.records.create(record)
+    _queue("deployer.run_app", record["app"])
     return _accepted(record)
 
 
@@ -103,7 +147,7 @@ def list_versions(name: str):
 def show_version(name: str, version: str):
     found = [views.summary(r) for r in reversed(_records_of(name)) if r["version"] == version]
     if not found:
-        raise ApiError(404, "not_found", f"{name} has no version {version!r}")
+        raise _no_version(name, version)
     return jsonify({"name": name, "version": version, "deployments": found})
 
 
@@ -111,7 +155,7 @@ def show_version(name: str, version: str):
 @require_token
 def undeploy_app(name: str):
     _records_of(name)
-    _runtime().dispatch("deployer.undeploy", name)
+    _dispatch("deployer.undeploy", name)
     return jsonify({"name": name, "undeploy": "accepted"}), 202
 
 
@@ -120,24 +164,22 @@ def undeploy_app(name: str):
 def undeploy_version(name: str, version: str):
     records = [r for r in _records_of(name) if r["version"] == version]
     if not records:
-        raise ApiError(404, "not_found", f"{name} has no version {version!r}")
+        raise _no_version(name, version)
     ctx = _runtime().ctx
     routed = wiring.routed_upstreams(ctx.store, ctx.yoda, name)
     if any(r["upstream"] in routed for r in records):
         raise ApiError(
             409, "version_live", f"{name} {version} serves traffic: roll back or deploy another version first"
         )
-    _runtime().dispatch("deployer.undeploy", name, version)
+    _dispatch("deployer.undeploy", name, version)
     return jsonify({"name": name, "version": version, "undeploy": "accepted"}), 202
 
 
 @blueprint.post("/apps/<name>/rollback")
 @require_token
 def rollback(name: str):
-    body = json_body() if request.content_length else {}
-    wanted = body.get("version") if isinstance(body, dict) else None
-    if wanted is not None and (not isinstance(wanted, str) or not VERSION.match(wanted)):
-        raise ApiError(400, "validation_failed", "body.version: must be a version name")
+    body = intake.check(json_body() if request.content_length else {}, ROLLBACK_SCHEMA)
+    wanted = body.get("version")
     records = _records_of(name)
     if any(r["state"] in ACTIVE for r in records):
         raise ApiError(409, "deployment_in_progress", f"{name} has a deployment in progress")
@@ -155,29 +197,34 @@ def rollback(name: str):
             409, "no_rollback_target", f"{name} has no earlier promoted version" + (f" {wanted!r}" if wanted else "")
         )
     target = candidates[0]
-    record = new_record(target["request"], ctx.records, ctx.options, ctx.settings.cluster, target["scheduler"])
+    try:
+        prepared = intake.prepare(ctx, target["request"])
+    except ApiError as exc:  # accepted once, refused by today's rules
+        raise ApiError(
+            409, "rollback_target_invalid", f"{target['id']} cannot be deployed again: {exc.message}", exc.details
+        ) from None
+    record = intake.new_record(ctx, prepared, target["scheduler"])
     add_event(record, Event.ROLLBACK_REQUESTED, to=target["id"], replacing=live["id"] if live else None)
     ctx.records.create(record)
-    _runtime().dispatch("deployer.run_app", name)
+    _queue("deployer.run_app", name)
     return _accepted(record)
 
 
 @blueprint.get("/deployments/<deployment_id>")
 def show_deployment(deployment_id: str):
-    record = _runtime().ctx.records.get(deployment_id) if VERSION.match(deployment_id) else None
+    record = _runtime().ctx.records.get(deployment_id) if DEPLOYMENT_ID.fullmatch(deployment_id) else None
     if record is None:
-        raise ApiError(404, "not_found", f"no deployment {deployment_id!r}")
+        raise ApiError(404, "not_found", f"no deployment {_shown(deployment_id)}")
     return jsonify(views.detail(record))
 
 
 @blueprint.get("/schemas")
 def list_schemas():
-    return jsonify({"schemas": {name: f"/schemas/{name}" for name in SCHEMAS}})
+    return jsonify({"schemas": {name: f"/schemas/{name}" for name in SCHEMA_NAMES}})
 
 
 @blueprint.get("/schemas/<name>")
 def show_schema(name: str):
-    schema = SCHEMAS.get(name.removesuffix(".json"))
-    if schema is None:
-        raise ApiError(404, "not_found", f"no schema {name!r}")
-    return jsonify(schema)
+    if name.removesuffix(".json") not in SCHEMA_NAMES:
+        raise ApiError(404, "not_found", f"no schema {_shown(name)}")
+    return jsonify(intake.request_schema(_runtime().ctx))

@@ -1,84 +1,131 @@
-"""A deployment request (the orchestrator's schema) turned into a NEW deployment record."""
+"""A deploy request (totem/contracts/deploy_request.py) turned into a NEW deployment record.
+
+`prepare` does every check that can refuse a request — the schema, its defaults, the proxy section,
+the ports, the durations — and touches nothing; only `new_record` then takes a sequence number,
+so a refused request leaves etcd as it was.
+"""
 
 from __future__ import annotations
 
-import copy
+import json
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from deployer import proxy_spec
 from deployer.durations import seconds
-from deployer.records import Record, Records, add_event, now
+from deployer.records import Record, add_event, now
 from deployer.states import Event, State
-from totem.api import ApiError, validate
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
-from totem.contracts.yoda import upstream_name
+from totem.api import ApiError
+from totem.contracts import deploy_request
+from totem.contracts.deploy_request import MAX_DURATION
+from totem.contracts.yoda import HEALTH_INTERVAL, HEALTH_TIMEOUT, upstream_name
 
 DEFAULT_PORT = 8080
-MODES = ("blue-green", "red-green", "a/b")
+MAX_RECORD = 1024 * 1024  # bytes of request and plan a record starts with; etcd refuses values over 1.5 MiB
+
+
+def refusal(problems: list[dict[str, str]]) -> ApiError:
+    """A 400 whose message is the first problem on one line: `body.meta-info.git.commit: required`."""
+    first = problems[0]
+    return ApiError(400, "validation_failed", f"{first['path']}: {first['message']}", {"errors": problems})
 
 
 def _bad(path: str, message: str) -> ApiError:
-    return ApiError(400, "validation_failed", f"{path}: {message}", {"errors": [{"path": path, "message": message}]})
+    return refusal([{"path": path, "message": message}])
 
 
-def _validate_proxy(proxy: dict) -> None:
-    """The proxy section against PROXY_SCHEMA, with paths named from the request's root."""
+def check(data: Any, schema: dict) -> Any:
+    """Raise the 400 `refusal` when `data` breaks `schema`."""
+    problems = deploy_request.problems(data, schema)
+    if problems:
+        raise refusal(problems)
+    return data
+
+
+@lru_cache(maxsize=8)
+def schema_for(env: str, cluster: str, drain: float) -> dict:
+    """The deploy request schema a deployer with these settings applies and serves (one object
+    per settings: callers must not change it)."""
+    return deploy_request.served_schema(env, cluster, drain, proxy=proxy_spec.PROXY_SCHEMA)
+
+
+def request_schema(ctx) -> dict:
+    """The deploy request schema this deployer applies and serves: its settings as the defaults."""
+    return schema_for(ctx.settings.env, ctx.settings.cluster, ctx.options.drain)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    request: dict  # with every default filled in
+    spec: dict[str, Any]  # what the lifecycle needs, read once from the request
+
+
+def _duration(value: Any, path: str) -> float:
     try:
-        validate(proxy, proxy_spec.PROXY_SCHEMA)
-    except ApiError as exc:
-        errors = [{**e, "path": "body.proxy" + e["path"][len("body") :]} for e in exc.details["errors"]]
-        raise ApiError(
-            400, "validation_failed", f"{errors[0]['path']}: {errors[0]['message']}", {"errors": errors}
-        ) from None
+        duration = seconds(value, 0.0)
+    except ValueError as exc:
+        raise _bad(path, str(exc)) from None
+    if duration > MAX_DURATION:
+        raise _bad(path, f"at most {MAX_DURATION} s")
+    return duration
 
 
-def plan(request: dict, options) -> dict[str, Any]:
-    """What the lifecycle needs, read once from the request (raises a 400 ApiError when unusable)."""
-    _validate_proxy(request.get("proxy", {}))
+def plan(request: dict) -> dict[str, Any]:
+    """What the lifecycle needs, from a request with its defaults filled in (a 400 when unusable)."""
     deployment = request["deployment"]
-    check = deployment.get("check") or {}
-    stop = deployment.get("stop") or {}
+    check, stop = deployment["check"], deployment["stop"]
     ports = proxy_spec.logical_ports(request["proxy"])
     if len(ports) > 1:
         raise _bad(
             "body.proxy.hosts", f"every location must use one port (an instance listens on one); got {sorted(ports)}"
         )
-    port = check.get("port") or (ports.pop() if ports else DEFAULT_PORT)
-    path = check.get("path") or "/"
+    # JSON Schema's integers include 2.0: the plan holds Python ints
+    port = int(check["port"] or (ports.pop() if ports else DEFAULT_PORT))
+    path = check["path"] or "/"
     if not path.startswith("/"):
         path = "/" + path
-    try:
-        durations = {
-            "check_timeout": seconds(check.get("timeout"), 10.0),
-            "stop_timeout": seconds(stop.get("timeout"), 30.0),
-            "drain": seconds(deployment.get("drain"), options.drain),
-        }
-    except ValueError as exc:
-        raise _bad("body.deployment", str(exc)) from None
     nodes = int(deployment["nodes"])
+    upstream = proxy_spec.upstream_config(request["proxy"], port, path)
+    for key in (HEALTH_TIMEOUT, HEALTH_INTERVAL):  # HAProxy takes no timer past 24 days
+        _duration(upstream[key], f"body.proxy.upstreams.{port}.{key.replace('/', '.')}")
     return {
         "image": request["templates"]["app"]["args"]["image"],
         "nodes": nodes,
-        "min_nodes": min(int(check.get("min-nodes", 1)), nodes),
+        "min_nodes": min(int(check["min-nodes"]), nodes),
         "check_path": path,
-        "attempts": int(check.get("attempts", 10)),
-        "port": int(port),
-        "ab_weight": int(deployment.get("ab-weight", 50)),
-        "schedule": request.get("schedule"),
-        "upstream_config": proxy_spec.upstream_config(request["proxy"], int(port), path),
+        "attempts": int(check["attempts"]),
+        "port": port,
+        "ab_weight": int(deployment["ab-weight"]),
+        "schedule": request["schedule"],
+        "upstream_config": upstream,
         "wiring": proxy_spec.wiring_for(deployment["name"], request["proxy"]),
-        **durations,
+        "check_timeout": _duration(check["timeout"], "body.deployment.check.timeout"),
+        "stop_timeout": _duration(stop["timeout"], "body.deployment.stop.timeout"),
+        "drain": _duration(deployment["drain"], "body.deployment.drain"),
     }
 
 
-def new_record(request: dict, records: Records, options, cluster: str, scheduler: str) -> Record:
-    validate(request, DEPLOY_REQUEST_SCHEMA)
+def prepare(ctx, body: Any) -> Prepared:
+    """Every check a deploy request must pass, nothing written: a 400 naming the field otherwise."""
+    schema = request_schema(ctx)
+    check(body, schema)
+    request = deploy_request.with_defaults(body, schema)
+    spec = plan(request)
+    size = len(json.dumps({"request": request, "spec": spec}))
+    if size > MAX_RECORD:
+        raise ApiError(413, "too_large", f"the deployment record would hold {size} bytes; at most {MAX_RECORD}")
+    return Prepared(request, spec)
+
+
+def new_record(ctx, request: dict | Prepared, scheduler: str | None = None) -> Record:
+    """A NEW record for `request` (checked first, when not `Prepared` yet); takes the next sequence
+    number, the first thing written, and writes nothing else (`Records.create` stores it)."""
+    prepared = request if isinstance(request, Prepared) else prepare(ctx, request)
+    request, spec = prepared.request, prepared.spec
     deployment = request["deployment"]
-    if deployment["mode"] not in MODES:
-        raise _bad("body.deployment.mode", f"must be one of {', '.join(MODES)}")
-    spec = plan(request, options)
     app, version = deployment["name"], deployment["version"]
-    sequence = records.next_sequence()
+    sequence = ctx.records.next_sequence()
     record: Record = {
         "id": f"{app}-{version}-{sequence}",
         "sequence": sequence,
@@ -86,16 +133,17 @@ def new_record(request: dict, records: Records, options, cluster: str, scheduler
         "version": version,
         "mode": deployment["mode"],
         "state": State.NEW,
-        "cluster": cluster,
-        "scheduler": scheduler,
+        "cluster": ctx.settings.cluster,
+        "scheduler": scheduler or ctx.settings.scheduler,
         "upstream": upstream_name(app, version, spec["port"]),
         "spec": spec,
-        "request": copy.deepcopy(request),
+        "request": request,
         "instances": {},
         "created": now(),
         "updated": now(),
         "error": None,
         "events": [],
     }
-    add_event(record, Event.NEW_DEPLOYMENT, job=request["meta-info"].get("job-id"), git=request["meta-info"].get("git"))
+    meta = request["meta-info"]
+    add_event(record, Event.NEW_DEPLOYMENT, job=meta.get("job-id"), git=meta.get("git"))
     return record

@@ -1,98 +1,279 @@
-"""`GET /openapi.json`: the deployer's HTTP API, with the deploy-request schema."""
+"""`GET /openapi.json`: the deployer's HTTP API, with the deploy-request schema as this deployer
+applies it (its settings as the defaults). Every route of deployer/api.py is here with every status
+it sends; path parameters carry the patterns the routes check (a segment that does not match is a 404)."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+from flask import current_app
+
+from deployer import api, intake
 from deployer.proxy_spec import PROXY_SCHEMA
+from deployer.settings import DeployerSettings
 from deployer.states import Event, State
 from totem.api import openapi
-from totem.api.openapi import BEARER, error_response, json_content, path_params
-from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
-
-TEXTS = {
-    "400": "malformed request",
-    "401": "missing or wrong bearer token",
-    "404": "not found",
-    "409": "conflicts with the app's current state",
-    "415": "not JSON",
-}
+from totem.api.openapi import operation, service_paths
+from totem.api.validation import MAX_DEPTH
+from totem.contracts.deploy_request import DEPLOYMENT_ID_PATTERN, NAME_PATTERN, VERSION_PATTERN
+from totem.settings import Settings
 
 
-def _op(summary: str, ok: str, *errors: str, body: dict | None = None, write: bool = False) -> dict:
-    responses = {ok: {"description": "ok", **json_content({"type": "object"})}}
-    for code in errors:
-        responses[code] = error_response(TEXTS[code])
-    op: dict = {"summary": summary, "responses": responses}
-    if body is not None:
-        op["requestBody"] = {"required": True, **json_content(body)}
-    if write:
-        op["security"] = BEARER
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(required: list[str], properties: dict[str, Any], **more: Any) -> dict:
+    return {"type": "object", "required": required, "properties": properties, **more}
+
+
+def path(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+
+
+def optional_body(op: dict) -> dict:
+    op["requestBody"]["required"] = False
     return op
 
 
-def document() -> dict:
-    request = {"$ref": "#/components/schemas/DeployRequest"}
+APP = path("name", "an app (deployment.name); anything else is a 404", {"type": "string", "pattern": NAME_PATTERN})
+VERSION = path("version", "a version (deployment.version)", {"type": "string", "pattern": VERSION_PATTERN})
+DEPLOYMENT_ID = path(
+    "id", "a deployment: <name>-<version>-<sequence>", {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN}
+)
+SCHEMA_NAME = path(
+    "name",
+    "a schema name from `GET /schemas` (a `.json` suffix is allowed)",
+    {"enum": [*api.SCHEMA_NAMES, *(f"{n}.json" for n in api.SCHEMA_NAMES)]},
+)
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "the orchestrator sends `<job-id>-<deployer>`; a key seen before answers 200 with the "
+    f"deployment it created. Surrounding blanks are ignored; keys are cut to {api.MAX_IDEMPOTENCY_KEY} characters.",
+    "schema": {"type": "string"},
+}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+SUMMARY_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN},
+    "app": {"type": "string", "pattern": NAME_PATTERN},
+    "version": {"type": "string", "pattern": VERSION_PATTERN},
+    "state": ref("State"),
+    "mode": {"enum": ["blue-green", "red-green", "a/b"]},
+    "scheduler": {"enum": ["docker", "swarm", "fleet"]},
+    "upstream": {"type": "string", "description": "<app>-<version>-<port>"},
+    "created": TIMESTAMP,
+    "updated": TIMESTAMP,
+    "error": nullable({"type": "string"}),
+}
+DEPLOYMENTS = {"type": "array", "items": ref("DeploymentSummary"), "description": "newest first"}
+UNDEPLOY = obj(
+    ["name", "undeploy"],
+    {"name": {"type": "string"}, "version": {"type": "string"}, "undeploy": {"const": "accepted"}},
+)
+
+
+def schemas(request: dict) -> dict[str, Any]:
+    """The components: the deploy request (`request`, without its `$id`, its proxy as `Proxy`) and
+    the answers' shapes."""
+    request = {k: v for k, v in copy.deepcopy(request).items() if k != "$id"}
+    request["properties"]["proxy"] = ref("Proxy")
+    return {
+        "DeployRequest": request,
+        "Proxy": {**PROXY_SCHEMA, "default": {}},
+        "State": {"enum": list(State)},
+        "Event": {"enum": list(Event)},
+        "DeploymentSummary": obj(list(SUMMARY_PROPERTIES), SUMMARY_PROPERTIES),
+        "Accepted": obj(
+            ["deployment", "links"],
+            {
+                "deployment": ref("DeploymentSummary"),
+                "links": obj(["self"], {"self": {"type": "string", "description": "/deployments/<id>"}}),
+            },
+        ),
+        "TimelineEvent": obj(
+            ["date", "type", "component", "state", "meta-info", "details"],
+            {
+                "date": TIMESTAMP,
+                "type": ref("Event"),
+                "component": {"type": "string"},
+                "state": ref("State"),
+                "meta-info": obj(
+                    ["deployment-id", "app", "version"],
+                    {"deployment-id": {"type": "string"}, "app": {"type": "string"}, "version": {"type": "string"}},
+                ),
+                "details": {"type": "object"},
+            },
+        ),
+        "Deployment": obj(
+            [*SUMMARY_PROPERTIES, "sequence", "cluster", "spec", "request", "instances", "timeline"],
+            {
+                **SUMMARY_PROPERTIES,
+                "sequence": {"type": "integer", "minimum": 1},
+                "cluster": {"type": "string"},
+                "request": {
+                    **ref("DeployRequest"),
+                    "description": "as accepted, every default filled in; encrypted values shown as ***",
+                },
+                "spec": {"type": "object", "description": "what the lifecycle read from the request"},
+                "instances": {"type": "object", "description": "by node name"},
+                "previous": nullable({"type": "string", "description": "the deployment live when this one started"}),
+                "wired": {"type": "boolean"},
+                "revision": {"type": "string", "description": "the /yoda revision this deployment wrote"},
+                "timeline": {"type": "array", "items": ref("TimelineEvent"), "description": "oldest first"},
+            },
+        ),
+        "AppList": obj(
+            ["apps"],
+            {
+                "apps": {
+                    "type": "array",
+                    "items": obj(
+                        ["name", "live", "deployments", "latest"],
+                        {
+                            "name": {"type": "string"},
+                            "live": nullable({"type": "string", "description": "the deployment serving traffic"}),
+                            "deployments": {"type": "integer", "minimum": 0},
+                            "latest": nullable(ref("DeploymentSummary")),
+                        },
+                    ),
+                }
+            },
+        ),
+        "App": obj(
+            ["name", "live", "deployments"],
+            {"name": {"type": "string"}, "live": nullable({"type": "string"}), "deployments": DEPLOYMENTS},
+        ),
+        "Versions": obj(
+            ["name", "versions"],
+            {"name": {"type": "string"}, "versions": {"type": "object", "additionalProperties": DEPLOYMENTS}},
+        ),
+        "Version": obj(
+            ["name", "version", "deployments"],
+            {"name": {"type": "string"}, "version": {"type": "string"}, "deployments": DEPLOYMENTS},
+        ),
+        "SchemaList": obj(
+            ["schemas"],
+            {"schemas": {"type": "object", "additionalProperties": {"type": "string"}, "description": "name → URL"}},
+        ),
+    }
+
+
+def document(request: dict | None = None) -> dict:
+    """The document; `request` is the deploy-request schema served (default: as a deployer with
+    every setting at its default would serve it)."""
+    if request is None:
+        shared, own = Settings.from_env({}), DeployerSettings.from_env({})
+        request = intake.schema_for(shared.env, shared.cluster, own.drain)
+    accepted = ("deployment accepted (NEW); `Location: /deployments/<id>`", ref("Accepted"))
+    replayed = ("the Idempotency-Key was seen: the deployment it created", ref("Accepted"))
+    queued = ("undeploy queued", UNDEPLOY)
     return openapi.document(
         "Totem deployer",
+        description="Deploy requests in, deployments out. Write endpoints need `Authorization: Bearer "
+        "<TOTEM_API_TOKEN>` and answer 503 while it is not set. Bodies are strict JSON (no NaN or Infinity, "
+        f"{MAX_DEPTH} levels at most, {api.MAX_BODY} bytes at most); a refused request writes nothing.",
         paths={
             "/apps": {
-                "get": _op("apps with their live deployment", "200"),
-                "post": {
-                    **_op(
-                        "request a deployment (202, Location: /deployments/<id>); an Idempotency-Key "
-                        "header makes retries return the first deployment",
-                        "202",
-                        "400",
-                        "401",
-                        "415",
-                        body=request,
-                        write=True,
-                    ),
-                    "parameters": [
-                        {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
-                    ],
-                },
-            },
-            "/apps/{name}": {
-                "parameters": path_params("name"),
-                "get": _op("an app's deployments, newest first", "200", "404"),
-                "delete": _op("undeploy the app: routes, then instances", "202", "401", "404", write=True),
-            },
-            "/apps/{name}/versions": {
-                "parameters": path_params("name"),
-                "get": _op("deployments by version", "200", "404"),
-            },
-            "/apps/{name}/versions/{version}": {
-                "parameters": path_params("name", "version"),
-                "get": _op("one version's deployments", "200", "404"),
-                "delete": _op("remove a version no route points at", "202", "401", "404", "409", write=True),
-            },
-            "/apps/{name}/rollback": {
-                "parameters": path_params("name"),
-                "post": _op(
-                    "redeploy the previous promoted version (or body.version)",
-                    "202",
+                "get": operation(
+                    "Apps with their live and latest deployment", {"200": ("apps", ref("AppList"))}, "503"
+                ),
+                "post": operation(
+                    "Request a deployment: only deployment.name, deployment.version and templates.app.args.image "
+                    "are required, every other field has its schema default",
+                    {"202": accepted, "200": replayed},
                     "400",
                     "401",
+                    "413",
+                    "415",
+                    "503",
+                    body=ref("DeployRequest"),
+                    write=True,
+                    parameters=[IDEMPOTENCY_KEY],
+                ),
+            },
+            "/apps/{name}": {
+                "parameters": [APP],
+                "get": operation("An app's deployments, newest first", {"200": ("the app", ref("App"))}, "404", "503"),
+                "delete": operation(
+                    "Undeploy the app: routes first, wait for the proxies, then instances",
+                    {"202": queued},
+                    "401",
                     "404",
-                    "409",
-                    body={"type": "object", "properties": {"version": {"type": "string"}}},
+                    "503",
                     write=True,
                 ),
             },
-            "/deployments/{id}": {
-                "parameters": path_params("id"),
-                "get": _op("a deployment with its timeline (encrypted values shown as ***)", "200", "404"),
+            "/apps/{name}/versions": {
+                "parameters": [APP],
+                "get": operation(
+                    "The app's deployments by version", {"200": ("versions", ref("Versions"))}, "404", "503"
+                ),
             },
-            "/schemas/{name}": {"parameters": path_params("name"), "get": _op("a JSON Schema", "200", "404")},
-            "/health": {"get": _op("dependency health (503 when one is down)", "200")},
+            "/apps/{name}/versions/{version}": {
+                "parameters": [APP, VERSION],
+                "get": operation("One version's deployments", {"200": ("the version", ref("Version"))}, "404", "503"),
+                "delete": operation(
+                    "Remove a version no route points at (409 while one does)",
+                    {"202": queued},
+                    "401",
+                    "404",
+                    "409",
+                    "503",
+                    write=True,
+                ),
+            },
+            "/apps/{name}/rollback": {
+                "parameters": [APP],
+                "post": optional_body(
+                    operation(
+                        "Redeploy the previous promoted version, or body.version; 409 while a deployment is in "
+                        "progress, when there is no such version, or when its request no longer passes",
+                        {"202": accepted},
+                        "400",
+                        "401",
+                        "404",
+                        "409",
+                        "413",
+                        "415",
+                        "503",
+                        body=api.ROLLBACK_SCHEMA,
+                        write=True,
+                    )
+                ),
+            },
+            "/deployments/{id}": {
+                "parameters": [DEPLOYMENT_ID],
+                "get": operation(
+                    "A deployment with its timeline (encrypted values shown as ***)",
+                    {"200": ("the deployment", ref("Deployment"))},
+                    "404",
+                    "503",
+                ),
+            },
+            "/schemas": {"get": operation("The JSON Schemas served", {"200": ("names", ref("SchemaList"))})},
+            "/schemas/{name}": {
+                "parameters": [SCHEMA_NAME],
+                "get": operation(
+                    "A JSON Schema (2020-12), defaults included",
+                    {"200": ("the schema", {"type": "object"})},
+                    "404",
+                ),
+            },
+            **service_paths("etcd, Redis and Docker"),
         },
-        schemas={
-            "DeployRequest": DEPLOY_REQUEST_SCHEMA,
-            "Proxy": PROXY_SCHEMA,
-            "State": {"enum": [s.value for s in State]},
-            "Event": {"enum": [e.value for e in Event]},
-        },
+        schemas=schemas(request),
     )
 
 
-blueprint = openapi.openapi_blueprint(document)
+def _served() -> dict:
+    return document(intake.request_schema(current_app.extensions["deployer"].ctx))
+
+
+blueprint = openapi.openapi_blueprint(_served)

@@ -19,7 +19,7 @@ from totem.contracts.yoda import HEALTH_INTERVAL, HEALTH_TIMEOUT, HEALTH_URI, MO
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 HOSTNAME = r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 PATH = r"^/[A-Za-z0-9._~!$'()*+,=:@%/-]*$"
-DURATION = {"type": "string", "pattern": r"^\d+(ms|s|m)?$"}
+DURATION = {"type": "string", "pattern": r"^\d{1,9}(ms|s|m)?$", "description": "at most a day (the deployer checks)"}
 _ACLS = {"type": "array", "items": {"type": "string", "pattern": NAME}}
 
 PROXY_SCHEMA = {

@@ -44,10 +44,16 @@ class Records:
 
         return self.store.update(f"{self.root}sequence", increment)
 
+    def _idempotency(self, key: str) -> str:
+        return f"{self.root}idempotency/{hashlib.sha256(key.encode()).hexdigest()}"
+
+    def idempotent(self, key: str) -> str | None:
+        """The id created for an Idempotency-Key, if any (reads only)."""
+        return self.store.get(self._idempotency(key))
+
     def claim_idempotency_key(self, key: str, deployment_id: str) -> str:
         """The id already created for `key`, or `deployment_id` once claimed for it."""
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        path = f"{self.root}idempotency/{digest}"
+        path = self._idempotency(key)
         if self.store.create(path, deployment_id):
             return deployment_id
         return self.store.get(path) or deployment_id

@@ -57,7 +57,7 @@ def record_for(ctx, app: str, version: str, **changes) -> dict:
         check={"min-nodes": 1, "path": "/health", "timeout": "1s", "attempts": 20},
     )
     request.update(changes)
-    record = new_record(request, ctx.records, ctx.options, ctx.settings.cluster, "fleet")
+    record = new_record(ctx, request, "fleet")
     ctx.records.create(record)
     return record
 

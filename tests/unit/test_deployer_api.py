@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from deployer.app import create_app
 from deployer.records import add_event
-from deployer.settings import DeployerSettings
 from tests.fixtures.deployer.harness import deploy_request
-from totem.settings import Settings
-
-TOKEN = "unit-test-token-" + uuid.uuid4().hex
+from tests.fixtures.deployer.service import AUTH, deployer_app
 
 
 @pytest.fixture
 def service():
-    root = f"/test-{uuid.uuid4().hex[:10]}/"
-    env = {
-        "TOTEM_CLUSTER": "api",
-        "YODA_BASE": root + "yoda",
-        "TOTEM_DEPLOYER_PREFIX": root + "deployer",
-        "TOTEM_API_TOKEN": TOKEN,
-    }
-    dispatched: list[tuple] = []
-    app = create_app(Settings.from_env(env), DeployerSettings.from_env(env), dispatch=lambda *a: dispatched.append(a))
-    app.dispatched = dispatched
-    yield app
-    app.extensions["deployer"].ctx.store.delete_prefix(root)
-
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+    with deployer_app() as app:
+        yield app
 
 
 def request_for(app="shop", version="v1", **deployment):
@@ -61,7 +42,16 @@ def test_write_endpoints_need_the_token(service, headers, status):
     [
         (lambda r: r["deployment"].update(nodes=40), "body.deployment.nodes"),
         (lambda r: r["deployment"].update(name="Bad Name"), "body.deployment.name"),
-        (lambda r: r.pop("templates"), "body"),
+        (lambda r: r.pop("templates"), "body.templates: required"),
+        (lambda r: r["meta-info"]["git"].pop("commit"), "body.meta-info.git.commit: required"),
+        (lambda r: r["meta-info"]["git"].update(owner="../x"), "body.meta-info.git.owner"),
+        (lambda r: r["deployment"].update(name="shop\n"), "body.deployment.name"),  # "$" is the end of the text
+        (lambda r: r["deployment"].update(drain="2d"), "body.deployment.drain"),
+        (lambda r: r["deployment"].update(drain="48h"), "body.deployment.drain: at most 86400 s"),
+        (lambda r: r["deployment"].update({"ab-weight": "half"}), "body.deployment.ab-weight"),
+        (lambda r: r["deployment"]["check"].update(path="/health\nbind :80"), "body.deployment.check.path"),
+        (lambda r: r["environment"].update({"NOT-A-NAME": "x"}), "body.environment: name"),
+        (lambda r: r.update(schedule="daily\nExecStart=/bin/sh"), "body.schedule"),
         (lambda r: r["proxy"]["hosts"]["public"].update(hostname="bad host"), "body.proxy.hosts.public.hostname"),
         (
             lambda r: r["proxy"]["hosts"]["public"]["locations"].update(api={"port": 9090, "path": "/api"}),
@@ -77,8 +67,9 @@ def test_rejects_bad_requests_with_the_error_envelope(service, change, path):
     assert answer.status_code == 400
     error = answer.get_json()["error"]
     assert error["code"] == "validation_failed" and error["message"].startswith(path)
+    assert "\n" not in error["message"]  # one line, the field first
     assert service.test_client().get("/apps").get_json()["apps"] == []
-    assert service.dispatched == []
+    assert service.dispatched == [] and service.keys() == 0
 
 
 def test_rejects_non_json(service):
@@ -146,9 +137,10 @@ def test_schema_and_openapi_are_served(service):
     assert "DeployRequest" in document["components"]["schemas"]
 
 
-def test_openapi_document_is_valid():
+def test_openapi_document_is_valid(service):
     from openapi_spec_validator import validate
 
     from deployer.openapi import document
 
     validate(document())
+    validate(service.test_client().get("/openapi.json").get_json())  # as served, this deployer's defaults in it

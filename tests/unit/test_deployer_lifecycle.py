@@ -57,7 +57,7 @@ def submit(ctx, app: str, version: str, **deployment) -> dict:
         check={"min-nodes": 2, "path": "/health", "timeout": "1s", "attempts": 2},
         **deployment,
     )
-    record = new_record(request, ctx.records, ctx.options, "unit", "fake")
+    record = new_record(ctx, request, "fake")
     ctx.records.create(record)
     return record
 
