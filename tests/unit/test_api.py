@@ -1,9 +1,12 @@
 """The JSON error envelope, body validation and bearer auth, through a real Flask app."""
 
 import pytest
+import redis
 
 from totem.api import ApiError, create_service_app, json_body, require_token
+from totem.net import free_port
 from totem.settings import Settings
+from totem.store import connect
 
 SCHEMA = {
     "type": "object",
@@ -25,6 +28,15 @@ def client():
     @app.get("/boom")
     def boom():
         raise RuntimeError("secret internals")
+
+    @app.get("/redis-down")
+    def redis_down():
+        # a real client on a port nobody listens on: the ConnectionError a Redis outage raises
+        redis.Redis(port=free_port(), socket_connect_timeout=0.5).ping()
+
+    @app.get("/etcd-down")
+    def etcd_down():
+        connect(f"etcd://127.0.0.1:{free_port()}").get("/anything")
 
     @app.get("/teapot")
     def teapot():
@@ -103,3 +115,10 @@ def test_writes_refused_when_no_token_is_configured():
     response = app.test_client().post("/w", json={})
     assert response.status_code == 503
     assert "TOTEM_API_TOKEN" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/redis-down", "/etcd-down"])
+def test_a_dependency_that_does_not_answer_is_a_503_to_retry(client, path):
+    response = client.get(path)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert error_of(response)["code"] == "unavailable"

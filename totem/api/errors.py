@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, g, jsonify
+from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from totem.errors import TotemError
+from totem.store.errors import StoreUnavailable
 
 log = logging.getLogger("totem.api")
 
@@ -46,6 +49,15 @@ def http_error(exc: HTTPException):
     return error_response(exc.code or 500, _code_for(exc), exc.description or exc.name, None, headers)
 
 
+# a dependency that does not answer: the request may be retried as it is, so never a 500
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OperationalError, StoreUnavailable)
+
+
+def dependency_unavailable(exc: Exception):
+    log.warning("a dependency is unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
+    return error_response(503, "unavailable", "a dependency is unavailable; retry later", None, {"Retry-After": "5"})
+
+
 def unexpected_error(exc: Exception):
     log.exception("unhandled error")
     return error_response(
@@ -59,4 +71,6 @@ def unexpected_error(exc: Exception):
 def install(app: Flask) -> None:
     app.register_error_handler(ApiError, api_error)
     app.register_error_handler(HTTPException, http_error)
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, dependency_unavailable)
     app.register_error_handler(Exception, unexpected_error)
