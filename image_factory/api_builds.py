@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from itertools import islice
 
 from flask import Blueprint, jsonify, request
 
+from image_factory.git_fields import FIELDS, is_valid
 from image_factory.intake import intake, submit
 from image_factory.records import is_build_id
 from image_factory.states import STATUSES
 from totem.api import ApiError, json_body, require_token
-from totem.git_names import CHECKS, validate_git
 
 blueprint = Blueprint("builds", __name__)
 
@@ -19,45 +20,59 @@ BUILD_REQUEST_SCHEMA = {
     "required": ["owner", "repo", "ref", "commit"],
     "additionalProperties": False,
     "properties": {
-        **{name: {"type": "string", "minLength": 1, "maxLength": 200} for name in ("owner", "repo", "ref", "commit")},
+        **{name: {"type": "string", "minLength": 1, "maxLength": 200} for name in FIELDS},
         "force": {"type": "boolean"},
     },
-}
+}  # the names' own rules are git_fields' (a 400 `invalid_git_name`, as for pushes)
+DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
+FILTERS = (*FIELDS, "status")
+_DIGITS = re.compile(r"[0-9]{1,7}")  # ASCII digits only; str.isdigit() also takes "²" and "١"
+
+
+def _refuse(name: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_query", message, {"field": name})
+
+
+def _one_arg(name: str) -> str | None:
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise _refuse(name, f"{name} is given {len(values)} times; give it once")
+    return values[0] if values else None
 
 
 @blueprint.post("/builds")
 @require_token
 def create_build():
     body = json_body(BUILD_REQUEST_SCHEMA)
-    git = validate_git({k: body[k] for k in ("owner", "repo", "ref", "commit")})
-    record, created = submit(git, trigger="api", force=body.get("force", False))
+    record, created = submit({k: body[k] for k in FIELDS}, trigger="api", force=body.get("force", False))
     return jsonify({"status": "queued" if created else "reused", "build": record}), 202 if created else 200
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
+    raw = _one_arg(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, "invalid_query", f"{name} must be an integer from {low} to {high}", {"field": name})
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise _refuse(name, f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
 
 def _filters() -> dict[str, str]:
-    filters = {k: v for k in ("owner", "repo", "ref", "commit", "status") if (v := request.args.get(k)) is not None}
+    """The filters given; an empty or invalid one is a 400 naming it (never silently ignored)."""
+    filters = {name: value for name in FILTERS if (value := _one_arg(name)) is not None}
     for name, value in filters.items():
-        valid = value in STATUSES if name == "status" else CHECKS[name](value)
-        if not valid:
-            raise ApiError(400, "invalid_query", f"{name}: {value!r} is not a valid filter", {"field": name})
+        if not (value in STATUSES if name == "status" else is_valid(name, value)):
+            raise _refuse(name, f"{name}: {value[:100]!r} is not a valid filter")
     return filters
 
 
 @blueprint.get("/builds")
 def list_builds():
     filters = _filters()
-    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
-    offset = _int_arg("offset", 0, 0, 1_000_000)
+    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET)
     records = intake().factory.store.newest_first(filters.get("owner"), filters.get("repo"))
     matching = (r for r in records if all(r.get(k) == v for k, v in filters.items()))
     page = list(islice(matching, offset, offset + limit + 1))

@@ -10,6 +10,8 @@ from typing import Any
 from flask import current_app
 
 from image_factory.coalescing import enqueue_failed, request_build
+from image_factory.followers import FollowerSlots
+from image_factory.git_fields import check_git
 from image_factory.pipeline import Factory
 from totem.api import ApiError
 
@@ -20,6 +22,7 @@ log = logging.getLogger("image_factory.api")
 class Intake:
     factory: Factory
     enqueue: Callable[[str], None]  # sends the build task for a build id
+    followers: FollowerSlots  # followed logs at once in this process (TOTEM_IMAGE_FACTORY_MAX_FOLLOWERS)
 
 
 def intake() -> Intake:
@@ -27,7 +30,9 @@ def intake() -> Intake:
 
 
 def submit(git: dict[str, str], trigger: str, force: bool = False) -> tuple[dict[str, Any], bool]:
-    """Returns (build record, created); a new build is queued, a reused one is returned as is."""
+    """Returns (build record, created); a new build is queued, a reused one is returned as is.
+    The names are checked here, the last step before Redis keys, git and docker (400 when invalid)."""
+    check_git(git)
     current = intake()
     record, created = request_build(current.factory.store, git, trigger, current.factory.config.recent_seconds, force)
     if created:

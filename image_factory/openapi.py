@@ -1,38 +1,226 @@
-"""`GET /openapi.json`: the image factory's HTTP API, with the build request schema."""
+"""`GET /openapi.json`: the image factory's HTTP API: every route, the statuses each answers, and the
+schemas of what they take and give, with the constraints the code enforces (patterns, ranges, enums)."""
 
 from __future__ import annotations
 
-from image_factory.api_builds import BUILD_REQUEST_SCHEMA, MAX_LIMIT
-from image_factory.states import STATUSES
+from image_factory.api_builds import BUILD_REQUEST_SCHEMA, DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from image_factory.api_logs import FOLLOW_VALUES, RETRY_AFTER_SECONDS
+from image_factory.git_fields import DESCRIPTIONS, FIELDS
+from image_factory.git_fields import schema as git_schema
+from image_factory.records import BUILD_ID_PATTERN
+from image_factory.states import STATUSES, BuildStatus
 from totem.api import openapi
-from totem.api.openapi import BEARER, error_response, json_content, path_params, query_param
+from totem.api.openapi import ERROR_TEXTS, error_response, json_content, operation, query_param, service_paths
 
-TEXTS = {
-    "400": "malformed request or filter",
-    "401": "bad signature or token",
-    "404": "no such build",
-    "415": "not JSON",
-    "503": "write endpoints disabled: TOTEM_API_TOKEN is not set",
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+BUILD, BUILD_ANSWER, BUILD_PAGE = _ref("Build"), _ref("BuildAnswer"), _ref("BuildPage")
+STATUS_NAMES = [status.value for status in STATUSES]
+BUILD_ID = [
+    {
+        "name": "build_id",
+        "in": "path",
+        "required": True,
+        "description": "a build id (anything else is a 404, as an unknown build is)",
+        "schema": {"type": "string", "pattern": BUILD_ID_PATTERN},
+    }
+]
+NULLABLE_TIME = {"type": ["number", "null"], "description": "Unix time; null until it happens"}
+STEP_SCHEMA = {
+    "type": "object",
+    "required": ["name", "status", "started_at", "finished_at", "duration_s", "error"],
+    "properties": {
+        "name": {"type": "string", "description": "checkout, build, push, then hook"},
+        "status": {"enum": [BuildStatus.RUNNING.value, BuildStatus.SUCCEEDED.value, BuildStatus.FAILED.value]},
+        "started_at": {"type": "number", "description": "Unix time"},
+        "finished_at": NULLABLE_TIME,
+        "duration_s": {"type": ["number", "null"], "minimum": 0},
+        "error": {"type": ["string", "null"], "description": "why the step failed (secrets masked)"},
+    },
 }
-BUILD = {"description": "the build", **json_content({"$ref": "#/components/schemas/Build"})}
+BUILD_SCHEMA = {
+    "type": "object",
+    "required": [
+        "id",
+        *FIELDS,
+        "status",
+        "trigger",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "image",
+        "images",
+        "error",
+        "steps",
+        "superseded_by",
+    ],
+    "properties": {
+        "id": {"type": "string", "pattern": BUILD_ID_PATTERN},
+        **{field: git_schema(field) for field in FIELDS},
+        "status": {"enum": STATUS_NAMES},
+        "trigger": {"type": "string", "description": "`api`, or `github:<X-GitHub-Delivery>`"},
+        "created_at": {"type": "number", "description": "Unix time"},
+        "started_at": NULLABLE_TIME,
+        "finished_at": NULLABLE_TIME,
+        "image": {"type": ["string", "null"], "description": "the image's commit tag, once the build succeeded"},
+        "images": {"type": "array", "items": {"type": "string"}, "description": "every tag pushed"},
+        "error": {"type": ["string", "null"], "description": "why the build failed (secrets masked)"},
+        "steps": {"type": "array", "items": _ref("Step")},
+        "superseded_by": {"type": ["string", "null"], "description": "the newer build of the same ref, if any"},
+    },
+}
+BUILD_ANSWER_SCHEMA = {
+    "type": "object",
+    "required": ["status", "build"],
+    "properties": {"status": {"enum": ["queued", "reused"]}, "build": BUILD},
+}
+BUILD_PAGE_SCHEMA = {
+    "type": "object",
+    "required": ["builds", "offset", "limit", "next_offset"],
+    "properties": {
+        "builds": {"type": "array", "items": BUILD, "maxItems": MAX_LIMIT},
+        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        "next_offset": {"type": ["integer", "null"], "description": "where the next page starts; null on the last"},
+    },
+}
+# the body POST /builds takes, with the names' patterns (the code checks the same: git_fields)
+PUBLISHED_BUILD_REQUEST = {
+    **BUILD_REQUEST_SCHEMA,
+    "properties": {
+        **{field: git_schema(field) for field in FIELDS},
+        "force": {"type": "boolean", "default": False, "description": "build even if this commit was built"},
+    },
+}
+
+
+def _retry_after(op: dict, *codes: str) -> dict:
+    """Document the Retry-After header (seconds) on these error answers of `op`."""
+    for code in codes:
+        op["responses"][code]["headers"] = {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}
+    return op
 
 
 def _errors(*codes: str) -> dict:
-    return {code: error_response(TEXTS[code]) for code in codes}
+    """Error responses by ERROR_TEXTS key (the /hooks/github entry's; the others are `operation`s)."""
+    return {code: error_response(ERROR_TEXTS[code]) for code in codes}
+
+
+def _create_build() -> dict:
+    op = operation(
+        "Build a commit. A queued, running or recently built build of the same commit and ref is reused "
+        "(200) unless `force`; names are checked as for pushes (400 `invalid_git_name`)",
+        {"202": ("build queued", BUILD_ANSWER), "200": ("an existing build reused", BUILD_ANSWER)},
+        "400",
+        "401",
+        "413",
+        "415",
+        "503",
+        body=_ref("BuildRequest"),
+        write=True,
+    )
+    _retry_after(op, "503")
+    op["responses"]["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    op["responses"]["503"]["description"] = (
+        "write endpoints are disabled (TOTEM_API_TOKEN is not set), or Redis or the build queue is unavailable"
+    )
+    return op
+
+
+def _list_builds() -> dict:
+    filters = [query_param(field, DESCRIPTIONS[field], git_schema(field)) for field in FIELDS]
+    op = operation(
+        "Builds, newest first, paged (`next_offset`). A filter given empty, invalid or twice is a 400 naming it",
+        {"200": ("a page of builds", BUILD_PAGE)},
+        "400",
+        "503",
+        parameters=[
+            *filters,
+            query_param("status", "build status", {"type": "string", "enum": STATUS_NAMES}),
+            query_param(
+                "limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+            ),
+            query_param(
+                "offset", "builds skipped", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}
+            ),
+        ],
+    )
+    return _retry_after(op, "503")
+
+
+def _build_log() -> dict:
+    op = operation(
+        "The whole log as text; with `follow` a server-sent event stream of its lines (`line` events, then "
+        "`end` with the final status; resume with Last-Event-ID). Followers are capped per worker (429)",
+        {"200": "the log"},
+        "400",
+        "404",
+        "429",
+        "503",
+        parameters=[
+            query_param(
+                "follow",
+                "1, true or yes: stream the log as it grows; 0, false, no or absent: the log so far",
+                {"type": "string", "enum": list(FOLLOW_VALUES)},
+            ),
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": "with follow: resume after this event id (`<ms>-<seq>`); another value starts over",
+                "schema": {"type": "string"},
+            },
+        ],
+    )
+    op["responses"]["200"] = {
+        "description": "text/plain: the log so far (the archived one once the build finished); "
+        "text/event-stream with follow",
+        "headers": {
+            "X-Build-Status": {"description": "the build's status (text/plain)", "schema": {"enum": STATUS_NAMES}}
+        },
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "text/event-stream": {"schema": {"type": "string"}},
+        },
+    }
+    op["responses"]["429"]["description"] = (
+        "with follow: this worker follows TOTEM_IMAGE_FACTORY_MAX_FOLLOWERS logs already; retry after Retry-After"
+    )
+    _retry_after(op, "503")
+    op["responses"]["429"]["headers"] = {
+        "Retry-After": {"description": "seconds", "schema": {"type": "integer", "const": RETRY_AFTER_SECONDS}}
+    }
+    return op
 
 
 def document() -> dict:
-    build_id = path_params("build_id")
     return openapi.document(
         "Totem image factory",
-        description="Signed GitHub pushes → docker build → registry → builder hook to the orchestrator.",
+        description="Signed GitHub pushes → docker build → registry → builder hook to the orchestrator. "
+        "Request bodies are limited to 5 MB (413).",
         paths={
             "/hooks/github": {
                 "post": {
                     "summary": "GitHub webhook, signed X-Hub-Signature-256: push starts a build; ping answers pong; "
                     "deleted refs and other events are acknowledged (204); a repeated X-GitHub-Delivery is "
-                    "answered `duplicate`",
-                    "requestBody": {"required": True, **json_content({"type": "object"})},
+                    "answered `duplicate`. The delivery may be JSON or form-encoded (`payload=<JSON>`), "
+                    "whichever the webhook is set to; the signature is over the body as sent",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["payload"],
+                                    "properties": {"payload": {"type": "string", "description": "the JSON payload"}},
+                                }
+                            },
+                        },
+                    },
                     "responses": {
                         "202": {"description": "build queued", **json_content({"type": "object"})},
                         "200": {
@@ -41,93 +229,32 @@ def document() -> dict:
                         },
                         "204": {"description": "acknowledged, nothing to build"},
                         **_errors("400", "401"),
+                        "415": error_response("neither application/json nor application/x-www-form-urlencoded"),
                     },
                 }
             },
-            "/builds": {
-                "post": {
-                    "summary": "Build a commit",
-                    "security": BEARER,
-                    "requestBody": {"required": True, **json_content({"$ref": "#/components/schemas/BuildRequest"})},
-                    "responses": {
-                        "202": {"description": "build queued", **json_content({"type": "object"})},
-                        "200": {"description": "an existing build reused", **json_content({"type": "object"})},
-                        **_errors("400", "401", "415", "503"),
-                    },
-                },
-                "get": {
-                    "summary": "Builds, newest first, paged (`next_offset`)",
-                    "parameters": [
-                        query_param("owner", "owner"),
-                        query_param("repo", "repository"),
-                        query_param("ref", "branch or tag"),
-                        query_param("commit", "commit"),
-                        query_param("status", "build status", {"enum": list(STATUSES)}),
-                        query_param("limit", f"page size (1-{MAX_LIMIT})", {"type": "integer"}),
-                        query_param("offset", "skip", {"type": "integer"}),
-                    ],
-                    "responses": {
-                        "200": {"description": "a page of builds", **json_content({"type": "object"})},
-                        **_errors("400"),
-                    },
-                },
-            },
+            "/builds": {"post": _create_build(), "get": _list_builds()},
             "/builds/{build_id}": {
-                "parameters": build_id,
-                "get": {
-                    "summary": "A build: status, steps with durations and errors, images",
-                    "responses": {"200": BUILD, **_errors("404")},
-                },
+                "parameters": BUILD_ID,
+                "get": _retry_after(
+                    operation(
+                        "A build: status, steps with durations and errors, images",
+                        {"200": ("the build", BUILD)},
+                        "404",
+                        "503",
+                    ),
+                    "503",
+                ),
             },
-            "/builds/{build_id}/log": {
-                "parameters": build_id,
-                "get": {
-                    "summary": "The whole log as text; `?follow=1` streams new lines as server-sent events "
-                    "(`line`, then `end` with the final status; resume with Last-Event-ID)",
-                    "parameters": [query_param("follow", "1 to stream")],
-                    "responses": {
-                        "200": {
-                            "description": "the log",
-                            "content": {
-                                "text/plain": {"schema": {"type": "string"}},
-                                "text/event-stream": {"schema": {"type": "string"}},
-                            },
-                        },
-                        **_errors("404"),
-                    },
-                },
-            },
-            "/health": {
-                "get": {
-                    "summary": "Redis and Docker reachability",
-                    "responses": {
-                        "200": {"description": "healthy", **json_content({"type": "object"})},
-                        "503": {"description": "a dependency is down", **json_content({"type": "object"})},
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI 3.1", **json_content({"type": "object"})}},
-                }
-            },
+            "/builds/{build_id}/log": {"parameters": BUILD_ID, "get": _build_log()},
+            **service_paths("Redis and Docker"),
         },
         schemas={
-            "BuildRequest": BUILD_REQUEST_SCHEMA,
-            "Build": {
-                "type": "object",
-                "required": ["id", "status"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "status": {"enum": list(STATUSES)},
-                    **{name: {"type": "string"} for name in ("owner", "repo", "ref", "commit")},
-                    "steps": {"type": "array", "items": {"type": "object"}},
-                    "image": {"type": ["string", "null"]},
-                    "images": {"type": "array", "items": {"type": "string"}},
-                    "error": {"type": ["string", "null"]},
-                },
-            },
+            "BuildRequest": PUBLISHED_BUILD_REQUEST,
+            "Build": BUILD_SCHEMA,
+            "Step": STEP_SCHEMA,
+            "BuildAnswer": BUILD_ANSWER_SCHEMA,
+            "BuildPage": BUILD_PAGE_SCHEMA,
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,8 +32,12 @@ def new_build_id() -> str:
     return f"b{time.time_ns() // 1000:x}{uuid.uuid4().hex[:8]}"
 
 
+BUILD_ID_PATTERN = r"^b[0-9a-f]{9,39}$"  # what new_build_id makes, with room; published in the OpenAPI document
+_BUILD_ID = re.compile(BUILD_ID_PATTERN)
+
+
 def is_build_id(value: str) -> bool:
-    return 10 <= len(value) <= 40 and value[0] == "b" and all(c in "0123456789abcdef" for c in value[1:])
+    return _BUILD_ID.fullmatch(value) is not None
 
 
 class BuildStore:
@@ -58,20 +63,21 @@ class BuildStore:
             "status": BuildStatus.QUEUED,
             "trigger": trigger,
             "created_at": now,
-            "started_at": "",
-            "finished_at": "",
-            "image": "",
+            "started_at": None,
+            "finished_at": None,
+            "image": None,
             "images": [],
-            "error": "",
+            "error": None,
             "steps": [],
-            "superseded_by": "",
+            "superseded_by": None,
         }
+        encoded = _encode(record)
         pipe = self.redis.pipeline()
-        pipe.hset(self.key("build", record["id"]), mapping=_encode(record))
+        pipe.hset(self.key("build", record["id"]), mapping=encoded)
         for index in self._index_keys(git["owner"], git["repo"]):
             pipe.zadd(index, {record["id"]: now})
         pipe.execute()
-        return record
+        return _decode(encoded)  # exactly what get() answers from now on (null, not "", for unset fields)
 
     def get(self, build_id: str) -> dict[str, Any] | None:
         raw = self.redis.hgetall(self.key("build", build_id))

@@ -40,6 +40,9 @@ class ImageFactorySettings(EnvSettings):
     hook_attempts: int = setting("TOTEM_HOOK_ATTEMPTS", 5, minimum=0, floor=1)
     hook_backoff: float = setting("TOTEM_HOOK_BACKOFF", 1.0)
     cleanup_interval: int = setting("TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL", 3600, minimum=0, floor=60)
+    # followed logs (`GET /builds/<id>/log?follow=1`) at once per API worker process: each holds a
+    # thread for as long as it follows, so keep this well under the worker's threads (gunicorn_conf: 8)
+    max_followers: int = setting("TOTEM_IMAGE_FACTORY_MAX_FOLLOWERS", 4, minimum=1)
 
     @property
     def lease_seconds(self) -> int:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
 import pytest
 import redis
 
-from image_factory.app import create_app
+from image_factory.app import MAX_BODY, create_app
 from image_factory.pipeline import claim, run_build
 from tests.images.image_factory.environment import FactoryEnvironment
 from tests.images.image_factory.github_push import delivery, push_payload
+from tests.unit.image_factory_contract import check_answer
 from totem.settings import Settings
 
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
@@ -178,3 +181,113 @@ def test_health_reports_redis_and_docker(api):
     _, client, _, _ = api
     body = client.get("/health").get_json()
     assert set(body["checks"]) == {"redis", "docker"} and body["status"] == "ok"
+
+
+UNSET = ("started_at", "finished_at", "image", "error", "superseded_by")
+
+
+def test_post_builds_answers_the_record_as_get_shows_it(api):
+    env, client, _, app = api
+    body = {"owner": env.owner, "repo": "app", "ref": "main", "commit": SHA_B}
+    created = client.post("/builds", json=body, headers=auth(env))
+    check_answer(app, "POST", "/builds", created)
+    build = created.get_json()["build"]
+    shown = client.get(f"/builds/{build['id']}")
+    check_answer(app, "GET", f"/builds/{build['id']}", shown)
+    assert build == shown.get_json()  # one representation: unset fields are null in both
+    assert all(build[name] is None for name in UNSET) and (build["images"], build["steps"]) == ([], [])
+    listed = client.get(f"/builds?owner={env.owner}")
+    check_answer(app, "GET", "/builds", listed)
+    assert listed.get_json()["builds"] == [build]
+    pushed = push(env, client, repo="hooked", commit=SHA_C).get_json()["build"]
+    assert pushed == client.get(f"/builds/{pushed['id']}").get_json()
+    reused = client.post("/builds", json=body, headers=auth(env))
+    assert reused.status_code == 200 and reused.get_json()["build"] == build
+
+
+def test_a_build_with_steps_matches_the_documented_schema(api):
+    env, client, _, app = api
+    store = app.extensions["image_factory"].factory.store
+    build_id = push(env, client, commit=SHA_A).get_json()["build"]["id"]
+    step = {"name": "checkout", "status": "failed", "started_at": time.time(), "finished_at": time.time()}
+    store.update(build_id, steps=[{**step, "duration_s": 0.5, "error": "checkout: no such commit"}])
+    store.finish(build_id, "failed", error="checkout: no such commit", images=[])
+    shown = client.get(f"/builds/{build_id}")
+    check_answer(app, "GET", f"/builds/{build_id}", shown)
+    assert shown.get_json()["status"] == "failed" and shown.get_json()["image"] is None
+    log = client.get(f"/builds/{build_id}/log")
+    check_answer(app, "GET", f"/builds/{build_id}/log", log)
+    assert log.mimetype == "text/plain" and log.headers["X-Build-Status"] == "failed"
+
+
+def big_push(env, secret: str) -> tuple[bytes, dict[str, str]]:
+    payload = {**push_payload(env.owner, "app", "main", SHA_A), "padding": "x" * (10 * 1024 * 1024)}
+    return delivery(secret, json.dumps(payload).encode(), delivery_id=env.delivery_id())
+
+
+def test_a_push_over_the_body_limit_is_413_before_its_signature_is_checked(api):
+    env, client, queued, _ = api
+    redis_client = app_redis(api)
+    for secret in (env.hook_secret, "wrong-secret"):
+        body, headers = big_push(env, secret)
+        assert len(body) > MAX_BODY
+        response = client.post("/hooks/github", data=body, headers=headers)
+        assert_error(response, 413, "request_entity_too_large")
+        assert response.get_json()["error"]["details"] == {"limit": MAX_BODY}
+        assert not redis_client.exists(f"totem:image_factory:delivery:{headers['X-GitHub-Delivery']}")
+    assert queued == [] and client.get(f"/builds?owner={env.owner}").get_json()["builds"] == []
+    assert push(env, client).status_code == 202  # a push under the limit still builds
+
+
+def app_redis(api):
+    return api[3].extensions["image_factory"].factory.store.redis
+
+
+@pytest.mark.parametrize("name", ["owner", "repo", "ref", "commit", "status", "limit", "offset"])
+def test_an_empty_or_repeated_parameter_is_400_naming_it(api, name):
+    _, client, _, app = api
+    for query in (f"{name}=", f"{name}=1&{name}=2"):
+        response = client.get(f"/builds?{query}")
+        assert_error(response, 400, "invalid_query")
+        assert response.get_json()["error"]["details"] == {"field": name}
+        check_answer(app, "GET", "/builds", response)
+
+
+def running_build(app, env) -> str:
+    store = app.extensions["image_factory"].factory.store
+    record = store.create({"owner": env.owner, "repo": "app", "ref": "main", "commit": SHA_A}, "test")
+    store.update(record["id"], status="running", started_at=time.time())
+    store.redis.xadd(store.key("log", record["id"]), {"line": "first"})
+    return record["id"]
+
+
+def test_followers_over_the_cap_are_429_and_a_closed_one_frees_its_slot(api):
+    env, client, _, app = api
+    slots = app.extensions["image_factory"].followers
+    assert slots.limit == 4  # TOTEM_IMAGE_FACTORY_MAX_FOLLOWERS's default
+    build_id = running_build(app, env)
+    path = f"/builds/{build_id}/log"
+    # the other followers of this worker (the test client runs one streamed answer at a time;
+    # tests/integration/test_image_factory_followers.py has concurrent ones, under gunicorn)
+    others = [slots.take() for _ in range(slots.limit - 1)]
+    try:
+        follower = client.get(path, query_string={"follow": "1"}, buffered=False)
+        assert follower.status_code == 200 and slots.taken == slots.limit
+        refused = client.get(path, query_string={"follow": "1"})
+        assert_error(refused, 429, "too_many_followers")
+        assert refused.headers["Retry-After"] == str(refused.get_json()["error"]["details"]["retry_after"])
+        check_answer(app, "GET", path, refused)
+        assert client.get(path).status_code == 200  # the log as text needs no slot
+        assert client.get("/health").status_code == 200
+
+        assert b"data: first" in next(follower.response)  # started, then the client leaves
+        follower.close()
+        assert slots.taken == slots.limit - 1
+        unstarted = client.get(path, query_string={"follow": "1"}, buffered=False)
+        assert unstarted.status_code == 200 and slots.taken == slots.limit
+        unstarted.close()  # closed before its first event: its slot comes back too
+        assert slots.taken == slots.limit - 1
+    finally:
+        for release in others:
+            release()
+    assert slots.taken == 0
