@@ -32,7 +32,10 @@ class Load(threading.Thread):
         self.last: str | None = None
 
     def run(self) -> None:
-        session = requests.Session()
+        with requests.Session() as session:  # closed at the end, so no connection outlives the load
+            self._loop(session)
+
+    def _loop(self, session: requests.Session) -> None:
         while not self.stopped.is_set():
             client = requests if self.fresh and self.sent % 2 else session
             try:

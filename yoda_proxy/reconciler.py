@@ -33,6 +33,9 @@ from yoda_proxy.slots import SlotTable
 from yoda_proxy.status import Status
 
 log = logging.getLogger("yoda_proxy.reconciler")
+WATCH_EVERY = 0.1  # how often the loop checks that HAProxy runs (a dead worker takes its master along)
+SUPERVISE_EVERY = 1.0  # announcements, etcd-back resync, wiring cache
+RESTART_RETRY = 1.0  # a failed HAProxy start is retried this often
 
 
 def runtime_commands(old: Plan, new: Plan, gen: Path) -> list[str]:
@@ -85,7 +88,7 @@ class Reconciler:
         self.slots = SlotTable()
         self._lock = threading.Lock()
         self._changed = threading.Event()
-        self._first_change = self._last_event = 0.0
+        self._first_change = self._last_event = self._restart_at = 0.0
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="yoda-reconciler", daemon=True)
         self.watcher: Watcher | None = None
@@ -149,9 +152,14 @@ class Reconciler:
         self._from_cache, self._full_parse = False, True
 
     def _loop(self) -> None:
+        supervised = time.monotonic()
         while not self._stopped.is_set():
-            if not self._changed.wait(1.0):
-                self._supervise()
+            changed = self._changed.wait(WATCH_EVERY)
+            self._restart_if_down()
+            if not changed:
+                if time.monotonic() - supervised >= SUPERVISE_EVERY:
+                    supervised = time.monotonic()
+                    self._supervise()
                 continue
             while not self._stopped.is_set():  # coalesce a burst: wait for a quiet moment
                 now = time.monotonic()
@@ -182,10 +190,16 @@ class Reconciler:
                 keys = self.keys.items()
             cache.save(self.cache, keys)
             self._cache_dirty = False
-        if not self.haproxy.running() and not self._stopped.is_set():
-            log.error("haproxy is not running; starting it again")
-            self.applied = None
-            self.apply()
+
+    def _restart_if_down(self) -> None:
+        """Start HAProxy again when it died: on 2.6 a killed worker takes its master along."""
+        if self.haproxy.running() or self._stopped.is_set() or time.monotonic() < self._restart_at:
+            return
+        self._restart_at = time.monotonic() + RESTART_RETRY
+        log.error("haproxy is not running (exit code %s); starting it again", self.haproxy.exit_code())
+        self.status.haproxy_restarts += 1
+        self.applied = None  # the maps and servers changed at runtime since the last render
+        self.apply()
 
     # -- apply ---------------------------------------------------------------------
     def apply(self) -> None:

@@ -19,6 +19,7 @@ class Status:
         self.counts: dict[str, int] = {}
         self.reloads = 0
         self.runtime_updates = 0
+        self.haproxy_restarts = 0  # HAProxy found dead and started again
         self.apply_failures = 0
         self.applies = 0
         self.last_apply_seconds = 0.0
@@ -67,6 +68,7 @@ class Status:
                 "counts": self.counts,
                 "reloads": self.reloads,
                 "runtime_updates": self.runtime_updates,
+                "haproxy_restarts": self.haproxy_restarts,
                 "apply_failures": self.apply_failures,
                 "applies": self.applies,
                 "last_apply_seconds": self.last_apply_seconds,
@@ -81,6 +83,8 @@ class Status:
             f"yoda_proxy_reloads_total {data['reloads']}",
             "# TYPE yoda_proxy_runtime_updates_total counter",
             f"yoda_proxy_runtime_updates_total {data['runtime_updates']}",
+            "# TYPE yoda_proxy_haproxy_restarts_total counter",
+            f"yoda_proxy_haproxy_restarts_total {data['haproxy_restarts']}",
             "# TYPE yoda_proxy_apply_failures_total counter",
             f"yoda_proxy_apply_failures_total {data['apply_failures']}",
             "# TYPE yoda_proxy_applies_total counter",
