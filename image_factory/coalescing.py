@@ -1,4 +1,5 @@
-"""Build requests: reuse a queued, running or recent build of the same commit; supersede older queued ones."""
+"""Build requests: reuse a queued, running or recent build of the same commit (one whose worker died is
+queued again instead); supersede older queued ones."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def _reusable(record: dict[str, Any] | None, recent_seconds: int) -> TypeGuard[d
 def request_build(
     store: BuildStore, git: dict[str, str], trigger: str, recent_seconds: int, force: bool = False
 ) -> tuple[dict[str, Any], bool]:
-    """Returns (record, created). Serialized per (owner, repo, ref) by a short Redis lock."""
+    """Returns (record, queued): queued for a new build, and for a running one whose worker died (its
+    lease lapsed), queued again; either way the caller sends its task. Serialized per (owner, repo, ref)
+    by a short Redis lock."""
     ref_id = f"{git['owner']}/{git['repo']}/{git['ref']}"
     commit_key = store.key("commit", f"{ref_id}@{git['commit']}")
     queued_key = store.key("queued", ref_id)
@@ -28,6 +31,9 @@ def request_build(
         if not force:
             existing_id = store.redis.get(commit_key)
             existing = store.get(existing_id) if existing_id else None
+            # its worker died: queued again, whatever its attempts (this is a new request for it)
+            if existing and existing["status"] == BuildStatus.RUNNING and store.revive(existing["id"]):
+                return store.get(existing["id"]) or existing, True
             if _reusable(existing, recent_seconds):
                 return existing, False
         record = store.create(git, trigger)

@@ -26,6 +26,48 @@ for expected in string.gmatch(ARGV[1], '[^,]+') do
 end
 return 0
 """
+# KEYS = build, lease, running set; ARGV = token, lease ms, now, build id. The lease is set only when
+# free (no live worker holds it), then a queued build, or a running one whose worker died, is taken
+_TAKE = f"""
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= '{BuildStatus.QUEUED}' and status ~= '{BuildStatus.RUNNING}' then
+  redis.call('DEL', KEYS[2])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', '{BuildStatus.RUNNING}', 'started_at', ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+"""
+# KEYS = lease; ARGV = token, lease ms: kept while ours, taken back when it lapsed (a Redis blip)
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+# KEYS = build, lease, running set; ARGV = build id, attempts allowed (0: no limit), now, record TTL,
+# error format. A running build without a lease lost its worker: queued again, or failed after its attempts
+_REVIVE = f"""
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('HGET', KEYS[1], 'status') ~= '{BuildStatus.RUNNING}' then return false end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts')) or 0
+local limit = tonumber(ARGV[2])
+if limit > 0 and attempts >= limit then
+  local reason = string.format(ARGV[5], attempts)
+  redis.call('HSET', KEYS[1], 'status', '{BuildStatus.FAILED}', 'finished_at', ARGV[3], 'error', reason)
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  return '{BuildStatus.FAILED}'
+end
+redis.call('HSET', KEYS[1], 'status', '{BuildStatus.QUEUED}')
+return '{BuildStatus.QUEUED}'
+"""
+WORKER_DIED = "the worker building it died %d times"  # the error of a build whose attempts all died
 
 
 def new_build_id() -> str:
@@ -45,6 +87,10 @@ class BuildStore:
         self.redis = redis_client
         self.prefix = prefix
         self._transition = redis_client.register_script(_TRANSITION)
+        self._take = redis_client.register_script(_TAKE)
+        self._renew = redis_client.register_script(_RENEW)
+        self._release = redis_client.register_script(_RELEASE)
+        self._revive = redis_client.register_script(_REVIVE)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -70,6 +116,7 @@ class BuildStore:
             "error": None,
             "steps": [],
             "superseded_by": None,
+            "attempts": 0,  # how many times a worker took it
         }
         encoded = _encode(record)
         pipe = self.redis.pipeline()
@@ -92,8 +139,39 @@ class BuildStore:
         return bool(self._transition(keys=[self.key("build", build_id)], args=[",".join(expected), status, *pairs]))
 
     def finish(self, build_id: str, status: str, **fields: Any) -> None:
-        self.update(build_id, status=status, finished_at=time.time(), **fields)
-        self.redis.expire(self.key("build", build_id), RECORD_TTL)
+        pipe = self.redis.pipeline()
+        pipe.hset(
+            self.key("build", build_id), mapping=_encode({"status": status, "finished_at": time.time(), **fields})
+        )
+        pipe.expire(self.key("build", build_id), RECORD_TTL)
+        pipe.srem(self.key("running"), build_id)
+        pipe.execute()
+
+    def _lease_keys(self, build_id: str) -> list[str]:
+        return [self.key("build", build_id), self.key("lease", build_id), self.key("running")]
+
+    def take(self, build_id: str, token: str, lease_seconds: float) -> int:
+        """Claim the build for `lease_seconds`: its attempt number, or 0 when it is not to be built
+        (finished, unknown, or another worker's lease is live)."""
+        args = [token, _ms(lease_seconds), time.time(), build_id]
+        return int(self._take(keys=self._lease_keys(build_id), args=args))
+
+    def renew(self, build_id: str, token: str, lease_seconds: float) -> bool:
+        """Extend our lease; False when another worker holds it now."""
+        return bool(self._renew(keys=[self.key("lease", build_id)], args=[token, _ms(lease_seconds)]))
+
+    def release(self, build_id: str, token: str) -> None:
+        self._release(keys=[self.key("lease", build_id)], args=[token])
+
+    def running_ids(self) -> list[str]:
+        """Builds a worker took and has not finished (live or dead)."""
+        return sorted(self.redis.smembers(self.key("running")))
+
+    def revive(self, build_id: str, attempts: int = 0) -> str | None:
+        """A running build whose lease lapsed (its worker died) is queued again, or failed once it had
+        `attempts` (0: no limit); returns that new status, None for any other build."""
+        args = [build_id, attempts, time.time(), RECORD_TTL, WORKER_DIED]
+        return self._revive(keys=self._lease_keys(build_id), args=args)
 
     def newest_first(self, owner: str | None = None, repo: str | None = None, chunk: int = 200) -> Iterator[dict]:
         """Records newest first (per repo when owner and repo are given); forgotten ones are dropped."""
@@ -127,4 +205,9 @@ def _decode(raw: dict[str, str]) -> dict[str, Any]:
         record[name] = float(raw[name]) if raw.get(name) else None
     for name in ("image", "error", "superseded_by"):
         record[name] = raw.get(name) or None
+    record["attempts"] = int(raw.get("attempts") or 0)
     return record
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))

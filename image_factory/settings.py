@@ -37,17 +37,17 @@ class ImageFactorySettings(EnvSettings):
     checkout_timeout: int = setting("TOTEM_CHECKOUT_TIMEOUT", 300, minimum=0)
     build_timeout: int = setting("TOTEM_BUILD_TIMEOUT", 1200, minimum=0)
     push_timeout: int = setting("TOTEM_PUSH_TIMEOUT", 600, minimum=0)
-    hook_attempts: int = setting("TOTEM_HOOK_ATTEMPTS", 5, minimum=0, floor=1)
-    hook_backoff: float = setting("TOTEM_HOOK_BACKOFF", 1.0)
+    hook_attempts: int = setting("TOTEM_HOOK_ATTEMPTS", 30, minimum=0, floor=1)  # ~2 min: outlasts a restart
+    hook_backoff: float = setting("TOTEM_HOOK_BACKOFF", 0.5)
     cleanup_interval: int = setting("TOTEM_IMAGE_FACTORY_CLEANUP_INTERVAL", 3600, minimum=0, floor=60)
     # followed logs (`GET /builds/<id>/log?follow=1`) at once per API worker process: each holds a
     # thread for as long as it follows, so keep this well under the worker's threads (gunicorn_conf: 8)
     max_followers: int = setting("TOTEM_IMAGE_FACTORY_MAX_FOLLOWERS", 4, minimum=1)
-
-    @property
-    def lease_seconds(self) -> int:
-        """How long a running build may hold its claim before another worker may retake it."""
-        return self.checkout_timeout + self.build_timeout + self.push_timeout + 120
+    # a running build's claim, renewed by its worker every quarter of it: a dead worker's build is
+    # found by the sweep (every sweep_interval) once the lease lapses, then queued again or failed
+    lease_seconds: float = setting("TOTEM_IMAGE_FACTORY_LEASE", 20.0, minimum=1)
+    sweep_interval: float = setting("TOTEM_IMAGE_FACTORY_SWEEP_INTERVAL", 15.0, minimum=1)
+    build_attempts: int = setting("TOTEM_IMAGE_FACTORY_BUILD_ATTEMPTS", 3, minimum=1)
 
     def check(self) -> None:
         logs.register_secret(self.registry_password)  # masked even when the settings are refused below

@@ -1,4 +1,4 @@
-"""Celery tasks: run one build; prune old images and build directories."""
+"""Celery tasks: run one build; retry (or fail) builds whose worker died; prune old images and build directories."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from image_factory import cleanup, docker_image
 from image_factory.context import factory
-from image_factory.pipeline import run_build
+from image_factory.pipeline import requeue_dead, run_build
 from image_factory.states import BuildStatus
 from image_factory.worker import celery
 
@@ -14,12 +14,19 @@ log = logging.getLogger("image_factory.tasks")
 
 BUILD_TASK = "image_factory.build"
 CLEANUP_TASK = "image_factory.cleanup"
+SWEEP_TASK = "image_factory.sweep"
 
 
 @celery.task(name=BUILD_TASK, ignore_result=True)
 def build(build_id: str) -> str:
     """Idempotent: a build already taken or finished is left alone."""
     return run_build(factory(), build_id)
+
+
+@celery.task(name=SWEEP_TASK, ignore_result=True)
+def sweep() -> dict:
+    """On the beat schedule, every TOTEM_IMAGE_FACTORY_SWEEP_INTERVAL: any worker of the queue runs it."""
+    return requeue_dead(factory(), build.delay)
 
 
 @celery.task(name=CLEANUP_TASK, ignore_result=True)

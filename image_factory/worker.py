@@ -1,7 +1,8 @@
 """The image factory Celery worker.
 
 Run: celery -A image_factory.worker worker -Q image_factory
-     (add -B, or run `celery -A image_factory.worker beat`, for the periodic cleanup)
+     (add -B to one worker, or run `celery -A image_factory.worker beat`, for the periodic cleanup
+     and the sweep that retries builds whose worker died)
 """
 
 from kombu import Queue
@@ -20,5 +21,13 @@ celery.conf.update(
     task_routes={"image_factory.*": {"queue": config.queue}},
     worker_concurrency=config.concurrency,
     include=["image_factory.tasks"],
-    beat_schedule={"prune-images": {"task": "image_factory.cleanup", "schedule": float(config.cleanup_interval)}},
+    beat_schedule={
+        "prune-images": {"task": "image_factory.cleanup", "schedule": float(config.cleanup_interval)},
+        # expires: sweeps sent while no worker runs are dropped, not piled up
+        "requeue-dead-builds": {
+            "task": "image_factory.sweep",
+            "schedule": config.sweep_interval,
+            "options": {"expires": config.sweep_interval},
+        },
+    },
 )

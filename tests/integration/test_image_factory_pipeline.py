@@ -83,6 +83,7 @@ def test_push_is_built_pushed_to_the_registry_and_announced(factory):
     assert record["images"] == [f"{name}:{commit}", f"{name}:feature-login"]
     assert [s["name"] for s in record["steps"]] == ["checkout", "build", "push", "hook"]
     assert all(s["status"] == "succeeded" and s["duration_s"] >= 0 for s in record["steps"])
+    assert record["attempts"] == 1 and wait(lambda: not lease_held(client, build["id"]), timeout=10)  # released
 
     for image in record["images"]:
         manifest = env.manifest(image)
@@ -257,6 +258,11 @@ def test_full_log_goes_to_s3_when_a_bucket_is_configured(factory, monkeypatch):
         archived = to_s3.archive.load(record["id"])
     assert "about to fail" in archived and "==> hook" in archived
     assert not list((env.root / "work" / "logs").glob(f"{record['id']}*"))
+
+
+def lease_held(client, build_id: str) -> bool:
+    store = client.application.extensions["image_factory"].factory.store
+    return bool(store.redis.exists(store.key("lease", build_id)))
 
 
 def build_containers(env) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -70,6 +71,7 @@ class FactoryEnvironment:
         for key in redis_client.scan_iter(match=f"{self.prefix}:*", count=500):
             redis_client.delete(key)
         redis_client.delete(self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}")
+        self._forget_unacked(redis_client)
         for key in redis_client.scan_iter(match=f"totem:image_factory:delivery:{self.owner}-*", count=500):
             redis_client.delete(key)
         client = docker.DockerClient(base_url=self.env.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=60)
@@ -84,6 +86,14 @@ class FactoryEnvironment:
                     pass
         finally:
             client.close()
+
+    def _forget_unacked(self, redis_client) -> None:
+        """Tasks a killed worker left unacknowledged in kombu's shared `unacked` hash: only this
+        queue's entries go (else the broker would restore them into the queue an hour later)."""
+        for tag, raw in redis_client.hscan_iter("unacked", count=500):
+            if json.loads(raw)[2] == self.queue:  # [message, exchange, routing key]
+                redis_client.hdel("unacked", tag)
+                redis_client.zrem("unacked_index", tag)
 
     def _delete_manifest(self, image: str) -> None:
         try:

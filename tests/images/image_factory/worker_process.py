@@ -12,9 +12,17 @@ from totem.waiting import wait
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], queue: str, log_path: Path, concurrency: int = 2, name: str = "w1"):
+    def __init__(
+        self,
+        env: dict[str, str],
+        queue: str,
+        log_path: Path,
+        concurrency: int = 2,
+        name: str = "w1",
+        beat: bool = False,
+    ):
         self.env, self.queue, self.log_path = env, queue, log_path
-        self.concurrency, self.name = concurrency, name
+        self.concurrency, self.name, self.beat = concurrency, name, beat
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
@@ -37,6 +45,7 @@ class WorkerProcess:
                 "--without-heartbeat",
                 "--loglevel",
                 "INFO",
+                *self._beat_args(),
             ],
             env=self.env,
             stdout=self._log,
@@ -46,6 +55,10 @@ class WorkerProcess:
         )
         wait(self._ready, timeout=60, interval=0.2)
         return self
+
+    def _beat_args(self) -> list[str]:
+        """The embedded beat (cleanup, sweep), its schedule file next to the log."""
+        return ["-B", "-s", str(self.log_path.with_suffix(".beat-schedule"))] if self.beat else []
 
     def _ready(self) -> bool:
         if self.process.poll() is not None:
@@ -67,6 +80,13 @@ class WorkerProcess:
                 pass
         self.process = None
         self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the worker's whole process group (pool children and beat included): a crash."""
+        if self.process:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.stop()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
