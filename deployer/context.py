@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from deployer.ports import Ports
 from deployer.records import Records
+from deployer.repair import LEASE_INTERVALS, EndpointLeases
 from deployer.settings import DeployerSettings
 from totem.logs import register_secret
 from totem.settings import Settings
@@ -43,6 +44,11 @@ class Context:
     @cached_property
     def ports(self) -> Ports:
         return Ports(self.store, self.records.root, self.options.port_min, self.options.port_max)
+
+    @cached_property
+    def endpoint_leases(self) -> EndpointLeases:
+        """The reconcile's endpoint registrations (deployer/repair.py), for this process."""
+        return EndpointLeases(self.store, max(1, round(LEASE_INTERVALS * self.options.reconcile_interval)))
 
     @property
     def yoda(self) -> str:

@@ -58,28 +58,40 @@ def wait_discovered(store, yoda: str, record: Record, timeout: float, keep_going
         ) from None
 
 
+def check_endpoint(
+    session: requests.Session, address: str, record: Record, interval: float, keep_going, attempts: int | None = None
+) -> tuple[int | None, str]:
+    """GET <check path> on one endpoint, `attempts` tries (the spec's by default) of `check_timeout`
+    seconds: (the 2xx status, "") once one passes, else (None, what the last try got)."""
+    spec = record["spec"]
+    tries = attempts or spec["attempts"]
+    last = "no answer"
+    for attempt in range(1, tries + 1):
+        keep_going()
+        try:
+            response = session.get(
+                f"http://{address}{spec['check_path']}", timeout=spec["check_timeout"], allow_redirects=False
+            )
+            if 200 <= response.status_code < 300:
+                return response.status_code, ""
+            last = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        if attempt < tries:
+            time.sleep(interval)
+    return None, last
+
+
 def http_check(found: dict[str, str], record: Record, interval: float, keep_going) -> dict[str, int]:
-    """GET <check path> on every endpoint; each has `attempts` tries of `check_timeout` seconds."""
+    """The check on every endpoint; GateFailed names the first that fails it."""
     spec = record["spec"]
     results = {}
     with requests.Session() as session:
         for node, address in sorted(found.items()):
-            url = f"http://{address}{spec['check_path']}"
-            last = "no answer"
-            for attempt in range(1, spec["attempts"] + 1):
-                keep_going()
-                try:
-                    response = session.get(url, timeout=spec["check_timeout"], allow_redirects=False)
-                    if 200 <= response.status_code < 300:
-                        results[node] = response.status_code
-                        break
-                    last = f"HTTP {response.status_code}"
-                except requests.RequestException as exc:
-                    last = type(exc).__name__
-                if attempt < spec["attempts"]:
-                    time.sleep(interval)
-            else:
+            status, last = check_endpoint(session, address, record, interval, keep_going)
+            if status is None:
                 raise GateFailed(
                     f"{node} ({address}) failed the check {spec['check_path']} {spec['attempts']} time(s): {last}"
                 )
+            results[node] = status
     return results

@@ -7,6 +7,7 @@ import logging
 from deployer import gating, wiring
 from deployer.decommission import decommission
 from deployer.records import Record, add_event
+from deployer.repair import release_endpoints, repair_endpoints
 from deployer.secrets import decrypt_environment
 from deployer.states import ACTIVE, Event, State
 
@@ -56,7 +57,8 @@ def _cancel(ctx, record: Record) -> None:
 
 def reconcile(ctx, app: str) -> list[dict]:
     """Desired (PROMOTED deployments) against actual (scheduler status): restart missing
-    instances, remove orphans, record drift as events. Returns what it did."""
+    instances, remove orphans, register the endpoints of healthy instances yoda-discover has not
+    (deployer/repair.py), record what is left as drift. Returns what it did."""
     records = {r["id"]: r for r in ctx.records.for_app(app)}
     wanted = {i: r for i, r in records.items() if r["state"] in ACTIVE or r["state"] == State.PROMOTED}
     actions: list[dict] = []
@@ -77,8 +79,9 @@ def reconcile(ctx, app: str) -> list[dict]:
                 }
                 scheduler.destroy(orphan)
                 actions.append({"type": Event.ORPHAN_REMOVED, "node": instance.node, "deployment": instance.deployment})
-    for record in wanted.values():
+    for record in records.values():
         if record["state"] != State.PROMOTED:
+            release_endpoints(ctx, record)
             continue
         scheduler = ctx.scheduler(record["scheduler"])
         status = {i.node: i for i in scheduler.status(record)}
@@ -89,8 +92,9 @@ def reconcile(ctx, app: str) -> list[dict]:
             del environment
             scheduler.start(record)
             actions.append({"type": Event.INSTANCE_RESTARTED, "deployment": record["id"], "nodes": missing})
-        registered = gating.endpoints(ctx.store, ctx.yoda, record)
-        unregistered = sorted(set(record["instances"]) - set(registered) - set(missing))
+        repaired, unregistered = repair_endpoints(ctx, record, skip=set(missing))
+        if repaired:
+            actions.append({"type": Event.ENDPOINT_REPAIRED, "deployment": record["id"], "nodes": repaired})
         if unregistered:
             actions.append({"type": Event.DRIFT, "deployment": record["id"], "unregistered": unregistered})
     for action in actions:

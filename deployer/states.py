@@ -40,4 +40,5 @@ class Event(StrEnum):
     UNDEPLOY_REQUESTED = "UNDEPLOY_REQUESTED"
     INSTANCE_RESTARTED = "INSTANCE_RESTARTED"
     ORPHAN_REMOVED = "ORPHAN_REMOVED"
+    ENDPOINT_REPAIRED = "ENDPOINT_REPAIRED"  # reconcile registered an endpoint yoda-discover had not
     DRIFT = "DRIFT"

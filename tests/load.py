@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import requests
 
+STALL_S = 1.0  # an answer slower than this counts towards the outage (healthy answers take milliseconds)
+
 
 class Load(threading.Thread):
     """GET `url` with `Host: host` in a loop, over one keep-alive connection, or alternately over a
@@ -28,6 +30,7 @@ class Load(threading.Thread):
         self.stopped = threading.Event()
         self.sent = 0
         self.failures: list[tuple[float, str]] = []  # (time.monotonic(), what went wrong)
+        self.stalls: list[float] = []  # when answers that took longer than STALL_S came (held, not refused)
         self.bodies: Counter[str] = Counter()  # what the successful answers said
         self.last: str | None = None
 
@@ -38,6 +41,7 @@ class Load(threading.Thread):
     def _loop(self, session: requests.Session) -> None:
         while not self.stopped.is_set():
             client = requests if self.fresh and self.sent % 2 else session
+            started = time.monotonic()
             try:
                 response = client.get(self.url, headers={"Host": self.host}, timeout=self.timeout)
                 failure = None if self.ok(response) else f"HTTP {response.status_code}"
@@ -45,6 +49,8 @@ class Load(threading.Thread):
             except requests.RequestException as exc:
                 failure, body = type(exc).__name__, ""
             self.sent += 1
+            if time.monotonic() - started > STALL_S:
+                self.stalls.append(time.monotonic())
             if failure:
                 self.failures.append((time.monotonic(), failure))
             else:
@@ -70,8 +76,9 @@ class Load(threading.Thread):
         return Counter(what for _when, what in self.failures)
 
     def recovered_after(self, fault_at: float) -> float:
-        """Seconds from `fault_at` (time.monotonic()) to the last failure; 0 when none failed after it."""
-        after = [when for when, _what in self.failures if when >= fault_at]
+        """Seconds from `fault_at` (time.monotonic()) to the last failed or stalled answer; 0 when none
+        came after it. A stall counts: a request held for seconds is an outage the client waited out."""
+        after = [when for when, _what in self.failures if when >= fault_at] + [w for w in self.stalls if w >= fault_at]
         return round(max(after) - fault_at, 2) if after else 0.0
 
     def wait_for(self, count: int, timeout: float = 30) -> None:

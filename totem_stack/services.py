@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:5001"
 # dockerd and containerd put unix sockets under --exec-root (the longest ends in
 # "/containerd/containerd.sock.ttrpc"); a socket path must fit in 108 bytes.
 EXEC_ROOT_MAX = 60
+# Containers keep running while dockerd restarts (an upgrade, a crash): no outage for the apps.
+DAEMON_CONFIG = {"live-restore": True}
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ def docker(settings: Settings, home: StackHome) -> Service:
         healthy=partial(health.docker_ping, settings.docker_host),
         local=tcp is None or is_loopback(tcp[0]),
         tcp=tcp,
-        files={data / "daemon.json": "{}\n"},
+        files={data / "daemon.json": json.dumps(DAEMON_CONFIG) + "\n"},
         dirs=(data, exec_root),
         timeout=60,
         leftovers_under=str(exec_root),

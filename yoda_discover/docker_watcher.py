@@ -3,7 +3,9 @@
 Docker events drive registration (start) and immediate removal (die, stop,
 kill, ...). A periodic full resync against the running containers adds what
 was missed, removes what is gone, and deletes this host's endpoints in etcd
-that no running container accounts for.
+that no running container accounts for. While the Docker API does not answer
+(an engine restart) nothing is removed: each endpoint stays to its own health
+check; the events stream reopens and resyncs once the engine is back.
 """
 
 from __future__ import annotations

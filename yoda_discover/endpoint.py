@@ -18,4 +18,4 @@ def endpoint_registration(
     instance = instance_from_labels(container_id, labels)
     check = functools.partial(health.check, host_ip, instance.port, instance.health, policy.timeout)
     key = yoda.endpoint_key(base, instance.upstream, instance.node)
-    return Registration(store, key, f"{host_ip}:{instance.port}", check, policy)
+    return Registration(store, key, yoda.endpoint_value(host_ip, instance.port), check, policy)

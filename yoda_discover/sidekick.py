@@ -1,7 +1,8 @@
 """`yoda-discover register <container>`: the sidekick for one app instance.
 
 Registers the container's endpoint while it is healthy; deregisters and returns
-when the container goes away or `done` is set (SIGTERM/SIGINT).
+when the container goes away or `done` is set (SIGTERM/SIGINT). While the Docker daemon
+does not answer (an engine restart) the endpoint stays, to its own health check.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
+
+from docker.errors import NotFound
 
 from totem.store import Store
 from totem.waiting import WaitAborted, WaitTimeout, pause, wait
@@ -25,12 +28,22 @@ class ContainerNotRunning(DiscoverError, RuntimeError):
 
 
 def _running(client: Any, container: str) -> dict | None:
+    """The container's details while it runs, None once it stopped or is gone. Raises while the
+    daemon does not answer: that says nothing about the container (with live-restore it keeps
+    running through an engine restart), so the endpoint stays to its own health check."""
     try:
         info = client.api.inspect_container(container)
-    except Exception as exc:  # docker.errors.NotFound, or the daemon is away
-        log.info("inspect %s: %s", container, exc)
+    except NotFound:
         return None
     return info if (info.get("State") or {}).get("Running") else None
+
+
+def _gone(client: Any, container: str) -> bool:
+    try:
+        return _running(client, container) is None
+    except Exception as exc:  # the daemon is away (restarting): ask again on the next poll
+        log.info("inspect %s: %s", container, exc)
+        return False
 
 
 def run_sidekick(
@@ -52,6 +65,7 @@ def run_sidekick(
             interval=min(poll, 0.5),
             abort=done,
             what=f"container {container} running",
+            ignoring=(Exception,),  # the daemon not answering yet
         )
     except WaitAborted:
         raise ContainerNotRunning(f"{container}: stopped before it ran") from None
@@ -67,15 +81,15 @@ def run_sidekick(
             log.info("container %s: %s", container, action)
             done.set()
 
-    def on_connected() -> None:  # it may have gone before the stream opened
-        if _running(client, container_id) is None:
+    def on_connected() -> None:  # it may have gone before the stream (re)opened
+        if _gone(client, container_id):
             done.set()
 
     events = DockerEvents(client, on_event, on_connected, filters={"container": container_id}).start()
     registration.start()
     try:
         while not pause(poll, done):
-            if _running(client, container_id) is None:  # in case an event was missed
+            if _gone(client, container_id):  # in case an event was missed
                 break
     finally:
         registration.stop()

@@ -1,5 +1,6 @@
 """`docker`: containers on one or several Docker hosts (TOTEM_DOCKER_HOSTS), host networking,
-one allocated port per instance (the PORT variable), instances spread round-robin over hosts."""
+one allocated port per instance (the PORT variable), instances spread round-robin over hosts,
+restart policy `unless-stopped` (removal is always explicit: stop, then remove)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,9 @@ class DockerScheduler(Scheduler):
                 network_mode="host",
                 labels=labels(record, node, where["port"]),
                 environment={**environment, "PORT": str(where["port"])},
-                restart_policy={"Name": "on-failure", "MaximumRetryCount": 5},
+                # back whenever the engine is (an app exits 0 on the SIGTERM of an engine restart); the
+                # deployer's own stop marks it stopped, so a decommissioned instance never comes back
+                restart_policy={"Name": "unless-stopped"},
             )
 
     def start(self, record: Record) -> None:

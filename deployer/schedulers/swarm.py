@@ -1,5 +1,5 @@
 """`swarm`: one replicated Docker Swarm service per instance (host networking, its own PORT),
-with a restart policy, labels on the service and its containers, and an optional healthcheck
+restarted on any exit, labels on the service and its containers, and an optional healthcheck
 (`templates.app.args.healthcheck`: an exec-form command list). Services are created with 0
 replicas (`deploy`), scaled to 1 (`start`) and back to 0 (`stop`)."""
 
@@ -72,7 +72,8 @@ class SwarmScheduler(Scheduler):
                 container_labels=instance_labels,
                 networks=["host"],
                 mode=ServiceMode("replicated", replicas=0),
-                restart_policy=RestartPolicy(condition="on-failure", delay=SECOND, max_attempts=5),
+                # any exit, 0 included (an engine restart's SIGTERM): stop is a scale to 0, removal explicit
+                restart_policy=RestartPolicy(condition="any", delay=SECOND),
                 healthcheck=self._healthcheck(record),
                 stop_grace_period=int(record["spec"]["stop_timeout"] * SECOND),
             )

@@ -12,12 +12,12 @@ class FaultOutcome:
     fault: str
     sent: int  # requests the load sent while the fault happened and was recovered from
     failed: int
-    recovered_s: float  # seconds from the fault to the last failed request (0 when none failed)
+    recovered_s: float  # seconds from the fault to the last failed or stalled answer (0 when none)
     stuck: list[str] = field(default_factory=list)  # what was left stuck afterwards (should be nothing)
 
     def line(self) -> str:
         stuck = "; ".join(self.stuck) or "nothing"
         return (
             f"{self.fault:<36} sent {self.sent:>6}  failed {self.failed:>5}  "
-            f"last failure {self.recovered_s:>5.2f} s after the fault  stuck: {stuck}"
+            f"recovered {self.recovered_s:>5.2f} s after the fault  stuck: {stuck}"
         )

@@ -1,5 +1,5 @@
 """The lifecycle against real etcd with an in-memory scheduler: gating, promotion, failure
-handling (before and after wiring), modes, anchored ownership, resume, reconcile."""
+handling (before and after wiring), modes, anchored ownership, resume, reconcile (endpoint repair)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from deployer.secrets import encrypt
 from deployer.settings import DeployerSettings
 from tests.fixtures.deployer.fake_scheduler import FakeScheduler
 from tests.fixtures.deployer.harness import deploy_request
+from tests.unit.test_discover_parts import lease_of
 from totem.contracts import yoda
 from totem.settings import Settings
+from totem.waiting import wait
 
 KEY = "yaHvhqpRwLEWGwvc0qCzBaJGvAA6m6cC9bSxIsBVdW4="
 
@@ -35,6 +37,7 @@ def ctx():
         "TOTEM_DEPLOYER_ACK_TIMEOUT": "1",
         "TOTEM_DEPLOYER_CHECK_INTERVAL": "0.01",
         "TOTEM_DEPLOYER_START_TIMEOUT": "2",
+        "TOTEM_DEPLOYER_RECONCILE_INTERVAL": "1",  # the reconcile's endpoint leases: 3 s
         "TOTEM_ENCRYPTION_KEY": KEY,
     }
     ctx = Context(Settings.from_env(env), DeployerSettings.from_env(env), scheduler_factories={"fake": FakeScheduler})
@@ -247,6 +250,44 @@ def test_reconcile_restarts_missing_instances_and_removes_orphans(ctx):
     assert "shop-old-9-1" not in fake(ctx).created
     timeline = [e["type"] for e in ctx.records.get(record["id"])["events"]]
     assert "INSTANCE_RESTARTED" in timeline
+
+
+def test_reconcile_registers_a_healthy_instance_yoda_discover_has_not(ctx, settings):
+    record = run(ctx, submit(ctx, "shop", "v1"))
+    healthy, broken = sorted(record["instances"])
+    keys = {n: yoda.endpoint_key(ctx.yoda, record["upstream"], n) for n in record["instances"]}
+    for key in keys.values():
+        ctx.store.delete(key)  # the sidekick died: its leases ran out
+    fake(ctx).backends[broken].healthy = False
+    actions = reconcile(ctx, "shop")
+    assert {"type": "ENDPOINT_REPAIRED", "deployment": record["id"], "nodes": [healthy]} in actions
+    assert {"type": "DRIFT", "deployment": record["id"], "unregistered": [broken]} in actions
+    assert ctx.store.get(keys[healthy]) == fake(ctx).backends[healthy].address  # the value yoda-discover writes
+    assert ctx.store.get(keys[broken]) is None
+    assert "ENDPOINT_REPAIRED" in [e["type"] for e in ctx.records.get(record["id"])["events"]]
+
+    # renewed while it passes, repaired once: the next reconcile only keeps it
+    repaired = lease_of(settings, keys[healthy])
+    assert [a["type"] for a in reconcile(ctx, "shop")] == ["DRIFT"]
+    assert lease_of(settings, keys[healthy]) == repaired
+
+    # yoda-discover back: its own lease takes the key over, and the reconcile never takes it back
+    sidekick = ctx.store.lease(5)
+    ctx.store.put(keys[healthy], fake(ctx).backends[healthy].address, sidekick)
+    reconcile(ctx, "shop")
+    assert lease_of(settings, keys[healthy]) == sidekick.id
+    sidekick.revoke()
+
+
+def test_a_repaired_endpoint_goes_on_its_own_when_no_reconcile_renews_it(ctx):
+    record = run(ctx, submit(ctx, "shop", "v1"))
+    node = sorted(record["instances"])[0]
+    key = yoda.endpoint_key(ctx.yoda, record["upstream"], node)
+    ctx.store.delete(key)
+    reconcile(ctx, "shop")
+    assert ctx.store.get(key) is not None
+    assert ctx.endpoint_leases.ttl == 3  # 3 reconcile intervals: a dead host's endpoints do not stay
+    wait(lambda: ctx.store.get(key) is None, 6, 0.1, what="the repaired endpoint expired")
 
 
 def test_routed_upstreams_are_exact(ctx):

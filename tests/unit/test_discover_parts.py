@@ -6,9 +6,11 @@ import base64
 import http.server
 import socket
 import threading
+import time
 
 import pytest
 import requests
+from docker.errors import NotFound
 
 from tests.support import serve_http
 from totem.contracts import yoda
@@ -16,8 +18,9 @@ from totem.contracts.labels import APP, HEALTH, NODE, PORT, UPSTREAM, VERSION, i
 from totem.net import free_port
 from totem.store import connect
 from totem.waiting import wait
-from yoda_discover import health
+from yoda_discover import health, sidekick
 from yoda_discover.docker_events import DockerEvents, container_event, means_gone, means_started
+from yoda_discover.docker_watcher import DockerWatcher
 from yoda_discover.health import CheckResult
 from yoda_discover.labels import LabelError, instance_from_labels
 from yoda_discover.presence import ProxyNode
@@ -141,6 +144,56 @@ def test_events_stream_reconnects_and_resyncs_each_time():
         assert len(connects) == 2  # after each successful (re)connection
     finally:
         events.stop()
+
+
+class AwayDocker:
+    """A docker client whose daemon does not answer (an engine restarting)."""
+
+    def __init__(self):
+        self.api = self
+
+    def containers(self, *args, **kwargs):
+        raise requests.ConnectionError("daemon away")
+
+    events = inspect_container = containers
+
+
+class Inspected(AwayDocker):
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
+
+    def inspect_container(self, container):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    "answer, gone",
+    [
+        (requests.ConnectionError("daemon away"), False),
+        (NotFound("no such container"), True),
+        ({"State": {"Running": False}}, True),
+        ({"State": {"Running": True}}, False),
+    ],
+)
+def test_the_sidekick_tells_a_gone_container_from_an_away_daemon(answer, gone):
+    assert sidekick._gone(Inspected(answer), "c1") is gone
+
+
+def test_the_watcher_keeps_its_registrations_while_the_daemon_is_away(settings, unique_prefix):
+    store = connect(settings.etcd_url)
+    watcher = DockerWatcher(store, AwayDocker(), unique_prefix + "yoda", resync_interval=0.05).start()
+    watcher.add("c1", LABELS)
+    try:
+        time.sleep(0.3)  # the events stream and the resyncs fail, and are tried again
+        with pytest.raises(requests.ConnectionError):
+            watcher.resync()
+        assert list(watcher.registrations) == ["c1"]
+    finally:
+        watcher.stop()
+        store.delete_prefix(unique_prefix)
 
 
 # -- health checks ----------------------------------------------------------------------------

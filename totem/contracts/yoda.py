@@ -145,6 +145,11 @@ def endpoint_key(base: str, upstream: str, node: str) -> str:
     return endpoints_prefix(base, upstream) + node
 
 
+def endpoint_value(address: str, port: int | str) -> str:
+    """`ip:port` of one instance: what yoda-discover registers (and the deployer's reconcile, for it)."""
+    return f"{address}:{port}"
+
+
 def parse_endpoint_key(base: str, key: str) -> tuple[str, str] | None:
     """(upstream, node) for an endpoint key, else None."""
     rest = relative(base, key)
