@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--default-cert", type=Path, help="PEM served when no SNI matches (self-signed if unset)")
     add("--advertise", help="address announced in proxy-nodes/<node>/info (default: HTTP bind host)")
     add("--debounce", type=float, default=0.01, help="quiet seconds before applying a burst")
+    add(
+        "--endpoint-grace",
+        type=float,
+        default=ProxySettings.read("endpoint_grace"),
+        help="seconds an endpoint gone from etcd stays while HAProxy reports it UP (YODA_ENDPOINT_GRACE, 90)",
+    )
     add("--log-level", default="INFO")
     return parser
 
@@ -39,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 def options(args: argparse.Namespace) -> ProxySettings:
     if not NAME.match(args.node):
         raise SystemExit(f"yoda-proxy: --node {args.node!r} must match {NAME.pattern}")
+    if args.endpoint_grace < 0:
+        raise SystemExit("yoda-proxy: --endpoint-grace must be 0 or more seconds")
     return ProxySettings.from_env(
         etcd_url=args.etcd_url,
         base="/" + args.base.strip("/"),
@@ -51,6 +59,7 @@ def options(args: argparse.Namespace) -> ProxySettings:
         default_cert=args.default_cert,
         advertise=args.advertise,
         debounce=args.debounce,
+        endpoint_grace=args.endpoint_grace,
     )
 
 

@@ -55,12 +55,16 @@ class Health:
     interval_ms: int = 2000
 
 
+Endpoint = tuple[str, str, int]  # (node, ip, port)
+
+
 @dataclass(frozen=True)
 class Upstream:
     name: str
     mode: str = "http"
     health: Health = Health()
-    endpoints: tuple[tuple[str, str, int], ...] = ()  # (node, ip, port)
+    endpoints: tuple[Endpoint, ...] = ()
+    checked: bool = False  # etcd declares its health check (health/*): its endpoints get a grace
 
 
 @dataclass(frozen=True)

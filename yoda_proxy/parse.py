@@ -117,7 +117,8 @@ def parse_upstream(up_id: str, keys: dict[str, str], report: Callable[[str], Non
             endpoints.append((node, ip, port))  # the node name is only a key: any name will do
         except Invalid as exc:
             report(f"{UPSTREAMS}{up_id}/{yoda.ENDPOINTS}/{node}: {exc}")
-    return Upstream(name(up_id, "upstream"), mode, Health(uri, timeout, interval), tuple(endpoints))
+    checked = any(keys.get(k, "").strip() for k in (yoda.HEALTH_URI, yoda.HEALTH_INTERVAL, yoda.HEALTH_TIMEOUT))
+    return Upstream(name(up_id, "upstream"), mode, Health(uri, timeout, interval), tuple(endpoints), checked)
 
 
 def parse_listener(listener_id: str, keys: dict[str, str]) -> Listener:

@@ -21,11 +21,12 @@ from totem.store import Event, Store, Watcher
 from yoda_proxy import cache
 from yoda_proxy.announce import Announcer
 from yoda_proxy.certs import ensure_default
+from yoda_proxy.grace import Grace, names
 from yoda_proxy.haproxy import HAProxy, HAProxyError
 from yoda_proxy.keytree import KeyTree
 from yoda_proxy.model import Wiring
 from yoda_proxy.parse import IGNORED, parse
-from yoda_proxy.plan import MAPS, Plan, build, carry_over, fits
+from yoda_proxy.plan import MAPS, Plan, backend_name, build, carry_over, fits
 from yoda_proxy.render import write_generation
 from yoda_proxy.runtime import RuntimeAPI, RuntimeCommandError
 from yoda_proxy.settings import ProxySettings
@@ -86,6 +87,7 @@ class Reconciler:
         self.gen_dir: Path | None = None
         self.default_cert = opts.default_cert or ensure_default(self.work / "default.pem")
         self.slots = SlotTable()
+        self.grace = Grace(opts.endpoint_grace)
         self._lock = threading.Lock()
         self._changed = threading.Event()
         self._first_change = self._last_event = self._restart_at = 0.0
@@ -156,6 +158,7 @@ class Reconciler:
         while not self._stopped.is_set():
             changed = self._changed.wait(WATCH_EVERY)
             self._restart_if_down()
+            self._check_grace()
             if not changed:
                 if time.monotonic() - supervised >= SUPERVISE_EVERY:
                     supervised = time.monotonic()
@@ -201,6 +204,26 @@ class Reconciler:
         self.applied = None  # the maps and servers changed at runtime since the last render
         self.apply()
 
+    def _check_grace(self) -> None:
+        """Drop the endpoints in grace that HAProxy marks DOWN, or whose grace is over."""
+        if not self.grace.held or self.applied is None:
+            return
+        servers = {}  # (backend, server) -> (upstream, node)
+        for upstream, node in self.grace.held:
+            backend = backend_name(upstream)
+            servers[(backend, self.slots.server(backend, node))] = (upstream, node)
+        try:
+            up = self.runtime.servers_up({backend for backend, _ in servers})
+        except (RuntimeCommandError, OSError) as exc:  # HAProxy restarting: ask on the next pass
+            log.debug("cannot read server states: %s", exc)
+            return
+        down = [key for server, key in servers.items() if server not in up]
+        if down:
+            log.warning("gone from etcd and marked DOWN by HAProxy, dropped: %s", names(down))
+            self.grace.drop(down)
+        if down or self.grace.expired():
+            self.apply()
+
     # -- apply ---------------------------------------------------------------------
     def apply(self) -> None:
         started = time.monotonic()
@@ -208,7 +231,8 @@ class Reconciler:
             changed, self.changed = (None if self._full_parse else self.changed), set()
             self._full_parse = False
             self.wiring = wiring = parse(self.keys, self.wiring, changed)
-        plan, grown = build(wiring, self.slots)
+        plan, grown = build(self.grace.serve(wiring), self.slots)
+        self.status.endpoints_in_grace, self.status.endpoints_held = len(self.grace.held), self.grace.total
         try:
             if self.applied is None or grown or not fits(self.applied, plan):
                 self._reload(plan)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import socket
+from collections.abc import Iterable
 from pathlib import Path
 
 from yoda_proxy.errors import ProxyError
@@ -29,6 +31,15 @@ def ask(path: Path | str, command: str, timeout: float = 5.0) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
+def up_servers(stat: str) -> set[tuple[str, str]]:
+    """(backend, server) of the servers a `show stat` answer reports UP ("UP", or "UP 1/2" going down)."""
+    lines = stat.strip().splitlines()
+    if not lines or not lines[0].startswith("# "):
+        return set()  # not a stat table ("No such proxy.")
+    rows = csv.DictReader([lines[0][2:], *lines[1:]])
+    return {(row["pxname"], row["svname"]) for row in rows if (row.get("status") or "").startswith("UP")}
+
+
 class RuntimeAPI:
     """A batch of commands on one interactive connection; each answer is checked."""
 
@@ -38,6 +49,11 @@ class RuntimeAPI:
 
     def ask(self, command: str) -> str:
         return ask(self.path, command, self.timeout)
+
+    def servers_up(self, backends: Iterable[str]) -> set[tuple[str, str]]:
+        """(backend, server) of the servers of `backends` that HAProxy's health checks report UP."""
+        answers = self.run([f"show stat {backend} 4 -1" for backend in sorted(backends)])  # 4: servers only
+        return {server for answer in answers for server in up_servers(answer)}
 
     def run(self, commands: list[str]) -> list[str]:
         if not commands:

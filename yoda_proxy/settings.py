@@ -46,6 +46,8 @@ class ProxySettings(EnvSettings):
     max_delay: float = 0.2  # apply at the latest this long after the first change
     hard_stop_after: str = "30s"  # how long old workers may finish in-flight requests
     lease_ttl: int = 10
+    # seconds an endpoint gone from etcd stays while HAProxy reports it UP (grace.py); 0: none
+    endpoint_grace: float = setting("YODA_ENDPOINT_GRACE", 90.0, minimum=0)
     admin_password: str | None = setting("YODA_ADMIN_PASSWORD", None, secret=True)
 
     @property

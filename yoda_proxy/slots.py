@@ -41,6 +41,11 @@ class SlotTable:
                 current[node] = next(free)
         return grown
 
+    def server(self, backend: str, node: str) -> str | None:
+        """The HAProxy server name ("s3") of `node`'s slot, None when it has none."""
+        slot = self.slots.get(backend, {}).get(node)
+        return None if slot is None else f"s{slot}"
+
     def forget(self, keep: set[str]) -> None:
         """Drop backends that are no longer declared."""
         for backend in set(self.slots) - keep:

@@ -21,6 +21,8 @@ class Status:
         self.runtime_updates = 0
         self.haproxy_restarts = 0  # HAProxy found dead and started again
         self.apply_failures = 0
+        self.endpoints_in_grace = 0  # gone from etcd, kept while HAProxy reports them UP
+        self.endpoints_held = 0  # endpoints that entered grace since the start
         self.applies = 0
         self.last_apply_seconds = 0.0
         self.last_applied_at: float | None = None
@@ -70,6 +72,8 @@ class Status:
                 "runtime_updates": self.runtime_updates,
                 "haproxy_restarts": self.haproxy_restarts,
                 "apply_failures": self.apply_failures,
+                "endpoints_in_grace": self.endpoints_in_grace,
+                "endpoints_held_total": self.endpoints_held,
                 "applies": self.applies,
                 "last_apply_seconds": self.last_apply_seconds,
                 "last_applied_at": self.last_applied_at,
@@ -87,6 +91,10 @@ class Status:
             f"yoda_proxy_haproxy_restarts_total {data['haproxy_restarts']}",
             "# TYPE yoda_proxy_apply_failures_total counter",
             f"yoda_proxy_apply_failures_total {data['apply_failures']}",
+            "# TYPE yoda_proxy_endpoints_in_grace gauge",
+            f"yoda_proxy_endpoints_in_grace {data['endpoints_in_grace']}",
+            "# TYPE yoda_proxy_endpoints_held_total counter",
+            f"yoda_proxy_endpoints_held_total {data['endpoints_held_total']}",
             "# TYPE yoda_proxy_applies_total counter",
             f"yoda_proxy_applies_total {data['applies']}",
             "# TYPE yoda_proxy_last_apply_seconds gauge",
