@@ -75,6 +75,13 @@ class PrivateEtcd:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
+    def kill(self) -> None:
+        """SIGKILL this etcd (its own pid); `start()` brings it back on the same data and ports."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+        self.process = None
+
     def compact(self) -> int:
         """Compact history up to the current revision; returns that revision."""
         header = requests.post(f"http://{self.address}/v3/kv/range", json={"key": "AA=="}, timeout=5).json()["header"]

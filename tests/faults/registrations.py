@@ -158,30 +158,43 @@ def discover_killed(app: App, ttl: float = DISCOVER_TTL) -> FaultOutcome:
 def etcd_paused(app: App, etcd: PrivateEtcd, seconds: float = 8.0) -> FaultOutcome:
     """The etcd `app` runs on SIGSTOPped for `seconds` (more than the TTL), then SIGCONT: every lease
     expires at once, and yoda-discover registers the endpoints again on its next pass."""
+    return _etcd_away(app, etcd, f"etcd paused {seconds:g} s", etcd.pause, etcd.resume, seconds, True)
+
+
+def etcd_restarted(app: App, etcd: PrivateEtcd, seconds: float = 15.0) -> FaultOutcome:
+    """The etcd `app` runs on SIGKILLed, started again `seconds` later on the same data: the proxy
+    serves what it last read meanwhile, and every client reconnects (a restarted etcd renews the leases
+    it kept, so the endpoints need not vanish at all)."""
+    fault = f"etcd killed, back after {seconds:g} s"
+    return _etcd_away(app, etcd, fault, etcd.kill, etcd.start, seconds, False)
+
+
+def _etcd_away(app: App, etcd: PrivateEtcd, fault: str, away, back, seconds: float, grace: bool) -> FaultOutcome:
+    """`away()`, `seconds` of it under load, `back()`; `grace`: the leases must have run out meanwhile."""
     held = app.status()["endpoints_held_total"]
     with Load(app.proxy.url(PATH), HOST) as load:
         load.wait_for(20)
         fault_at = time.monotonic()
-        etcd.pause()
+        away()
         try:
             time.sleep(seconds)
         finally:
-            etcd.resume()
-        settle(app, held)
+            back()
+        settle(app, held if grace else None)
         time.sleep(AFTER)
-    left = stuck(app, held)
+    left = stuck(app, held if grace else None)
     if etcd.process is None or etcd.process.poll() is not None:
         left.append("etcd not running")
-    fault = f"etcd paused {seconds:g} s"
     return FaultOutcome(fault, load.sent, load.failed, load.recovered_after(fault_at), left)
 
 
-def settle(app: App, held_before: int) -> None:
-    """Until the endpoints went to grace and came back: registered again, nothing left in grace."""
+def settle(app: App, held_before: int | None) -> None:
+    """Until the endpoints went to grace (when `held_before` is given) and came back: registered
+    again, nothing left in grace."""
 
     def back() -> bool:
         status = app.status()
-        went = status["endpoints_held_total"] > held_before
+        went = held_before is None or status["endpoints_held_total"] > held_before
         return went and not status["endpoints_in_grace"] and app.registered() == app.endpoints
 
     try:
@@ -190,7 +203,7 @@ def settle(app: App, held_before: int) -> None:
         pass  # stuck() says what is left
 
 
-def stuck(app: App, held_before: int) -> list[str]:
+def stuck(app: App, held_before: int | None) -> list[str]:
     """What is still wrong after the fault."""
     problems = []
     if not app.discover.running:
@@ -201,7 +214,7 @@ def stuck(app: App, held_before: int) -> list[str]:
         status = app.status()
     except requests.RequestException:
         return [*problems, "yoda-proxy /status does not answer"]
-    if status["endpoints_held_total"] == held_before:
+    if held_before is not None and status["endpoints_held_total"] == held_before:
         problems.append("no endpoint went to grace (the registrations did not vanish, or the proxy did not hold them)")
     if status["endpoints_in_grace"]:
         problems.append(f"{status['endpoints_in_grace']} endpoints still in grace")

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.faults.registrations import discover_killed, etcd_paused, registered_app
+from tests.faults.registrations import discover_killed, etcd_paused, etcd_restarted, registered_app
 from totem.store import connect
 from totem.waiting import wait
 from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
@@ -35,6 +35,12 @@ def test_yoda_discover_killed(docker_client):
 def test_etcd_paused(docker_client, private_etcd):
     with registered_app(docker_client, private_etcd.url) as app:
         assert_no_outage(etcd_paused(app, private_etcd))
+
+
+@pytest.mark.skipif(not shutil.which("etcd"), reason="etcd not installed")
+def test_etcd_killed_and_back_after_15_s(docker_client, private_etcd):
+    with registered_app(docker_client, private_etcd.url) as app:
+        assert_no_outage(etcd_restarted(app, private_etcd))
 
 
 # -- what must still go at once ----------------------------------------------------------------
