@@ -3,16 +3,11 @@ in the backlog of the listening sockets yoda-proxy holds instead of being refuse
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from tests.faults.proxy_worker import haproxy_worker_death, proc_state
+from tests.faults.proxy_worker import HOST, commit, haproxy_worker_death, proc_state, routed_proxy
 from totem.store import connect
-from totem.waiting import wait
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
-
-HOST = "faults.localhost"
+from yoda_proxy.testing import Backend, local_etcd_url
 
 
 @pytest.fixture(scope="module")
@@ -21,35 +16,9 @@ def store():
 
 
 @pytest.fixture
-def backend():
-    app = Backend("app")
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def proxy(store, backend):
-    proxy = ProxyProcess().start()
-    commit(
-        store,
-        proxy,
-        {
-            f"hosts/{HOST}/locations/root/path": "/",
-            f"hosts/{HOST}/locations/root/upstream": "faults-v1-1",
-            "upstreams/faults-v1-1/endpoints/n1": backend.address,
-        },
-    )
-    yield proxy
-    proxy.stop()
-    store.delete_prefix(proxy.prefix)
-
-
-def commit(store, proxy, puts: dict[str, str]) -> None:
-    for key, value in puts.items():
-        store.put(proxy.prefix + key, value)
-    revision = uuid.uuid4().hex
-    store.put(proxy.prefix + "revision", revision)
-    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
+def proxy(store):
+    with routed_proxy(store) as proxy:
+        yield proxy
 
 
 def assert_recovered(proxy, outcome, killed: int) -> None:
