@@ -7,7 +7,7 @@ from typing import Any
 from image_factory.errors import ImageFactoryError
 from totem.api import validate
 from totem.contracts.hook import GENERIC_HOOK_SCHEMA, HookStatus
-from totem.signed_post import send_hook
+from totem.signed_post import send_hook, window
 
 HOOK_NAME = "image-factory"
 
@@ -40,10 +40,11 @@ def builder_hook(
 
 
 def deliver(orchestrator_url: str, hook: dict[str, Any], secret: str | None, attempts: int, backoff: float) -> int:
-    """Send the hook with retries; raise HookError unless the orchestrator accepted it (2xx)."""
+    """Send the hook, retried for as long as `attempts` tries `backoff` apart take (doubling, capped:
+    totem.signed_post); raise HookError unless the orchestrator accepted it (2xx)."""
     url = orchestrator_url.rstrip("/") + "/hooks/generic"
     try:
-        response = send_hook(url, hook, secret, attempts=attempts, backoff=backoff)
+        response = send_hook(url, hook, secret, retry_for=window(attempts, backoff), backoff=backoff)
     except Exception as exc:  # connection errors after the last attempt
         raise HookError(f"builder hook to {url} failed: {type(exc).__name__}") from None
     if not response.ok:

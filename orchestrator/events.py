@@ -28,6 +28,11 @@ def make(event_type: str, git: dict[str, Any], job_id: str | None = None, detail
     }
 
 
+def emit(rt: Runtime, job: dict[str, Any], *items: tuple[str, dict]) -> None:
+    """Record (type, details) events of a job."""
+    record(rt, *(make(kind, job, job["id"], details) for kind, details in items))
+
+
 def app_of(event: dict) -> str:
     git = event["meta-info"]["git"]
     return f"{git['owner']}/{git['repo']}/{git['ref']}"

@@ -8,6 +8,7 @@ SCHEDULED to DEPLOYING sends deploy requests (or that same task, redelivered aft
 from __future__ import annotations
 
 import logging
+import time
 from typing import cast
 
 from orchestrator import events, notify
@@ -27,10 +28,6 @@ log = logging.getLogger("orchestrator.pipeline")
 
 def location(rt: Runtime, job: Job, commit: str | None) -> Location:
     return Location(rt.settings.env, rt.settings.cluster, job["owner"], job["repo"], job["ref"], commit)
-
-
-def _emit(rt: Runtime, job: Job, *items: tuple[str, dict]) -> None:
-    events.record(rt, *(events.make(kind, job, job["id"], details) for kind, details in items))
 
 
 def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
@@ -57,6 +54,7 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
         if current["state"] != State.NEW or current["commit"] != commit:
             return None, None
         current.update(state=state, config=config, required=required, error=error, reason=reason)
+        current["scheduled"] = time.time()  # config loaded: its hooks are waited for from now (jobs.missing)
         return current, current
 
     updated = jobs.update(job["id"], change)
@@ -64,13 +62,13 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
         return
     if state == State.FAILED:
         failure = cast(dict, error)  # State.FAILED is only ever set together with the ConfigError's dict
-        _emit(rt, updated, (Event.CONFIG_INVALID, failure), (Event.JOB_FAILED, {"reason": failure["message"]}))
+        events.emit(rt, updated, (Event.CONFIG_INVALID, failure), (Event.JOB_FAILED, {"reason": failure["message"]}))
         notify.send(rt, updated, Level.FAILED, f"invalid totem.yml: {failure['message']}")
     elif state == State.NOOP:
-        _emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
+        events.emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
     else:
         hooks = cast(list[str], required)  # still SCHEDULED: the config loaded and required_hooks ran
-        _emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}))
+        events.emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}))
         notify.send(rt, updated, Level.PENDING, "waiting for " + (", ".join(hooks) or "no hooks"))
 
 
@@ -94,10 +92,12 @@ def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
         return False
     decision, hooks, job = result
     if decision == FAIL:
-        _emit(rt, job, (Event.HOOK_FAILED, {"hooks": hooks}), (Event.JOB_FAILED, {"reason": job["error"]["message"]}))
+        events.emit(
+            rt, job, (Event.HOOK_FAILED, {"hooks": hooks}), (Event.JOB_FAILED, {"reason": job["error"]["message"]})
+        )
         notify.send(rt, job, Level.FAILED, f"not deployed: {', '.join(hooks)} failed")
         return False
-    _emit(rt, job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": bool(job.get("force-deploy"))}))
+    events.emit(rt, job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": bool(job.get("force-deploy"))}))
     notify.send(rt, job, Level.STARTED, "deploying to " + ", ".join(enabled_deployers(job["config"])))
     return True
 
@@ -124,7 +124,7 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
         except RequestError as exc:
             result = {"ok": False, "status": None, "response": {"error": str(exc)}, "attempts": 0}
         else:
-            _emit(rt, job, (Event.DEPLOY_REQUESTED, {"deployer": name, "url": deployer["url"]}))
+            events.emit(rt, job, (Event.DEPLOY_REQUESTED, {"deployer": name, "url": deployer["url"]}))
             result = client.deploy(
                 deployer["url"],
                 rt.settings.api_token,
@@ -135,7 +135,7 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
             ).summary()
         _save_result(jobs, job_id, name, result)
         kind = Event.DEPLOY_ACCEPTED if result["ok"] else Event.DEPLOY_REJECTED
-        _emit(rt, job, (kind, {"deployer": name, "status": result["status"], "response": result["response"]}))
+        events.emit(rt, job, (kind, {"deployer": name, "status": result["status"], "response": result["response"]}))
 
     def finish(current: Job):
         if current["state"] != State.DEPLOYING:
@@ -158,10 +158,10 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
     if final is None:
         return
     if final["state"] == State.COMPLETE:
-        _emit(rt, final, (Event.JOB_COMPLETE, {"deployers": sorted(final["deploy"]["deployers"])}))
+        events.emit(rt, final, (Event.JOB_COMPLETE, {"deployers": sorted(final["deploy"]["deployers"])}))
         notify.send(rt, final, Level.SUCCESS, "deploy requested on " + ", ".join(sorted(final["deploy"]["deployers"])))
     else:
-        _emit(rt, final, (Event.JOB_FAILED, {"reason": final["error"]["message"]}))
+        events.emit(rt, final, (Event.JOB_FAILED, {"reason": final["error"]["message"]}))
         notify.send(rt, final, Level.FAILED, final["error"]["message"])
 
 

@@ -47,5 +47,6 @@ class Runtime:
         return make_celery("orchestrator", self.settings)
 
     def enqueue(self, task: str, *args) -> None:
-        """Queue an orchestrator task (names: process_job, undeploy)."""
-        self.celery.send_task(f"orchestrator.{task}", args=list(args), queue="orchestrator")
+        """Queue an orchestrator task (names: process_job, undeploy). Nobody reads their results: not
+        subscribing to them keeps the sender off the result backend (one Redis connection fewer to lose)."""
+        self.celery.send_task(f"orchestrator.{task}", args=list(args), queue="orchestrator", ignore_result=True)

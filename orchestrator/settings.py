@@ -19,8 +19,13 @@ class OrchestratorSettings(EnvSettings):
     config_s3_prefix: str = setting("TOTEM_CONFIG_S3_PREFIX", "totem/config", parse=lambda raw: raw.strip("/"))
     # e.g. file:///srv/configs/{owner}/{repo}/{commit}/totem.yml
     repo_config_url: str | None = setting("TOTEM_REPO_CONFIG_URL", None)
-    deploy_attempts: int = setting("TOTEM_DEPLOY_ATTEMPTS", 6, floor=1)
+    deploy_attempts: int = setting("TOTEM_DEPLOY_ATTEMPTS", 30, floor=1)  # ~2 min: outlasts a deployer restart
     deploy_backoff: float = setting("TOTEM_DEPLOY_BACKOFF", 1.0)
+    # a SCHEDULED job still without its builder hook after `hook_grace` s asks the image factory; one
+    # still missing a required hook after `hook_deadline` s fails; checked every `hook_check_interval` s
+    hook_grace: float = setting("TOTEM_HOOK_GRACE", 60.0, minimum=0)
+    hook_deadline: float = setting("TOTEM_HOOK_DEADLINE", 1800.0, minimum=0)
+    hook_check_interval: float = setting("TOTEM_HOOK_CHECK_INTERVAL", 30.0, minimum=0.1)
     notify_timeout: float = setting("TOTEM_NOTIFY_TIMEOUT", 10.0)
 
     def validate(self, provider_names: tuple[str, ...]) -> None:

@@ -33,6 +33,10 @@ class Event(StrEnum):
     JOB_NOOP = "JOB_NOOP"
     HOOKS_PASSED = "HOOKS_PASSED"
     HOOK_FAILED = "HOOK_FAILED"
+    HOOK_MISSING = "HOOK_MISSING"  # a required hook is late: what the image factory said of its build
+    BUILD_REQUESTED = "BUILD_REQUESTED"  # no build of the commit: the orchestrator asked for one
+    HOOK_RECOVERED = "HOOK_RECOVERED"  # a finished build whose hook never came, recorded as that hook
+    HOOK_TIMEOUT = "HOOK_TIMEOUT"  # still missing at the deadline: the job fails
     DEPLOY_REQUESTED = "DEPLOY_REQUESTED"
     DEPLOY_ACCEPTED = "DEPLOY_ACCEPTED"
     DEPLOY_REJECTED = "DEPLOY_REJECTED"

@@ -8,7 +8,7 @@ import redis
 from celery import Celery
 
 from orchestrator.runtime import Runtime
-from orchestrator.settings import options_or_exit
+from orchestrator.settings import OrchestratorSettings, options_or_exit
 from totem.logs import log_context
 from totem.settings import load_or_exit
 from totem.store import StoreUnavailable
@@ -22,7 +22,7 @@ def runtime() -> Runtime:
     return Runtime.create(settings, options_or_exit(settings.config_providers))
 
 
-def register(celery: Celery) -> None:
+def register(celery: Celery, options: OrchestratorSettings) -> None:
     @celery.task(name="orchestrator.process_job", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
     def process_job(task, job_id: str) -> str | None:
         from orchestrator import pipeline
@@ -43,4 +43,19 @@ def register(celery: Celery) -> None:
 
         return run(runtime())
 
-    celery.conf.beat_schedule = {"orchestrator-sweep": {"task": "orchestrator.sweep", "schedule": 60.0}}
+    @celery.task(name="orchestrator.check_hooks")
+    def check_hooks() -> list[str]:
+        from orchestrator.jobs.missing import check
+
+        return check(runtime())
+
+    every = options.hook_check_interval
+    celery.conf.beat_schedule = {
+        "orchestrator-sweep": {"task": "orchestrator.sweep", "schedule": 60.0},
+        # a round not run before the next one is due is dropped: the next one does the same
+        "orchestrator-check-hooks": {
+            "task": "orchestrator.check_hooks",
+            "schedule": every,
+            "options": {"expires": every},
+        },
+    }

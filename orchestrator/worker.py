@@ -1,7 +1,8 @@
 """The orchestrator Celery worker.
 
 Run: celery -A orchestrator.worker worker -Q orchestrator
-     celery -A orchestrator.worker beat      (optional: re-queues idle open jobs every minute)
+     celery -A orchestrator.worker beat      (re-queues idle open jobs every minute, and checks for
+                                             missing hooks every TOTEM_HOOK_CHECK_INTERVAL s)
 """
 
 from orchestrator.settings import options_or_exit
@@ -10,6 +11,6 @@ from totem.settings import load_or_exit
 from totem.workers import make_celery
 
 settings = load_or_exit("orchestrator worker")
-options_or_exit(settings.config_providers)
+options = options_or_exit(settings.config_providers)
 celery = make_celery("orchestrator", settings)
-register(celery)
+register(celery, options)

@@ -1,23 +1,30 @@
-"""Signed JSON over HTTP, the one way every Totem component sends it.
+"""Signed JSON over HTTP, the one way every Totem component sends it, and the one retry policy.
 
 The payload is serialised once, with sorted keys, and those exact bytes are signed and sent (again on
 every retry), so the receiver's `totem.signatures.verify` of the raw body always matches.
+
+Retries (`retrying`): connection errors, 429 and 5xx are tried again for a window of seconds, pausing
+as the answer's `Retry-After` says, else doubling from `backoff` up to MAX_PAUSE, so a sender outlasts
+a short outage (a Redis or service restart) and notices its end within seconds.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from totem import signatures
-from totem.waiting import pause
+from totem.waiting import Deadline, pause
 
 log = logging.getLogger("totem.signed_post")
 
 SIGNATURE_HEADER = "X-Hook-Signature"  # sha256=<hex HMAC of the body>, keyed with TOTEM_HOOK_SECRET
+MAX_PAUSE = 5.0  # seconds: the backoff's cap
+OUTAGE = 120.0  # seconds a hook sender keeps trying: longer than a short outage of the receiver
 
 
 def encode(payload: Any) -> bytes:
@@ -36,35 +43,65 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+def _retry_after(response: requests.Response) -> float | None:
+    """The answer's `Retry-After` in seconds (the HTTP-date form is not used by Totem: ignored)."""
+    raw = response.headers.get("Retry-After", "")
+    return float(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def _backoff(backoff: float, retries: int) -> float:
+    return min(backoff * 2 ** min(retries, 16), MAX_PAUSE)
+
+
+def window(attempts: int, backoff: float) -> float:
+    """The retry window that `attempts` tries span with this backoff (for senders configured by a count)."""
+    return sum(_backoff(backoff, n) for n in range(attempts - 1))
+
+
+def retrying(
+    send: Callable[[], requests.Response], what: str, retry_for: float, backoff: float = 0.5
+) -> requests.Response:
+    """Call `send` until it answers a final status (not 429 or 5xx) or `retry_for` seconds have passed,
+    pausing as `Retry-After` says, else `backoff` doubling up to MAX_PAUSE (never past the window).
+
+    Returns the last response; raises the last connection error.
+    """
+    deadline = Deadline(retry_for)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = send()
+        except requests.RequestException as exc:
+            log.warning("%s failed: %s (attempt %d)", what, exc, attempt)
+            if deadline.expired:
+                raise
+            wait_s = None
+        else:
+            if not _retryable(response.status_code) or deadline.expired:
+                return response
+            log.warning("%s answered %s (attempt %d)", what, response.status_code, attempt)
+            wait_s = _retry_after(response)
+        if wait_s is None:
+            wait_s = _backoff(backoff, attempt - 1)
+        pause(min(wait_s, deadline.remaining()))
+
+
 def post(
     url: str,
     body: bytes,
     headers: dict[str, str],
     *,
-    attempts: int = 1,
+    retry_for: float = 0.0,
     backoff: float = 0.5,
     timeout: float = 10.0,
     session: requests.Session | None = None,
 ) -> requests.Response:
-    """POST `body`, retrying connection errors, 429 and 5xx up to `attempts` times (backoff doubling).
-
-    Returns the last response (any other status is final at once); raises the last connection error.
-    """
+    """POST `body`, retrying connection errors, 429 and 5xx for `retry_for` seconds (see `retrying`)."""
     http = session or requests
-    for attempt in range(1, attempts + 1):
-        try:
-            response = http.post(url, data=body, headers=headers, timeout=timeout)
-            if not _retryable(response.status_code):
-                return response
-            log.warning("POST %s answered %s (attempt %d/%d)", url, response.status_code, attempt, attempts)
-            if attempt == attempts:
-                return response
-        except requests.RequestException as exc:
-            log.warning("POST %s failed: %s (attempt %d/%d)", url, exc, attempt, attempts)
-            if attempt == attempts:
-                raise
-        pause(backoff * 2 ** (attempt - 1))
-    raise ValueError(f"attempts must be at least 1 (got {attempts})")
+    return retrying(
+        lambda: http.post(url, data=body, headers=headers, timeout=timeout), f"POST {url}", retry_for, backoff
+    )
 
 
 def post_json(
@@ -72,7 +109,7 @@ def post_json(
     payload: Any,
     secret: str | None = None,
     *,
-    attempts: int = 1,
+    retry_for: float = 0.0,
     backoff: float = 0.5,
     timeout: float = 10.0,
     session: requests.Session | None = None,
@@ -80,7 +117,7 @@ def post_json(
     """POST `payload` as JSON, signed with `X-Hook-Signature` when a secret is given; see `post`."""
     body = encode(payload)
     return post(
-        url, body, signed_headers(body, secret), attempts=attempts, backoff=backoff, timeout=timeout, session=session
+        url, body, signed_headers(body, secret), retry_for=retry_for, backoff=backoff, timeout=timeout, session=session
     )
 
 
@@ -88,10 +125,10 @@ def send_hook(
     url: str,
     hook: dict[str, Any],
     secret: str | None,
-    attempts: int = 5,
+    retry_for: float = OUTAGE,
     backoff: float = 0.5,
     timeout: float = 10.0,
     session: requests.Session | None = None,
 ) -> requests.Response:
-    """Send a generic hook (totem.contracts.hook): signed, and retried since the receiver may be restarting."""
-    return post_json(url, hook, secret, attempts=attempts, backoff=backoff, timeout=timeout, session=session)
+    """Send a generic hook (totem.contracts.hook): signed, and retried while the receiver is down."""
+    return post_json(url, hook, secret, retry_for=retry_for, backoff=backoff, timeout=timeout, session=session)

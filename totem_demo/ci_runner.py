@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
+
 from totem.contracts.hook import HookStatus
 from totem.net import free_port
 from totem.signed_post import send_hook
@@ -52,6 +54,15 @@ def hook(args: argparse.Namespace, status: str, result: dict) -> dict:
     }
 
 
+def report(args: argparse.Namespace, status: str, result: dict, secret: str) -> int | None:
+    """Send the hook (retried while the orchestrator is down); its answer's status, None if unreachable."""
+    try:
+        return send_hook(args.report, hook(args, status, result), secret).status_code
+    except requests.RequestException as exc:
+        print(f"ci: {args.report} unreachable ({type(exc).__name__})", flush=True)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="totem-ci")
     for name in ("secrets", "owner", "repo", "ref", "commit", "git-url", "report"):
@@ -60,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     secret = secrets.load_or_create(Path(args.secrets))["TOTEM_HOOK_SECRET"]
     print(f"ci: {args.owner}/{args.repo} {args.ref} {args.commit[:12]}: started", flush=True)
-    send_hook(args.report, hook(args, HookStatus.PENDING, {}), secret)
+    report(args, HookStatus.PENDING, {}, secret)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="totem-ci-") as tmp:
         try:
@@ -71,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             code = 1
     status = HookStatus.SUCCESS if code == 0 else HookStatus.FAILED
     result = {"tests": TESTS, "exit-code": code, "duration-s": round(time.monotonic() - started, 3)}
-    response = send_hook(args.report, hook(args, status, result), secret)
-    print(f"ci: {args.ref} {args.commit[:12]}: {status}, reported ({response.status_code})", flush=True)
-    return 0 if response.status_code < 400 else 1
+    answer = report(args, status, result, secret)
+    print(f"ci: {args.ref} {args.commit[:12]}: {status}, reported ({answer or 'not delivered'})", flush=True)
+    return 0 if answer is not None and answer < 400 else 1
 
 
 if __name__ == "__main__":

@@ -19,14 +19,13 @@ from totem_demo import github_push, secrets
 from totem_demo.github_push import ZERO
 from totem_stack import process as proc
 
-ATTEMPTS = 5
 
-
-def deliver(url: str, secret: str, event: str, payload: dict) -> str:
-    """POST one delivery, retrying connection errors, 429 and 5xx; returns what to show the pusher."""
+def deliver(url: str, secret: str, event: str, payload: dict, retry_for: float = signed_post.OUTAGE) -> str:
+    """POST one delivery, retrying connection errors, 429 and 5xx while the receiver is down (a short
+    outage must not lose the push); returns what to show the pusher."""
     body, headers = github_push.signed(secret, event, payload)  # one delivery id for every retry
     try:
-        return str(signed_post.post(url, body, headers, attempts=ATTEMPTS, timeout=10).status_code)
+        return str(signed_post.post(url, body, headers, retry_for=retry_for, timeout=10).status_code)
     except requests.RequestException as exc:
         return f"unreachable ({type(exc).__name__})"
 

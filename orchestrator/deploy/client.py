@@ -1,15 +1,14 @@
-"""Send deploy and undeploy requests: bearer token, retries with backoff on connection errors and 5xx."""
+"""Send deploy and undeploy requests: bearer token, retries with backoff on connection errors, 429 and 5xx."""
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-log = logging.getLogger("orchestrator.deploy")
+from totem.signed_post import retrying, window
+
 TIMEOUT = 30
 
 
@@ -40,24 +39,25 @@ def send(
     attempts: int = 6,
     backoff: float = 1.0,
 ) -> DeployResult:
+    """One request, retried (connection errors, 429, 5xx) for as long as `attempts` tries take with the
+    shared policy of totem.signed_post (doubling `backoff`, capped; Retry-After honoured)."""
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
-    for attempt in range(1, attempts + 1):
-        try:
-            response = requests.request(method, url, json=payload, headers=headers, timeout=TIMEOUT)
-            if response.status_code < 500:
-                return DeployResult(response.ok, response.status_code, _body(response), attempt)
-            result = DeployResult(False, response.status_code, _body(response), attempt)
-            log.warning("%s %s answered %s (attempt %d/%d)", method, url, response.status_code, attempt, attempts)
-        except requests.RequestException as exc:
-            result = DeployResult(False, None, {"error": type(exc).__name__}, attempt)
-            log.warning("%s %s failed: %s (attempt %d/%d)", method, url, type(exc).__name__, attempt, attempts)
-        if attempt < attempts:
-            time.sleep(backoff * 2 ** (attempt - 1))
-    return result
+    tries = 0
+
+    def once() -> requests.Response:
+        nonlocal tries
+        tries += 1
+        return requests.request(method, url, json=payload, headers=headers, timeout=TIMEOUT)
+
+    try:
+        response = retrying(once, f"{method} {url}", window(attempts, backoff), backoff)
+    except requests.RequestException as exc:
+        return DeployResult(False, None, {"error": type(exc).__name__}, tries)
+    return DeployResult(response.ok, response.status_code, _body(response), tries)
 
 
 def deploy(url: str, token: str | None, request: dict, key: str, attempts: int, backoff: float) -> DeployResult:

@@ -25,7 +25,7 @@ class Hook:
     status: HookStatus
     result: dict[str, Any] = field(default_factory=dict)
     force_deploy: bool = False
-    source: str = "generic"  # generic | github | travis
+    source: str = "generic"  # generic | github | travis | recovered (from the image factory: jobs.missing)
 
     @property
     def app(self) -> str:
@@ -81,6 +81,8 @@ def new_job(hook: Hook, commits: list[str]) -> Job:
         "deploy": None,
         "error": None,
         "reason": None,
+        "scheduled": None,  # Unix time it became SCHEDULED for its commit
+        "hook-check": None,  # what the missing-hook check last learnt (jobs.missing)
     }
 
 
@@ -125,8 +127,9 @@ def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
             config=None,
             error=None,
             reason=None,
+            scheduled=None,
         )
-        job["force-deploy"] = False
+        job["force-deploy"], job["hook-check"] = False, None
         _record(job, hook)
         return job, Outcome(
             job["id"], [(Event.NEW_COMMIT, {"previous": previous}), (Event.HOOK_RECEIVED, details)], process=True

@@ -1,7 +1,8 @@
 """The whole Totem stack for dashboard and operator-CLI tests, on free loopback ports: orchestrator,
 image factory and deployer (gunicorn APIs + Celery workers), yoda-discover, a real yoda-proxy, and the
-dashboard. Private Redis database, etcd prefixes, cluster and queues; a local git repository whose
-commits build a busybox web app that answers `version=<n>`."""
+dashboard. Private Redis database (db 8 of the shared Redis, or a test's own Redis: `redis_url`), etcd
+prefixes, cluster and queues; a local git repository whose commits build a busybox web app that answers
+`version=<n>`, and its pushes delivered as GitHub webhooks by the demo's post-receive sender."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -24,8 +26,9 @@ from totem.contracts.labels import CLUSTER, selector
 from totem.net import free_port
 from totem.settings import Settings
 from totem.store import connect
-from totem.waiting import WaitTimeout, wait
+from totem.waiting import WaitTimeout, pause, wait
 from totem.workers import make_celery
+from totem_demo import github_push, post_receive
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_DB = 8  # the dashboard tests' own database: their queues never meet another suite's
@@ -62,7 +65,8 @@ TOTEM_YML = """deployers:
 
 
 class FullStack:
-    def __init__(self, nodes: int = 1):
+    def __init__(self, nodes: int = 1, redis_url: str | None = None, env: dict[str, str] | None = None):
+        """`redis_url`: another Redis than the shared one (a test's PrivateRedis); `env`: settings over ours."""
         self.id = uuid.uuid4().hex[:8]
         self.root = f"/test-dash-{self.id}/"
         self.base = f"{self.root}yoda"
@@ -78,7 +82,7 @@ class FullStack:
         self.env = dict(
             os.environ,
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            TOTEM_REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+            TOTEM_REDIS_URL=redis_url or f"redis://127.0.0.1:6379/{REDIS_DB}",
             TOTEM_HOOK_SECRET=SECRET,
             TOTEM_API_TOKEN=TOKEN,
             TOTEM_INSECURE_DEV="0",
@@ -112,9 +116,13 @@ class FullStack:
             TOTEM_LOG_FORMAT="kv",
             TOTEM_DASHBOARD_SECRET=uuid.uuid4().hex,
             PYTHONUNBUFFERED="1",
+            **(env or {}),
         )
         self.env.pop("TOTEM_BUILD_LOG_BUCKET", None)
         self.processes: list[Process] = []
+        self.restarted: list[str] = []  # services the supervisor brought back (see _supervise)
+        self.stopping = threading.Event()
+        self.supervisor = threading.Thread(target=self._supervise, daemon=True)
         self.proxy = None
         self.docker = docker.from_env()
         self.etcd_url = self.env.get("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379")
@@ -162,8 +170,9 @@ class FullStack:
         self._gunicorn("image_factory", "image_factory")
         self._gunicorn("deployer", "deployer")
         self._gunicorn("dashboard", "totem_dashboard")
-        self._worker("orchestrator", "orchestrator.worker", "orchestrator")
-        self._worker("image_factory", "image_factory.worker", self.env["TOTEM_IMAGE_FACTORY_QUEUE"])
+        self._worker("orchestrator", "orchestrator.worker", "orchestrator", "-B", "-s", str(self.work / "orch-beat"))
+        queue = self.env["TOTEM_IMAGE_FACTORY_QUEUE"]
+        self._worker("image_factory", "image_factory.worker", queue, "-B", "-s", str(self.work / "if-beat"))
         self._worker("deployer", "deployer.worker", "deployer", "-B", "-s", str(self.work / "beat"))
         self._run("discover", "yoda_discover", *discover_watch_args(self.etcd_url, self.base, self.cluster))
         for service, queue in (
@@ -174,7 +183,18 @@ class FullStack:
             self._wait_worker(service, queue)
         for name, url in self.urls.items():
             wait(lambda url=url: _answers(url + "/health"), 30, 0.2, what=f"{name} answering\n{self.logs()}")
+        self.supervisor.start()
         return self
+
+    def _supervise(self) -> None:
+        """Start again a service that exited, as the production stack's supervisor does (compose's
+        `restart: unless-stopped`): a Celery worker may die when it loses the broker holding an unacked
+        message (kombu's restore_unacked on a torn-down connection)."""
+        while not pause(0.5, self.stopping):
+            for process in self.processes:
+                if process.popen and process.popen.poll() is not None:
+                    self.restarted.append(process.log.stem)
+                    process.start()
 
     def _wait_worker(self, service: str, queue: str) -> None:
         """Until the worker consumes its queue (a task sent before it declared the queue would be lost)."""
@@ -192,6 +212,9 @@ class FullStack:
             app.close()
 
     def stop(self) -> None:
+        self.stopping.set()
+        if self.supervisor.is_alive():
+            self.supervisor.join(10)  # no restart once the processes are being stopped
         for process in reversed(self.processes):
             process.stop(timeout=10)
         if self.proxy:
@@ -201,9 +224,12 @@ class FullStack:
         for image in self.docker.api.images(filters={"label": f"totem.build.owner={self.owner}"}):
             _quietly(self.docker.api.remove_image, image["Id"], force=True)
         self.store.delete_prefix(self.root)
-        client = redis.Redis.from_url(self.env["TOTEM_REDIS_URL"])
-        for key in client.scan_iter(match=f"{self.redis_prefix}:*", count=500):
-            client.delete(key)
+        client = redis.Redis.from_url(self.env["TOTEM_REDIS_URL"], socket_connect_timeout=2)
+        try:
+            for key in client.scan_iter(match=f"{self.redis_prefix}:*", count=500):
+                client.delete(key)
+        except redis.ConnectionError:  # a private Redis already stopped: nothing of ours is left
+            pass
         client.close()
         self.docker.close()
         shutil.rmtree(self.work, ignore_errors=True)
@@ -237,6 +263,16 @@ class FullStack:
         )
         assert answer.status_code in (200, 202), answer.text
         return self.wait_version(sha[:12], timeout)
+
+    def push_webhooks(
+        self, before: str, after: str, to: tuple[str, ...] = ("image_factory", "orchestrator")
+    ) -> dict[str, str]:
+        """Deliver the GitHub push of `before`..`after` to the services `to` as the demo's post-receive
+        hook does (its sender, retries included); what each answered."""
+        payload = github_push.push_payload(
+            self.git.bare, self.owner, self.repo, before, after, f"refs/heads/{self.ref}"
+        )
+        return {name: post_receive.deliver(f"{self.urls[name]}/hooks/github", SECRET, "push", payload) for name in to}
 
     def wait_version(self, version: str, timeout: float = 120) -> dict:
         def settled():

@@ -6,6 +6,7 @@ Slack, GitHub's status API and a generic webhook receiver. Each test uses its ow
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import hypothesis
 import pytest
@@ -24,7 +26,7 @@ from jsonschema import Draft202012Validator
 
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
-from tests.support import terminate
+from tests.support import serve_http, terminate
 from tests.unit.test_orchestrator_payloads import (
     TravisKey,
     commit,
@@ -342,6 +344,179 @@ def test_lost_task_is_recovered_by_the_sweep(client, recorder, app_git, runtime)
     assert outcome.job_id in sweep(runtime, idle=0)
     assert wait_job(client, outcome.job_id)["state"] == "COMPLETE"
     assert recorder.received(f"/d/{tid}-main/apps")[0]["body"]["templates"]["app"]["args"]["image"] == "img:1"
+
+
+# -- missing hooks (orchestrator/jobs/missing.py) ------------------------------------------------
+
+
+class ImageFactory:
+    """The image factory's builds API as its /openapi.json documents it (GET /builds filtered and
+    newest first, POST /builds with the bearer token), over builds the test sets; every request kept."""
+
+    def __init__(self):
+        self.builds: list[dict] = []  # newest last
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                fake.requests.append({"method": "GET", "path": url.path, "query": query})
+                limit = int(query.get("limit", "20"))
+                filters = {k: v for k, v in query.items() if k != "limit"}
+                found = [b for b in reversed(fake.builds) if all(b.get(k) == v for k, v in filters.items())]
+                self._answer(200, {"builds": found[:limit], "offset": 0, "limit": limit, "next_offset": None})
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append({"method": "POST", "path": self.path, "body": body, "headers": dict(self.headers)})
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    return self._answer(401, {"error": {"code": "unauthorized", "message": "bad token", "details": {}}})
+                self._answer(202, {"status": "queued", "build": fake.add(body, "queued")})
+
+            def log_message(self, *args):
+                pass
+
+        self.handler = Handler
+
+    def add(self, git: dict, status: str, **fields) -> dict:
+        build = {
+            **{k: git[k] for k in ("owner", "repo", "ref", "commit")},
+            "id": uuid.uuid4().hex,
+            "status": status,
+            "trigger": "api",
+            "image": None,
+            "images": [],
+            "error": None,
+            "steps": [],
+            **fields,
+        }
+        self.builds.append(build)
+        return build
+
+
+@pytest.fixture
+def image_factory():
+    fake = ImageFactory()
+    with serve_http(fake.handler) as url:
+        fake.url = url
+        yield fake
+
+
+def checking(runtime: Runtime, image_factory: ImageFactory, **options) -> Runtime:
+    """The runtime with the fake image factory and quick missing-hook settings (e.g. hook_grace=0)."""
+    settings = dataclasses.replace(runtime.settings, image_factory_url=image_factory.url)
+    return Runtime(settings, dataclasses.replace(runtime.options, **options), runtime.redis)
+
+
+def scheduled_by_push(client, owner: str, repo: str, sha: str) -> str:
+    """A job made by a GitHub push alone (no build, so no builder hook), waiting in SCHEDULED."""
+    push = payload("github-push", owner=owner, repo=repo, ref="master", sha=sha)
+    job_id = post_github(client, "push", push).get_json()["job"]["id"]
+    wait_job(client, job_id, states=("SCHEDULED",))
+    return job_id
+
+
+def test_a_missing_builder_hook_is_asked_of_the_image_factory_built_and_recovered(
+    client, recorder, app_git, runtime, image_factory
+):
+    from orchestrator.jobs.missing import check
+
+    owner, repo, write = app_git
+    sha, tid = commit(), uuid.uuid4().hex[:8]
+    write(sha, deployers_yaml(recorder, tid, "main"))
+    job_id = scheduled_by_push(client, owner, repo, sha)
+    git = {"owner": owner, "repo": repo, "ref": "master", "commit": sha}
+    assert job_id not in check(checking(runtime, image_factory, hook_grace=3600))  # not late yet
+    fast = checking(runtime, image_factory, hook_grace=0)
+    assert job_id in check(fast)
+    asked = [r for r in image_factory.requests if r.get("query", r.get("body", {})).get("commit") == sha]
+    assert [(r["method"], r["path"]) for r in asked] == [("GET", "/builds"), ("POST", "/builds")]
+    assert asked[0]["query"] == {**git, "limit": "1"} and asked[1]["body"] == git
+    build = next(b for b in image_factory.builds if b["commit"] == sha)
+    assert build["status"] == "queued"
+    assert job_id not in check(fast)  # nothing new learnt: no second request, no second event
+    job = client.get(f"/jobs/{job_id}").get_json()
+    assert job["state"] == "SCHEDULED" and event_types(job)[-2:] == ["HOOK_MISSING", "BUILD_REQUESTED"]
+    assert job["events"][-2]["details"] == {
+        "hook": "builder:image-factory",
+        "waited-s": job["events"][-2]["details"]["waited-s"],
+        "build": build["id"],
+        "build-status": "queued",
+    }
+    assert len([r for r in image_factory.requests if r["method"] == "POST" and r["body"]["commit"] == sha]) == 1
+
+    image = f"127.0.0.1:5000/{owner}-{repo}:{sha}"
+    build.update(status="succeeded", image=image, images=[image])  # built, but its hook was lost
+    assert job_id in check(fast)
+    job = wait_job(client, job_id)
+    assert job["state"] == "COMPLETE", job
+    assert job["hooks"]["builder:image-factory"]["source"] == "recovered"
+    assert "HOOK_RECOVERED" in event_types(job)
+    assert recorder.received(f"/d/{tid}-main/apps")[0]["body"]["templates"]["app"]["args"]["image"] == image
+    late = generic_hook(owner, repo, "master", sha, result={"build": build["id"], "image": image, "images": [image]})
+    post_generic(client, late)  # the lost hook arrives after all: a repeat, it changes nothing
+    assert event_types(client.get(f"/jobs/{job_id}").get_json()) == event_types(job)
+
+
+def test_a_build_that_failed_only_delivering_its_hook_is_built_again(client, recorder, app_git, runtime, image_factory):
+    from orchestrator.jobs.missing import check
+
+    owner, repo, write = app_git
+    sha, tid = commit(), uuid.uuid4().hex[:8]
+    write(sha, deployers_yaml(recorder, tid, "main"))
+    job_id = scheduled_by_push(client, owner, repo, sha)
+    git = {"owner": owner, "repo": repo, "ref": "master", "commit": sha}
+    steps = [{"name": "build", "status": "succeeded"}, {"name": "hook", "status": "failed"}]
+    lost = image_factory.add(
+        git, "failed", error="hook: builder hook to http://o/hooks/generic answered 503", steps=steps
+    )
+    assert job_id in check(checking(runtime, image_factory, hook_grace=0))
+    posted = [r["body"] for r in image_factory.requests if r["method"] == "POST" and r["body"]["commit"] == sha]
+    assert posted == [git]  # rebuilt: the image factory sends the hook again
+    job = client.get(f"/jobs/{job_id}").get_json()
+    assert job["state"] == "SCHEDULED" and event_types(job)[-1] == "BUILD_REQUESTED"
+    assert job["events"][-1]["details"]["build"] != lost["id"]
+
+
+def test_a_failed_build_fails_the_job_and_a_hook_missing_at_the_deadline_fails_it_naming_the_hook(
+    client, recorder, app_git, runtime, image_factory
+):
+    from orchestrator.jobs.missing import check
+
+    owner, repo, write = app_git
+    broken, untested, tid = commit(), commit(), uuid.uuid4().hex[:8]
+    write(broken, deployers_yaml(recorder, tid, "main"))
+    job_id = scheduled_by_push(client, owner, repo, broken)
+    git = {"owner": owner, "repo": repo, "ref": "master", "commit": broken}
+    image_factory.add(git, "failed", error="build: exit code 3", steps=[{"name": "build", "status": "failed"}])
+    assert job_id in check(checking(runtime, image_factory, hook_grace=0))
+    job = wait_job(client, job_id)
+    assert job["state"] == "FAILED" and job["error"]["code"] == "hook_failed", job
+    assert job["hooks"]["builder:image-factory"]["result"]["error"] == "build: exit code 3"
+    posted = [r for r in image_factory.requests if r["method"] == "POST" and r["body"]["commit"] == broken]
+    assert posted == []  # a real failure is not rebuilt
+
+    write(untested, deployers_yaml(recorder, tid, "main", ci="never"))  # a CI that never reports
+    job_id = post_generic(client, generic_hook(owner, repo, "master", untested)).get_json()["job"]["id"]
+    wait_job(client, job_id, states=("SCHEDULED",))
+    assert job_id not in check(checking(runtime, image_factory, hook_deadline=3600))
+    assert job_id in check(checking(runtime, image_factory, hook_deadline=0))
+    job = client.get(f"/jobs/{job_id}").get_json()
+    assert job["state"] == "FAILED" and job["error"]["code"] == "hook_missing"
+    assert job["error"]["message"].startswith("no ci:never hook ")
+    assert event_types(job)[-2:] == ["HOOK_TIMEOUT", "JOB_FAILED"]
+    assert job["events"][-1]["details"]["reason"] == job["error"]["message"]
+    assert recorder.received(f"/d/{tid}-main/apps") == []
 
 
 def test_superseded_commit_never_deploys(client, recorder, app_git):

@@ -90,3 +90,30 @@ def test_force_deploy_skips_the_gate_once_an_image_exists():
     assert decide(job)[0] == WAIT  # no image yet
     job, _ = apply_hook(job, hook())
     assert decide(job)[0] == DEPLOY
+
+
+def test_missing_hooks_are_the_required_ones_neither_succeeded_nor_failed():
+    from orchestrator.jobs.missing import missing
+
+    job, _ = apply_hook(None, hook(type_="ci", name="travis", status="pending"))
+    assert missing(job) == []  # NEW: nothing is required yet
+    scheduled(job, ("builder:image-factory", "ci:travis", "ci:lint"))
+    job, _ = apply_hook(job, hook(type_="ci", name="lint", status="failed"))
+    assert missing(job) == ["builder:image-factory", "ci:travis"]
+
+
+def test_a_recovered_builder_hook_is_the_one_the_image_factory_would_have_sent():
+    """So a late original lands as a repeat that changes nothing (docs/architecture.md §4.2)."""
+    from image_factory.builder_hook import builder_hook
+    from orchestrator.jobs.missing import recovered_hook
+    from totem.contracts.hook import HookStatus
+
+    record = {"id": "b-1", "owner": "o", "repo": "r", "ref": "master", "commit": A}
+    images = ["reg/o-r:a", "reg/o-r:master"]
+    for status, image, error in (("succeeded", images[0], None), ("failed", None, "build: exit code 3")):
+        build = {**record, "status": status, "image": image, "images": images if image else [], "error": error}
+        recovered = recovered_hook(build)
+        sent = builder_hook(record, recovered.status, image, error, images if image else None)
+        assert recovered.status == (HookStatus.SUCCESS if image else HookStatus.FAILED)
+        assert recovered.source == "recovered" and recovered.git == sent["git"]
+        assert (recovered.type, recovered.name, recovered.result) == (sent["type"], sent["name"], sent["result"])

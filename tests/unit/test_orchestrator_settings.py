@@ -17,6 +17,16 @@ def test_defaults_and_overrides():
     assert github.github_api_url == "http://127.0.0.1:1/api"
 
 
+def test_hooks_and_deploy_requests_outlast_a_short_outage_and_no_job_waits_forever():
+    from totem.signed_post import window
+
+    options = OrchestratorSettings.from_env({})
+    assert window(options.deploy_attempts, options.deploy_backoff) >= 120  # deployer restarts, Redis outages
+    assert (options.hook_grace, options.hook_deadline, options.hook_check_interval) == (60, 1800, 30)
+    with pytest.raises(SettingsError, match="TOTEM_HOOK_DEADLINE"):
+        OrchestratorSettings.from_env({"TOTEM_HOOK_DEADLINE": "-1"})
+
+
 def test_secrets_stay_out_of_repr():
     options = OrchestratorSettings.from_env({"TOTEM_TRAVIS_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----"})
     assert "BEGIN PUBLIC KEY" not in repr(options)

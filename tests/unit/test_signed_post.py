@@ -1,4 +1,5 @@
-"""totem.signed_post: the bytes signed are the bytes sent, keys sorted; no secret, no signature."""
+"""totem.signed_post: the bytes signed are the bytes sent, keys sorted; no secret, no signature; the
+retry window of senders configured by an attempt count."""
 
 from __future__ import annotations
 
@@ -34,3 +35,10 @@ def test_the_body_is_serialised_once_with_sorted_keys_and_signed_as_sent():
 def test_other_signature_headers_for_other_receivers():
     headers = signed_post.signed_headers(b"{}", "s3cret", header="X-Hub-Signature-256")
     assert verify("s3cret", b"{}", headers["X-Hub-Signature-256"]) and "X-Hook-Signature" not in headers
+
+
+def test_an_attempt_count_spans_a_window_of_capped_doubling_pauses():
+    assert signed_post.window(1, 1.0) == signed_post.window(0, 1.0) == 0
+    assert signed_post.window(4, 0.5) == 0.5 + 1 + 2
+    assert signed_post.window(30, 0.5) == 0.5 + 1 + 2 + 4 + 25 * signed_post.MAX_PAUSE  # outlasts a short outage
+    assert signed_post.window(10_000, 1.0) < 10_000 * signed_post.MAX_PAUSE  # no overflow, still capped
