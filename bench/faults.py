@@ -21,12 +21,16 @@ import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.browser.fullstack import FullStack  # noqa: E402
 from tests.faults import FaultOutcome  # noqa: E402
 from tests.faults import deployer as deployer_faults  # noqa: E402
+from tests.faults.deliveries import identical_deliveries  # noqa: E402
 from tests.faults.image_factory import build_worker_killed  # noqa: E402
 from tests.faults.proxy_worker import HOST, haproxy_worker_death, routed_proxy  # noqa: E402
+from tests.faults.redis_outage import push_during_redis_outage  # noqa: E402
 from tests.faults.registrations import discover_killed, etcd_paused, etcd_restarted, registered_app  # noqa: E402
 from tests.fixtures.deployer.harness import DeployerStack  # noqa: E402
+from tests.private_redis import PrivateRedis  # noqa: E402
 from tests.support import PrivateEtcd  # noqa: E402
 from yoda_proxy.testing import local_etcd_url  # noqa: E402
 
@@ -72,12 +76,26 @@ def image_factory(_client, work: Path) -> Iterator[FaultOutcome]:
     yield build_worker_killed(work)
 
 
+def pipeline(_client, work: Path) -> Iterator[FaultOutcome]:
+    """The whole pipeline on a private Redis: a push during its outage, a push delivered 30 times."""
+    redis = PrivateRedis(work).start()
+    stack = FullStack(redis_url=redis.url()).start()
+    try:
+        stack.deploy("1")
+        yield push_during_redis_outage(stack, redis, "2")
+        yield identical_deliveries(stack, "3")
+    finally:
+        stack.stop()
+        redis.stop()
+
+
 SCENARIOS: dict[str, Callable[..., Iterator[FaultOutcome]]] = {
     "proxy": proxy_worker,
     "registrations": registrations,
     "docker": docker_engine,
     "deployer": deployer,
     "image-factory": image_factory,
+    "pipeline": pipeline,
 }
 
 

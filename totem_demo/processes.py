@@ -1,4 +1,5 @@
-"""Start, check and stop the demo's processes: detached, pid files and logs under $TOTEM_HOME."""
+"""Start, check and stop the demo's processes: detached, each under `totem_stack.supervise` (started
+again when it dies), pid files and logs under $TOTEM_HOME."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from totem.waiting import WaitAborted, WaitTimeout, wait
 from totem_demo.layout import DemoHome
 from totem_demo.services import Process
 from totem_stack import process as proc
+from totem_stack import supervise
 
 READY_TIMEOUT = 90.0
 
 
 def running_pid(home: DemoHome, service: Process) -> int | None:
     pid = proc.read_pid(home.pid(service.name))
-    return pid if pid and proc.runs_program(pid, service.program) else None
+    return pid if pid and proc.runs_program(pid, supervise.PROGRAM) else None
 
 
 def _answers(url: str) -> bool:
@@ -66,7 +68,7 @@ def start_all(services: list[Process], home: DemoHome, env: dict[str, str], redi
     for service in services:
         pid = running_pid(home, service)
         if pid is None:
-            pid = proc.spawn(list(service.argv), home.log(service.name), home.root, env).pid
+            pid = proc.spawn(supervise.command(list(service.argv)), home.log(service.name), home.root, env).pid
             proc.write_pid(home.pid(service.name), pid)
         started.append((service, pid))
     ok = True

@@ -24,7 +24,6 @@ BIN = Path(sys.executable).parent
 class Process:
     name: str
     argv: tuple[str, ...]
-    program: str  # what /proc/<pid>/cmdline shows (to recognise our own pid file)
     health_url: str | None = None  # answers 200 once ready
     queue: str | None = None  # a Celery worker's queue: ready once `ping` sent there is answered
     ping: str | None = None  # the worker's ping task
@@ -32,7 +31,7 @@ class Process:
 
 def _api(name: str, module: str, url: str) -> Process:
     argv = tuple(gunicorn_conf.command(module, layout.bind_of(url), "--access-logfile", "-", "--name", f"totem-{name}"))
-    return Process(f"{name}-api", argv, "gunicorn", health_url=f"{url.rstrip('/')}/health")
+    return Process(f"{name}-api", argv, health_url=f"{url.rstrip('/')}/health")
 
 
 def _worker(name: str, module: str, queue: str, home: DemoHome, beat: bool = True) -> Process:
@@ -53,7 +52,7 @@ def _worker(name: str, module: str, queue: str, home: DemoHome, beat: bool = Tru
     ]
     if beat:
         argv += ["-B", "-s", str(home.root / f"{name}-beat-schedule")]
-    return Process(f"{name}-worker", tuple(argv), "celery", queue=queue, ping=f"{module}.ping")
+    return Process(f"{name}-worker", tuple(argv), queue=queue, ping=f"{module}.ping")
 
 
 def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.environ) -> list[Process]:
@@ -76,13 +75,11 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
                 "--node",
                 layout.PROXY_NODE,
             ),
-            "yoda-proxy",
             health_url=f"http://{admin}/healthz",
         ),
         Process(
             "yoda-discover",
             (str(BIN / "yoda-discover"), "watch", "--label", selector(CLUSTER, settings.cluster)),
-            "yoda-discover",
         ),
         _worker("deployer", "deployer", deployer_queue, home),
         _api("deployer", "deployer", settings.deployer_url),
@@ -95,7 +92,6 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
             tuple(
                 gunicorn_conf.command("totem_dashboard", demo.dashboard, "--workers", "1", "--name", "totem-dashboard")
             ),
-            "gunicorn",
             health_url=f"http://{demo.dashboard}/health",
         ),
     ]

@@ -10,7 +10,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 
@@ -26,9 +25,10 @@ from totem.contracts.labels import CLUSTER, selector
 from totem.net import free_port
 from totem.settings import Settings
 from totem.store import connect
-from totem.waiting import WaitTimeout, pause, wait
+from totem.waiting import WaitTimeout, wait
 from totem.workers import make_celery
 from totem_demo import github_push, post_receive
+from totem_stack import supervise
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_DB = 8  # the dashboard tests' own database: their queues never meet another suite's
@@ -120,9 +120,6 @@ class FullStack:
         )
         self.env.pop("TOTEM_BUILD_LOG_BUCKET", None)
         self.processes: list[Process] = []
-        self.restarted: list[str] = []  # services the supervisor brought back (see _supervise)
-        self.stopping = threading.Event()
-        self.supervisor = threading.Thread(target=self._supervise, daemon=True)
         self.proxy = None
         self.docker = docker.from_env()
         self.etcd_url = self.env.get("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379")
@@ -131,15 +128,22 @@ class FullStack:
         self.commits: dict[str, str] = {}
 
     # -- processes ---------------------------------------------------------------
-    def _run(self, name: str, *argv: str) -> Process:
-        process = Process([sys.executable, "-m", *argv], self.env, self.work / f"{name}.log").start()
-        self.processes.append(process)
-        return process
+    def _run(self, name: str, *argv: str) -> None:
+        self._supervised(name, [sys.executable, "-m", *argv])
 
     def _gunicorn(self, name: str, package: str) -> None:
         argv = gunicorn_conf.command(package, f"127.0.0.1:{self.ports[name]}", "-w", "1", "--graceful-timeout", "2")
-        process = Process(argv, self.env, self.work / f"{name}.log").start()
-        self.processes.append(process)
+        self._supervised(name, argv)
+
+    def _supervised(self, name: str, argv: list[str]) -> None:
+        """Under the demo's supervisor, which starts a process again when it dies (a Celery worker may
+        die when it loses its broker)."""
+        self.processes.append(Process(supervise.command(argv), self.env, self.work / f"{name}.log").start())
+
+    @property
+    def restarted(self) -> list[str]:
+        """The processes the supervisor started again, once per restart."""
+        return [log.stem for log in sorted(self.work.glob("*.log")) for _ in range(log.read_text().count("supervise:"))]
 
     def _worker(self, name: str, module: str, queue: str, *extra: str) -> None:
         self._run(
@@ -183,18 +187,7 @@ class FullStack:
             self._wait_worker(service, queue)
         for name, url in self.urls.items():
             wait(lambda url=url: _answers(url + "/health"), 30, 0.2, what=f"{name} answering\n{self.logs()}")
-        self.supervisor.start()
         return self
-
-    def _supervise(self) -> None:
-        """Start again a service that exited, as the production stack's supervisor does (compose's
-        `restart: unless-stopped`): a Celery worker may die when it loses the broker holding an unacked
-        message (kombu's restore_unacked on a torn-down connection)."""
-        while not pause(0.5, self.stopping):
-            for process in self.processes:
-                if process.popen and process.popen.poll() is not None:
-                    self.restarted.append(process.log.stem)
-                    process.start()
 
     def _wait_worker(self, service: str, queue: str) -> None:
         """Until the worker consumes its queue (a task sent before it declared the queue would be lost)."""
@@ -212,9 +205,6 @@ class FullStack:
             app.close()
 
     def stop(self) -> None:
-        self.stopping.set()
-        if self.supervisor.is_alive():
-            self.supervisor.join(10)  # no restart once the processes are being stopped
         for process in reversed(self.processes):
             process.stop(timeout=10)
         if self.proxy:

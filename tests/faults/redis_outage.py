@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
-from urllib.parse import urlencode
 
-import requests
-
-from tests.browser.fullstack import SETTLED, FullStack
+from tests.browser.fullstack import FullStack
 from tests.faults import FaultOutcome
+from tests.faults.pipeline import stuck, wait_live
 from tests.load import Load
 from tests.private_redis import PrivateRedis
-from totem.waiting import WaitTimeout, pause, wait
+from totem.waiting import pause
 from totem_demo.github_push import ZERO
 
 FAULT = "redis down during a push"
-OPEN_JOBS = ("NEW", "SCHEDULED", "DEPLOYING")
-BUSY_BUILDS = ("queued", "running")
 
 
 def push_during_redis_outage(
@@ -44,7 +40,7 @@ def push_during_redis_outage(
         pause(down_s)
         redis.start()
         sender.join(timeout)
-        live = _wait_live(stack, version, after, timeout)
+        live = wait_live(stack, version, after, timeout)
         load.wait_for(20)
     problems = [f"push to {name} answered {answer}" for name, answer in answers.items() if not answer.startswith("2")]
     if not answers:
@@ -52,35 +48,3 @@ def push_during_redis_outage(
     if not live:
         problems.append(f"version={version} is not live (the proxy answers {stack.served()!r})")
     return FaultOutcome(FAULT, load.sent, load.failed, load.recovered_after(fault_at), problems + stuck(stack))
-
-
-def _wait_live(stack: FullStack, version: str, commit: str, timeout: float) -> bool:
-    def live() -> bool:
-        app = stack.api("deployer", f"/apps/{stack.app}") or {}
-        mine = [d for d in app.get("deployments", []) if d["version"] == commit[:12]]
-        return bool(mine) and mine[0]["state"] in SETTLED and stack.served() == f"version={version}"
-
-    try:
-        return wait(live, timeout, 0.5, what=f"version={version} live", ignoring=(requests.RequestException,))
-    except WaitTimeout:
-        return False
-
-
-def stuck(stack: FullStack) -> list[str]:
-    """Work left waiting: open jobs of the app (a job waiting on a hook), builds still queued or running,
-    deployments that never settled."""
-    git = {"owner": stack.owner, "repo": stack.repo}
-    problems = []
-    jobs = (stack.api("orchestrator", "/jobs?" + urlencode({**git, "ref": stack.ref})) or {}).get("jobs", [])
-    for job in jobs:
-        if job["state"] in OPEN_JOBS:
-            detail = stack.api("orchestrator", f"/jobs/{job['id']}") or {}
-            waiting = [h for h in detail.get("required-hooks") or [] if h not in detail.get("hooks", {})]
-            problems.append(f"job {job['id'][:8]} {job['state']} (no hook: {', '.join(waiting) or '-'})")
-    builds = (stack.api("image_factory", "/builds?" + urlencode(git)) or {}).get("builds", [])
-    problems += [f"build {b['id']} {b['status']}" for b in builds if b["status"] in BUSY_BUILDS]
-    app = stack.api("deployer", f"/apps/{stack.app}") or {}
-    problems += [
-        f"deployment {d['version']} {d['state']}" for d in app.get("deployments", []) if d["state"] not in SETTLED
-    ]
-    return problems

@@ -1,8 +1,9 @@
-"""Issue #14, a push while Redis is down: on a whole stack of the test's own (tests/browser/fullstack.py)
-over a private Redis that the tests stop and restart. The hook routes answer 503 with Retry-After
-while Redis is down; a push made then goes live once it is back, with no failed request through the
-proxy and nothing left waiting; and a push whose build never started is built on the orchestrator's
-request (the missing-hook check, run by the orchestrator's beat)."""
+"""Issue #14, faults of the whole pipeline, on a stack of the test's own (tests/browser/fullstack.py)
+over a private Redis that the tests stop and restart, with load through the proxy. A push delivered
+thirty times at once makes one build, one job and one deployment. While Redis is down the hook routes
+answer 503 with Retry-After; a push made then goes live once it is back, with no failed request and
+nothing left waiting; and a push whose build never started is built on the orchestrator's request
+(the missing-hook check, run by the orchestrator's beat)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.browser.fullstack import SECRET, FullStack
+from tests.faults.deliveries import identical_deliveries
 from tests.faults.redis_outage import push_during_redis_outage
 from tests.private_redis import PrivateRedis
 from totem import signed_post
@@ -79,4 +81,12 @@ def test_a_push_while_redis_is_down_goes_live_with_no_failed_request_and_nothing
     restarted = len(stack.restarted)
     outcome = push_during_redis_outage(stack, private_redis, "2")
     print(outcome.line(), f"(restarted by the supervisor: {', '.join(stack.restarted[restarted:]) or 'none'})")
+    assert outcome.failed == 0 and outcome.stuck == [], f"{outcome.line()}\n{stack.logs()}"
+
+
+def test_a_push_delivered_thirty_times_at_once_is_built_and_deployed_once(stack):
+    if not stack.commits:
+        stack.deploy("1")
+    outcome = identical_deliveries(stack, "3")
+    print(outcome.line())
     assert outcome.failed == 0 and outcome.stuck == [], f"{outcome.line()}\n{stack.logs()}"
