@@ -14,26 +14,10 @@ from deployer.proxy_spec import PROXY_SCHEMA
 from deployer.settings import DeployerSettings
 from deployer.states import Event, State
 from totem.api import openapi
-from totem.api.openapi import operation, service_paths
+from totem.api.openapi import nullable, obj, operation, path_param, ref, service_paths
 from totem.api.validation import MAX_DEPTH
 from totem.contracts.deploy_request import DEPLOYMENT_ID_PATTERN, NAME_PATTERN, VERSION_PATTERN
 from totem.settings import Settings
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def nullable(schema: dict) -> dict:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def obj(required: list[str], properties: dict[str, Any], **more: Any) -> dict:
-    return {"type": "object", "required": required, "properties": properties, **more}
-
-
-def path(name: str, description: str, schema: dict) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 
 
 def optional_body(op: dict) -> dict:
@@ -41,12 +25,14 @@ def optional_body(op: dict) -> dict:
     return op
 
 
-APP = path("name", "an app (deployment.name); anything else is a 404", {"type": "string", "pattern": NAME_PATTERN})
-VERSION = path("version", "a version (deployment.version)", {"type": "string", "pattern": VERSION_PATTERN})
-DEPLOYMENT_ID = path(
+APP = path_param(
+    "name", "an app (deployment.name); anything else is a 404", {"type": "string", "pattern": NAME_PATTERN}
+)
+VERSION = path_param("version", "a version (deployment.version)", {"type": "string", "pattern": VERSION_PATTERN})
+DEPLOYMENT_ID = path_param(
     "id", "a deployment: <name>-<version>-<sequence>", {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN}
 )
-SCHEMA_NAME = path(
+SCHEMA_NAME = path_param(
     "name",
     "a schema name from `GET /schemas` (a `.json` suffix is allowed)",
     {"enum": [*api.SCHEMA_NAMES, *(f"{n}.json" for n in api.SCHEMA_NAMES)]},

@@ -7,11 +7,11 @@ from itertools import islice
 
 from flask import Blueprint, jsonify, request
 
-from image_factory.git_fields import FIELDS, is_valid
 from image_factory.intake import intake, submit
 from image_factory.records import is_build_id
 from image_factory.states import STATUSES
 from totem.api import ApiError, json_body, require_token
+from totem.git_names import CHECKS, FIELDS
 
 blueprint = Blueprint("builds", __name__)
 
@@ -23,7 +23,7 @@ BUILD_REQUEST_SCHEMA = {
         **{name: {"type": "string", "minLength": 1, "maxLength": 200} for name in FIELDS},
         "force": {"type": "boolean"},
     },
-}  # the names' own rules are git_fields' (a 400 `invalid_git_name`, as for pushes)
+}  # the names' own rules are totem.git_names' (a 400 `invalid_git_name`, as for pushes)
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_OFFSET = 1_000_000
@@ -63,7 +63,7 @@ def _filters() -> dict[str, str]:
     """The filters given; an empty or invalid one is a 400 naming it (never silently ignored)."""
     filters = {name: value for name in FILTERS if (value := _one_arg(name)) is not None}
     for name, value in filters.items():
-        if not (value in STATUSES if name == "status" else is_valid(name, value)):
+        if not (value in STATUSES if name == "status" else CHECKS[name](value)):
             raise _refuse(name, f"{name}: {value[:100]!r} is not a valid filter")
     return filters
 

@@ -11,9 +11,9 @@ from flask import current_app
 
 from image_factory.coalescing import enqueue_failed, request_build
 from image_factory.followers import FollowerSlots
-from image_factory.git_fields import check_git
 from image_factory.pipeline import Factory
 from totem.api import ApiError
+from totem.git_names import validate_git
 
 log = logging.getLogger("image_factory.api")
 
@@ -32,7 +32,7 @@ def intake() -> Intake:
 def submit(git: dict[str, str], trigger: str, force: bool = False) -> tuple[dict[str, Any], bool]:
     """Returns (build record, created); a new build is queued, a reused one is returned as is.
     The names are checked here, the last step before Redis keys, git and docker (400 when invalid)."""
-    check_git(git)
+    validate_git(git)
     current = intake()
     record, created = request_build(current.factory.store, git, trigger, current.factory.config.recent_seconds, force)
     if created:

@@ -5,28 +5,29 @@ from __future__ import annotations
 
 from image_factory.api_builds import BUILD_REQUEST_SCHEMA, DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from image_factory.api_logs import FOLLOW_VALUES, RETRY_AFTER_SECONDS
-from image_factory.git_fields import DESCRIPTIONS, FIELDS
-from image_factory.git_fields import schema as git_schema
 from image_factory.records import BUILD_ID_PATTERN
 from image_factory.states import STATUSES, BuildStatus
 from totem.api import openapi
-from totem.api.openapi import ERROR_TEXTS, error_response, json_content, operation, query_param, service_paths
+from totem.api.openapi import (
+    github_hook_body,
+    operation,
+    path_param,
+    query_param,
+    ref,
+    retry_after,
+    service_paths,
+)
+from totem.git_names import DESCRIPTIONS, FIELDS
+from totem.git_names import schema as git_schema
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-BUILD, BUILD_ANSWER, BUILD_PAGE = _ref("Build"), _ref("BuildAnswer"), _ref("BuildPage")
+BUILD, BUILD_ANSWER, BUILD_PAGE = ref("Build"), ref("BuildAnswer"), ref("BuildPage")
 STATUS_NAMES = [status.value for status in STATUSES]
 BUILD_ID = [
-    {
-        "name": "build_id",
-        "in": "path",
-        "required": True,
-        "description": "a build id (anything else is a 404, as an unknown build is)",
-        "schema": {"type": "string", "pattern": BUILD_ID_PATTERN},
-    }
+    path_param(
+        "build_id",
+        "a build id (anything else is a 404, as an unknown build is)",
+        {"type": "string", "pattern": BUILD_ID_PATTERN},
+    )
 ]
 NULLABLE_TIME = {"type": ["number", "null"], "description": "Unix time; null until it happens"}
 STEP_SCHEMA = {
@@ -68,7 +69,7 @@ BUILD_SCHEMA = {
         "image": {"type": ["string", "null"], "description": "the image's commit tag, once the build succeeded"},
         "images": {"type": "array", "items": {"type": "string"}, "description": "every tag pushed"},
         "error": {"type": ["string", "null"], "description": "why the build failed (secrets masked)"},
-        "steps": {"type": "array", "items": _ref("Step")},
+        "steps": {"type": "array", "items": ref("Step")},
         "superseded_by": {"type": ["string", "null"], "description": "the newer build of the same ref, if any"},
     },
 }
@@ -87,7 +88,7 @@ BUILD_PAGE_SCHEMA = {
         "next_offset": {"type": ["integer", "null"], "description": "where the next page starts; null on the last"},
     },
 }
-# the body POST /builds takes, with the names' patterns (the code checks the same: git_fields)
+# the body POST /builds takes, with the names' patterns (the code checks them: totem.git_names)
 PUBLISHED_BUILD_REQUEST = {
     **BUILD_REQUEST_SCHEMA,
     "properties": {
@@ -97,16 +98,22 @@ PUBLISHED_BUILD_REQUEST = {
 }
 
 
-def _retry_after(op: dict, *codes: str) -> dict:
-    """Document the Retry-After header (seconds) on these error answers of `op`."""
-    for code in codes:
-        op["responses"][code]["headers"] = {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}
-    return op
-
-
-def _errors(*codes: str) -> dict:
-    """Error responses by ERROR_TEXTS key (the /hooks/github entry's; the others are `operation`s)."""
-    return {code: error_response(ERROR_TEXTS[code]) for code in codes}
+def _github_hook() -> dict:
+    op = operation(
+        "GitHub webhook, signed X-Hub-Signature-256: push starts a build; ping answers pong; deleted refs "
+        "and other events are acknowledged (204); a repeated X-GitHub-Delivery is answered `duplicate`. "
+        "The delivery may be JSON or form-encoded (`payload=<JSON>`), whichever the webhook is set to; "
+        "the signature is over the body as sent",
+        {"202": "build queued", "200": "pong, duplicate, or an existing build reused"},
+        "400",
+        "401",
+        "413",
+        "415",
+        "503",
+    )
+    op["responses"]["204"] = {"description": "acknowledged, nothing to build"}
+    op["requestBody"] = github_hook_body()
+    return retry_after(op, "503")
 
 
 def _create_build() -> dict:
@@ -119,10 +126,10 @@ def _create_build() -> dict:
         "413",
         "415",
         "503",
-        body=_ref("BuildRequest"),
+        body=ref("BuildRequest"),
         write=True,
     )
-    _retry_after(op, "503")
+    retry_after(op, "503")
     op["responses"]["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
     op["responses"]["503"]["description"] = (
         "write endpoints are disabled (TOTEM_API_TOKEN is not set), or Redis or the build queue is unavailable"
@@ -148,7 +155,7 @@ def _list_builds() -> dict:
             ),
         ],
     )
-    return _retry_after(op, "503")
+    return retry_after(op, "503")
 
 
 def _build_log() -> dict:
@@ -189,7 +196,7 @@ def _build_log() -> dict:
     op["responses"]["429"]["description"] = (
         "with follow: this worker follows TOTEM_IMAGE_FACTORY_MAX_FOLLOWERS logs already; retry after Retry-After"
     )
-    _retry_after(op, "503")
+    retry_after(op, "503")
     op["responses"]["429"]["headers"] = {
         "Retry-After": {"description": "seconds", "schema": {"type": "integer", "const": RETRY_AFTER_SECONDS}}
     }
@@ -202,41 +209,11 @@ def document() -> dict:
         description="Signed GitHub pushes → docker build → registry → builder hook to the orchestrator. "
         "Request bodies are limited to 5 MB (413).",
         paths={
-            "/hooks/github": {
-                "post": {
-                    "summary": "GitHub webhook, signed X-Hub-Signature-256: push starts a build; ping answers pong; "
-                    "deleted refs and other events are acknowledged (204); a repeated X-GitHub-Delivery is "
-                    "answered `duplicate`. The delivery may be JSON or form-encoded (`payload=<JSON>`), "
-                    "whichever the webhook is set to; the signature is over the body as sent",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"type": "object"}},
-                            "application/x-www-form-urlencoded": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["payload"],
-                                    "properties": {"payload": {"type": "string", "description": "the JSON payload"}},
-                                }
-                            },
-                        },
-                    },
-                    "responses": {
-                        "202": {"description": "build queued", **json_content({"type": "object"})},
-                        "200": {
-                            "description": "pong, duplicate, or an existing build reused",
-                            **json_content({"type": "object"}),
-                        },
-                        "204": {"description": "acknowledged, nothing to build"},
-                        **_errors("400", "401"),
-                        "415": error_response("neither application/json nor application/x-www-form-urlencoded"),
-                    },
-                }
-            },
+            "/hooks/github": {"post": _github_hook()},
             "/builds": {"post": _create_build(), "get": _list_builds()},
             "/builds/{build_id}": {
                 "parameters": BUILD_ID,
-                "get": _retry_after(
+                "get": retry_after(
                     operation(
                         "A build: status, steps with durations and errors, images",
                         {"200": ("the build", BUILD)},

@@ -10,43 +10,31 @@ from orchestrator.config.schema import EVALUATED_SCHEMA
 from orchestrator.hooks.github import MAX_NAME
 from orchestrator.states import ALL, Event
 from totem.api import openapi
-from totem.api.openapi import ERROR_TEXTS, error_response, operation, query_param, service_paths
+from totem.api.openapi import (
+    ERROR_TEXTS,
+    error_response,
+    github_hook_body,
+    nullable,
+    obj,
+    operation,
+    path_param,
+    query_param,
+    ref,
+    request_body,
+    retry_after,
+    service_paths,
+)
 from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 from totem.contracts.hook import GENERIC_HOOK_SCHEMA, HookStatus
+from totem.git_names import FIELDS
+from totem.git_names import schema as git_schema
 from totem.github import FORM, JSON
 
-# What totem.git_names accepts, as ECMA-262 patterns (tests/unit/test_orchestrator_openapi.py keeps them in step)
-OWNER_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,98}[A-Za-z0-9_])?$"
-REPO_PATTERN = r"^(?!\.$)(?!.*\.\.)[A-Za-z0-9_.-]{1,100}$"
-REF_PATTERN = (
-    r"^(?!-)(?!.*\.\.)(?!.*\.lock$)(?!.*\.$)[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)*$"
-)
-COMMIT_PATTERN = r"^[0-9a-f]{40}$"
 JOB_ID_PATTERN = f"^{JOB_ID.pattern}$"
 
-OWNER = {"type": "string", "pattern": OWNER_PATTERN, "maxLength": 100}
-REPO = {"type": "string", "pattern": REPO_PATTERN, "maxLength": 100}
-REF = {"type": "string", "pattern": REF_PATTERN, "minLength": 1, "maxLength": 200}
-COMMIT = {"type": "string", "pattern": COMMIT_PATTERN}
+OWNER, REPO, REF, COMMIT = (git_schema(field) for field in FIELDS)  # what totem.git_names checks
 JOB_ID_SCHEMA = {"type": "string", "pattern": JOB_ID_PATTERN}
 STATE = {"enum": list(ALL)}
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def nullable(schema: dict) -> dict:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def obj(required: list[str], properties: dict[str, Any], **more: Any) -> dict:
-    return {"type": "object", "required": required, "properties": properties, **more}
-
-
-def path(name: str, description: str, schema: dict) -> dict:
-    """A path parameter with its constraints (the shared `path_params` has none)."""
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 
 
 def _git_filters(what: str) -> list[dict]:
@@ -121,7 +109,10 @@ SCHEMAS: dict[str, Any] = {
             "status": {"enum": list(HookStatus)},
             "result": {"type": "object"},
             "force-deploy": {"type": "boolean"},
-            "source": {"enum": ["generic", "github", "travis"]},
+            "source": {
+                "enum": ["generic", "github", "travis", "recovered"],
+                "description": "recovered: read from the image factory's build by the missing-hook check",
+            },
             "received": {"type": "number", "description": "Unix time"},
         },
     ),
@@ -186,20 +177,18 @@ SCHEMAS: dict[str, Any] = {
         {"status": {"const": "duplicate"}, "delivery": {"type": "string", "description": "X-GitHub-Delivery"}},
     ),
 }
-GITHUB_PAYLOAD = {"type": "object", "description": "the event's payload, as GitHub documents it"}
 
 
-def _hook(summary: str, content: dict, accepted: dict, ok: tuple[str, dict], *errors: str) -> dict:
-    """A hook route: 202 when the hook is stored, 200 when it is not needed, `content` its request body."""
+def _hook(summary: str, body: dict, accepted: dict, ok: tuple[str, dict], *errors: str) -> dict:
+    """A hook route: 202 when the hook is stored, 200 when it is not needed, `body` its request body."""
     op = operation(summary, {"202": ("stored; the job is processed in the background", accepted), "200": ok}, *errors)
     op["responses"]["202"]["headers"] = {
         "Location": {"description": "/jobs/<id> of the job a hook landed on", "schema": {"type": "string"}}
     }
     op["responses"]["413"]["description"] = f"{ERROR_TEXTS['413']} ({_max_body() // 2**20} MB)"
     op["responses"]["503"]["description"] = "the hook could not be stored (Redis or the queue is down); retry"
-    op["responses"]["503"]["headers"] = {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}
-    op["requestBody"] = {"required": True, "content": content}
-    return {"post": op}
+    op["requestBody"] = body
+    return {"post": retry_after(op, "503")}
 
 
 def _max_body() -> int:
@@ -210,16 +199,10 @@ def _max_body() -> int:
 
 def hook_paths() -> dict[str, Any]:
     hook_answers = {"anyOf": [ref("HookAnswer"), ref("HookAnswers")]}
-    github_body = {
-        JSON: {"schema": GITHUB_PAYLOAD},
-        FORM: {
-            "schema": obj(["payload"], {"payload": {"type": "string", "description": "the JSON payload, url-encoded"}}),
-        },
-    }
     return {
         "/hooks/generic": _hook(
             "Generic hook (docs/architecture.md §3.1), signed X-Hook-Signature: sha256=<hex HMAC of the body>",
-            {JSON: {"schema": ref("GenericHook")}},
+            request_body({JSON: ref("GenericHook")}),
             ref("HookAnswer"),
             ("not stored: the hook is for a superseded commit", ref("HookAnswer")),
             "400",
@@ -233,7 +216,7 @@ def hook_paths() -> dict[str, Any]:
             "and freeze; workflow_run, check_suite, status → ci hook (a workflow run is named after "
             "workflow_run.name, else workflow.name, else its file name); ping → pong; a repeated "
             "X-GitHub-Delivery → duplicate; other events, tags and pull-request runs → ignored",
-            github_body,
+            github_hook_body(),
             {"anyOf": [ref("HookAnswer"), ref("HookAnswers"), ref("BranchAction")]},
             (
                 "pong, duplicate delivery, ignored event, or hooks that were not needed",
@@ -248,7 +231,7 @@ def hook_paths() -> dict[str, Any]:
         "/hooks/travis": _hook(
             "Travis CI notification: form field `payload`, `Signature` header = base64 RSA-SHA1 of it "
             "(TOTEM_TRAVIS_PUBLIC_KEY; without one the answer is 503)",
-            {FORM: {"schema": obj(["payload"], {"payload": {"type": "string"}})}},
+            request_body({FORM: obj(["payload"], {"payload": {"type": "string"}})}),
             ref("HookAnswer"),
             ("pull request (never deploys) or superseded commit", {"anyOf": [ref("Ignored"), hook_answers]}),
             "400",
@@ -286,7 +269,7 @@ def document() -> dict:
                 {"200": ("the job", ref("Job"))},
                 "404",
                 "503",
-                parameters=[path("job_id", "job id (jobs expire after TOTEM_JOB_TTL)", JOB_ID_SCHEMA)],
+                parameters=[path_param("job_id", "job id (jobs expire after TOTEM_JOB_TTL)", JOB_ID_SCHEMA)],
             )
         },
         "/events": {
@@ -309,17 +292,22 @@ def document() -> dict:
                 {"202": ("undeploy queued", ref("BranchAction"))},
                 "400",
                 "401",
+                "404",
                 "503",
                 write=True,
                 parameters=[
-                    path("owner", "owner", OWNER),
-                    path("repo", "repository", REPO),
-                    path("ref", "branch, slashes kept as they are (/apps/acme/shop/feature/login)", REF),
+                    path_param("owner", "owner", OWNER),
+                    path_param("repo", "repository", REPO),
+                    path_param("ref", "branch, slashes kept as they are (/apps/acme/shop/feature/login)", REF),
                 ],
             )
         },
         **service_paths("etcd and Redis"),
     }
+    # a path no route takes (an empty segment, a line break in the ref) is the app's 404, before any check
+    paths["/apps/{owner}/{repo}/{ref}"]["delete"]["responses"]["404"]["description"] = (
+        "no such route: an empty segment or a line break in the ref"
+    )
     paths["/apps/{owner}/{repo}/{ref}"]["delete"]["responses"]["503"] = error_response(
         "TOTEM_API_TOKEN is not set (write endpoints disabled), or Redis or the queue is unavailable; retry"
     )

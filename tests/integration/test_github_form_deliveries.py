@@ -3,29 +3,17 @@ of every GitHub webhook) to the image factory's `/hooks/github`, against real Re
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-import redis
 
-from image_factory.app import create_app
-from tests.images.image_factory.environment import FactoryEnvironment
+from tests.images.image_factory.environment import factory_app
 from tests.unit.test_orchestrator_payloads import FORM, commit, github_delivery, github_payload
-from totem.settings import Settings
 from totem.signatures import sign
 
 
 @pytest.fixture
-def api(tmp_path, monkeypatch):
-    env = FactoryEnvironment(tmp_path, "http://127.0.0.1:9", f"secret-{uuid.uuid4().hex}")
-    for name, value in env.env.items():
-        monkeypatch.setenv(name, value)
-    queued: list[str] = []
-    app = create_app(Settings.from_env(env.env), enqueue=queued.append)
-    client = redis.Redis.from_url(Settings.from_env(env.env).redis_url, decode_responses=True)
-    yield env, app.test_client(), queued
-    env.cleanup(client)
-    client.close()
+def api(tmp_path):
+    with factory_app(tmp_path) as (env, app, queued):
+        yield env, app.test_client(), queued
 
 
 def real_push(env, sha: str, ref: str = "feature/login") -> dict:

@@ -48,6 +48,16 @@ RUN = uuid.uuid4().hex[:10]
 FINAL = ("COMPLETE", "FAILED", "NOOP")
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:
+    """A fake server's JSON answer."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class Recorder:
     """A threaded HTTP server on loopback that records every request and answers from a script."""
 
@@ -76,12 +86,7 @@ class Recorder:
                     )
                     script = next((s for p, s in recorder.scripts.items() if self.path.startswith(p) and s), None)
                     status, answer = script.pop(0) if script else (201, {"ok": True})
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, answer)
 
             do_POST = do_DELETE = do_GET = do_PUT = _handle
 
@@ -360,12 +365,7 @@ class ImageFactory:
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def do_GET(self):  # noqa: N802
                 url = urlsplit(self.path)

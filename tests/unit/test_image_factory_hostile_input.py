@@ -8,16 +8,17 @@ import json
 import uuid
 
 import pytest
-import redis
 
 from image_factory.app import MAX_BODY, create_app
-from tests.images.image_factory.environment import FactoryEnvironment
+from image_factory.openapi import document
+from tests.images.image_factory.environment import factory_app
 from tests.images.image_factory.github_push import delivery, push_payload
-from tests.unit.image_factory_contract import check_answer
+from tests.openapi_contract import check_answer
 from totem.net import free_port
 from totem.settings import Settings
 
 SHA = "c" * 40
+SPEC = document()
 DEEP_ARRAYS = "[" * 1000 + "]" * 1000
 DEEP_OBJECTS = '{"a":' * 1000 + "1" + "}" * 1000
 HUGE = "9" * 5000
@@ -67,27 +68,17 @@ BAD_BUILDS = {
 @pytest.fixture(scope="module")
 def factory(tmp_path_factory):
     """(env, client, queued, app): an image factory app of this module's own; its keys are removed after."""
-    env = FactoryEnvironment(tmp_path_factory.mktemp("hostile"), "http://127.0.0.1:9", f"hostile-{uuid.uuid4().hex}")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.env.items():
-            patch.setenv(name, value)
-        queued: list[str] = []
-        app = create_app(Settings.from_env(env.env), enqueue=queued.append)
-    client = redis.Redis.from_url(Settings.from_env(env.env).redis_url, decode_responses=True)
-    yield env, app.test_client(), queued, app
-    for pattern in (f"{env.prefix}:*", f"totem:image_factory:delivery:{env.owner}-*"):
-        for key in client.scan_iter(match=pattern, count=500):
-            client.delete(key)
-    client.close()
+    with factory_app(tmp_path_factory.mktemp("hostile"), images=False) as (env, app, queued):
+        yield env, app.test_client(), queued, app
 
 
-def answered(app, method: str, path: str, response, status: int | tuple[int, ...]) -> None:
+def answered(app, response, status: int | tuple[int, ...]) -> None:
     expected = status if isinstance(status, tuple) else (status,)
     assert response.status_code < 500 or response.status_code in expected, response.get_data()[:300]
     assert response.status_code in expected, (response.status_code, response.get_data()[:300])
-    if response.status_code >= 400 and path != "/health":  # /health answers its report, degraded or not
+    if response.status_code >= 400 and response.request.path != "/health":  # /health: its report, degraded or not
         assert response.is_json and set(response.get_json()["error"]) == {"code", "message", "details"}
-    check_answer(app, method, path.split("?")[0], response)
+    check_answer(app, SPEC, response)
 
 
 def auth(env) -> dict[str, str]:
@@ -98,7 +89,7 @@ def auth(env) -> dict[str, str]:
 def test_post_builds_refuses_bodies_that_are_not_strict_json(factory, body):
     env, client, queued, app = factory
     response = client.post("/builds", data=body, headers={**auth(env), "Content-Type": "application/json"})
-    answered(app, "POST", "/builds", response, 400)
+    answered(app, response, 400)
     assert queued == []
 
 
@@ -106,7 +97,7 @@ def test_post_builds_refuses_bodies_that_are_not_strict_json(factory, body):
 def test_post_builds_refuses_names_no_build_may_have(factory, body):
     env, client, queued, app = factory
     response = client.post("/builds", data=body, headers={**auth(env), "Content-Type": "application/json"})
-    answered(app, "POST", "/builds", response, 400)
+    answered(app, response, 400)
     assert response.get_json()["error"]["code"] in ("invalid_git_name", "validation_failed")
     assert queued == []
 
@@ -118,7 +109,7 @@ def test_post_builds_refuses_names_no_build_may_have(factory, body):
 def test_post_builds_wants_json(factory, content_type):
     env, client, queued, app = factory
     headers = {**auth(env), **({"Content-Type": content_type} if content_type else {})}
-    answered(app, "POST", "/builds", client.post("/builds", data=build_body(), headers=headers), 415)
+    answered(app, client.post("/builds", data=build_body(), headers=headers), 415)
     assert queued == []
 
 
@@ -127,7 +118,7 @@ def test_post_builds_over_the_body_limit_is_413_before_the_token_is_checked(fact
     body = build_body(pad="x" * MAX_BODY)
     for headers in (auth(env), {"Authorization": "Bearer wrong"}, {}):
         response = client.post("/builds", data=body, headers={**headers, "Content-Type": "application/json"})
-        answered(app, "POST", "/builds", response, 413)
+        answered(app, response, 413)
         assert response.get_json()["error"]["details"] == {"limit": MAX_BODY}
     assert queued == []
 
@@ -145,7 +136,7 @@ def signed_push(env, client, payload: bytes | dict, content_type: str | None = "
 def test_signed_pushes_that_are_not_strict_json_are_400(factory, body):
     env, client, queued, app = factory
     payload = body if isinstance(body, bytes) else body.encode()
-    answered(app, "POST", "/hooks/github", signed_push(env, client, payload), 400)
+    answered(app, signed_push(env, client, payload), 400)
     assert queued == []
 
 
@@ -182,7 +173,7 @@ HOSTILE_PUSHES = {
 def test_signed_pushes_with_hostile_fields_are_400(factory, changes):
     env, client, queued, app = factory
     payload = json.dumps(push_with(env, **changes), ensure_ascii=False).encode()
-    answered(app, "POST", "/hooks/github", signed_push(env, client, payload), 400)
+    answered(app, signed_push(env, client, payload), 400)
     assert queued == []
 
 
@@ -192,7 +183,7 @@ def test_signed_pushes_with_hostile_fields_are_400(factory, changes):
 def test_signed_pushes_in_other_content_types_are_refused(factory, content_type):
     env, client, queued, app = factory
     payload = json.dumps(push_with(env)).encode()
-    answered(app, "POST", "/hooks/github", signed_push(env, client, payload, content_type), (400, 415))
+    answered(app, signed_push(env, client, payload, content_type), (400, 415))
     assert queued == []
 
 
@@ -200,7 +191,7 @@ def test_signed_pushes_in_other_content_types_are_refused(factory, content_type)
 def test_hostile_event_headers_are_400(factory, event):
     env, client, queued, app = factory
     response = signed_push(env, client, json.dumps(push_with(env)).encode(), **{"X-GitHub-Event": event})
-    answered(app, "POST", "/hooks/github", response, 400)
+    answered(app, response, 400)
     assert queued == []
 
 
@@ -208,7 +199,7 @@ def test_unsigned_hostile_bodies_are_401(factory):
     env, client, queued, app = factory
     for body in (DEEP_ARRAYS, '{"a": NaN}', "", LONG):
         headers = {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"}
-        answered(app, "POST", "/hooks/github", client.post("/hooks/github", data=body, headers=headers), 401)
+        answered(app, client.post("/hooks/github", data=body, headers=headers), 401)
     assert queued == []
 
 
@@ -218,8 +209,6 @@ def test_a_long_or_unicode_delivery_id_is_kept_short_and_the_push_queued(factory
     for suffix in ("☃" * 300, LONG):
         answered(
             app,
-            "POST",
-            "/hooks/github",
             signed_push(env, client, payload, **{"X-GitHub-Delivery": f"{env.owner}-{suffix}"}),
             (200, 202),
         )
@@ -244,7 +233,7 @@ NOT_BUILD_IDS = [
 def test_paths_that_are_no_build_are_404(factory, build_id, suffix):
     _, client, _, app = factory
     path = f"/builds/{build_id}{suffix}"
-    answered(app, "GET", path, client.get(path), 404)
+    answered(app, client.get(path), 404)
 
 
 BAD_QUERIES = [
@@ -287,7 +276,7 @@ BAD_QUERIES = [
 def test_bad_list_queries_are_400_naming_the_parameter(factory, query):
     _, client, _, app = factory
     response = client.get(f"/builds?{query}")
-    answered(app, "GET", "/builds", response, 400)
+    answered(app, response, 400)
     assert response.get_json()["error"]["details"]["field"] == query.split("=")[0]
 
 
@@ -308,7 +297,7 @@ def test_follow_must_be_a_known_value(factory, finished_build, follow):
     _, client, _, app = factory
     path = f"/builds/{finished_build}/log"
     response = client.get(path, query_string={"follow": follow})
-    answered(app, "GET", path, response, 400)
+    answered(app, response, 400)
     assert response.get_json()["error"]["details"]["field"] == "follow"
 
 
@@ -330,7 +319,7 @@ def test_hostile_last_event_ids_still_stream_the_log(factory, finished_build, la
     _, client, _, app = factory
     path = f"/builds/{finished_build}/log"
     response = client.get(path, query_string={"follow": "1"}, headers={"Last-Event-ID": last_event_id})
-    answered(app, "GET", path, response, 200)
+    answered(app, response, 200)
     text = response.get_data(as_text=True)
     assert text.rstrip().endswith("event: end\ndata: succeeded")
     assert app.extensions["image_factory"].followers.taken == 0
@@ -341,7 +330,7 @@ def test_hostile_last_event_ids_still_stream_the_log(factory, finished_build, la
 )
 def test_unrouted_methods_and_paths_are_in_the_envelope(factory, method, path):
     _, client, _, app = factory
-    answered(app, method, path, client.open(path, method=method), (404, 405))
+    answered(app, client.open(path, method=method), (404, 405))
 
 
 def test_every_hostile_answer_left_the_factory_working(factory):
@@ -349,7 +338,7 @@ def test_every_hostile_answer_left_the_factory_working(factory):
     assert client.get("/health").status_code == 200
     body = build_body(owner=env.owner, commit="d" * 40)
     response = client.post("/builds", data=body, headers={**auth(env), "Content-Type": "application/json"})
-    answered(app, "POST", "/builds", response, 202)
+    answered(app, response, 202)
     assert queued == [response.get_json()["build"]["id"]]
     assert app.extensions["image_factory"].followers.taken == 0
 
@@ -359,7 +348,9 @@ def test_a_redis_outage_is_a_documented_503_on_every_route_that_needs_it():
     app = create_app(Settings(hook_secret="s", api_token="t", redis_url=nowhere), enqueue=lambda _id: None)
     client, token = app.test_client(), {"Authorization": "Bearer t"}
     body = {"owner": "acme", "repo": "app", "ref": "main", "commit": SHA}
+    pushed, signed = delivery("s", push_payload("acme", "app", "main", SHA))
     for method, path, options in (
+        ("POST", "/hooks/github", {"data": pushed, "headers": signed}),
         ("GET", "/builds", {}),
         ("GET", "/builds/b0123456789", {}),
         ("GET", "/builds/b0123456789/log", {}),
@@ -368,7 +359,7 @@ def test_a_redis_outage_is_a_documented_503_on_every_route_that_needs_it():
         ("GET", "/health", {}),
     ):
         response = client.open(path, method=method, **options)
-        answered(app, method, path, response, 503)
+        answered(app, response, 503)
         if path != "/health":
             assert response.headers["Retry-After"].isdigit()
     assert app.extensions["image_factory"].followers.taken == 0

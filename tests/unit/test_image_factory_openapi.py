@@ -9,28 +9,15 @@ from openapi_spec_validator import validate
 from image_factory.api_builds import MAX_LIMIT, MAX_OFFSET
 from image_factory.api_logs import FOLLOW_VALUES
 from image_factory.app import MAX_BODY, create_app
-from image_factory.git_fields import FIELDS, PATTERNS
 from image_factory.openapi import document
-from image_factory.records import BUILD_ID_PATTERN
+from image_factory.records import BUILD_ID_PATTERN, is_build_id, new_build_id
 from image_factory.states import STATUSES
-from totem.api.openapi import BEARER, ERROR, ERROR_TEXTS, service_paths
+from tests.openapi_contract import METHODS, documented, served
+from totem.api.openapi import BEARER, ERROR, ERROR_TEXTS, github_hook_body, service_paths
+from totem.git_names import FIELDS, PATTERNS
 from totem.settings import Settings
 
-METHODS = {"get", "put", "post", "delete", "patch"}
 REF = "#/components/schemas/"
-
-
-def served(app) -> set[tuple[str, str]]:
-    """(path, method) for every route, in OpenAPI's path syntax (`/builds/{build_id}`)."""
-    operations = set()
-    for rule in app.url_map.iter_rules():
-        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        operations |= {(path, method.lower()) for method in rule.methods if method.lower() in METHODS}
-    return operations
-
-
-def documented(spec: dict) -> set[tuple[str, str]]:
-    return {(path, method) for path, item in spec["paths"].items() for method in item if method in METHODS}
 
 
 def test_openapi_document_is_valid():
@@ -45,8 +32,9 @@ def test_openapi_lists_every_route_the_image_factory_serves():
     assert "BuildRequest" in served_document["components"]["schemas"]
 
 
-# what each route can answer (the /hooks/github entry is kept with the GitHub delivery code)
+# what each route can answer
 STATUSES_SENT = {  # 503: Redis unavailable (and for POST /builds also no token configured, or no queue)
+    ("/hooks/github", "post"): {"200", "202", "204", "400", "401", "413", "415", "503"},
     ("/builds", "post"): {"200", "202", "400", "401", "413", "415", "503"},
     ("/builds", "get"): {"200", "400", "503"},
     ("/builds/{build_id}", "get"): {"200", "404", "503"},
@@ -64,7 +52,7 @@ def test_each_operation_lists_the_statuses_its_route_sends():
         for method, op in item.items():
             if method in METHODS:
                 for code, answer in op["responses"].items():
-                    if code >= "400" and path not in ("/hooks/github", "/health"):  # /health: its report
+                    if code >= "400" and path != "/health":  # /health: its report
                         assert answer["content"]["application/json"]["schema"] == ERROR, (path, method, code)
 
 
@@ -77,6 +65,7 @@ def test_the_shared_builders_are_used_and_no_local_texts_remain():
     assert spec["paths"]["/openapi.json"] == service_paths("Redis and Docker")["/openapi.json"]
     assert spec["paths"]["/builds"]["post"]["security"] == BEARER
     assert spec["paths"]["/builds"]["post"]["responses"]["413"]["description"] == ERROR_TEXTS["413"]
+    assert spec["paths"]["/hooks/github"]["post"]["requestBody"] == github_hook_body()
     assert f"{MAX_BODY // (1024 * 1024)} MB" in spec["info"]["description"]
 
 
@@ -102,6 +91,13 @@ def test_parameters_carry_the_constraints_the_code_enforces():
     request = spec["components"]["schemas"]["BuildRequest"]
     assert request["required"] == list(FIELDS) and request["additionalProperties"] is False
     assert {f: request["properties"][f]["pattern"] for f in FIELDS} == PATTERNS
+
+
+def test_build_ids_are_what_their_pattern_says():
+    assert all(is_build_id(new_build_id()) for _ in range(100))
+    for value in ["b" + "0" * 9, "b" + "f" * 39, "b" + "0" * 8, "b" + "0" * 40, "B0123456789", "b0123456789\n", ""]:
+        assert is_build_id(value) == (re.fullmatch(BUILD_ID_PATTERN, value) is not None)
+    assert not is_build_id("b0123456789\n") and not is_build_id("b" + "0" * 40)
 
 
 def test_answers_have_their_schemas_and_media_types():

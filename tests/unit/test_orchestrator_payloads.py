@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -88,6 +89,12 @@ class TravisKey:
         return base64.b64encode(self.private.sign(payload.encode(), padding.PKCS1v15(), hashes.SHA1())).decode()
 
 
+@functools.cache
+def shared_travis_key() -> TravisKey:
+    """One key for every unit orchestrator that takes Travis notifications (a key takes a while to make)."""
+    return TravisKey()
+
+
 def github_delivery(secret: str, body: dict, event: str, form: bool = False, delivery: str | None = None):
     """(raw body, headers) of one signed delivery, JSON or form-encoded."""
     raw = form_encode(body) if form else json.dumps(body).encode()
@@ -103,6 +110,7 @@ class UnitOrchestrator:
     secret: str
     tag: str
     queued: list[tuple] = field(default_factory=list)
+    travis_key: TravisKey | None = None  # signs Travis notifications the app accepts
 
     def delivery_id(self) -> str:
         return f"{self.tag}-{uuid.uuid4()}"
@@ -115,7 +123,8 @@ class UnitOrchestrator:
 
 
 @contextlib.contextmanager
-def unit_orchestrator(**env: str):
+def unit_orchestrator(travis: bool = False, **env: str):
+    """An orchestrator app (UnitOrchestrator); with `travis`, it takes notifications signed by `travis_key`."""
     from orchestrator.app import create_app
     from orchestrator.settings import OrchestratorSettings
     from totem.settings import Settings
@@ -128,11 +137,12 @@ def unit_orchestrator(**env: str):
         "TOTEM_API_TOKEN": f"token-{tag}",
         "TOTEM_INSECURE_DEV": "0",
         "TOTEM_ORCHESTRATOR_PREFIX": f"totem-test:orchestrator:{tag}",
+        **({"TOTEM_TRAVIS_PUBLIC_KEY": shared_travis_key().public_pem} if travis else {}),
         **env,
     }
     app = create_app(Settings.from_env(environ), OrchestratorSettings.from_env(environ))
     rt = app.extensions["orchestrator"]
-    unit = UnitOrchestrator(app.test_client(), rt, secret, tag)
+    unit = UnitOrchestrator(app.test_client(), rt, secret, tag, travis_key=shared_travis_key() if travis else None)
     rt.enqueue = lambda task, *args: unit.queued.append((task, *args))
     try:
         yield unit

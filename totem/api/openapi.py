@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from totem import __version__
+from totem.github import FORM, JSON
 
 OPENAPI_VERSION = "3.1.0"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -57,8 +58,36 @@ HEALTH_SCHEMA = {
 }
 
 
+def ref(name: str) -> dict:
+    """A schema of the document's components."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(required: list[str], properties: dict[str, Any], **more: Any) -> dict:
+    """An object schema."""
+    return {"type": "object", "required": required, "properties": properties, **more}
+
+
 def json_content(schema: dict) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
+    return {"content": {JSON: {"schema": schema}}}
+
+
+def request_body(content: dict[str, dict]) -> dict:
+    """A required request body: {media type: schema}."""
+    return {"required": True, "content": {media: {"schema": schema} for media, schema in content.items()}}
+
+
+def github_hook_body() -> dict:
+    """The request body of `POST /hooks/github` (the orchestrator's and the image factory's): a GitHub
+    delivery as the webhook is set to send it, JSON or form-encoded (`payload=<JSON>`)."""
+    form = obj(["payload"], {"payload": {"type": "string", "description": "the JSON payload, url-encoded"}})
+    return request_body(
+        {JSON: {"type": "object", "description": "the event's payload, as GitHub documents it"}, FORM: form}
+    )
 
 
 def error_response(description: str) -> dict:
@@ -86,9 +115,16 @@ def operation(
     if parameters:
         op["parameters"] = parameters
     if body is not None:
-        op["requestBody"] = {"required": True, **json_content(body)}
+        op["requestBody"] = request_body({JSON: body})
     if write:
         op["security"] = BEARER
+    return op
+
+
+def retry_after(op: dict, *codes: str) -> dict:
+    """Document the Retry-After header (seconds) on these error answers of `op`; returns `op`."""
+    for code in codes:
+        op["responses"][code]["headers"] = {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}
     return op
 
 
@@ -102,8 +138,9 @@ def service_paths(dependencies: str) -> dict[str, Any]:
     }
 
 
-def path_params(*names: str) -> list[dict]:
-    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+def path_param(name: str, description: str, schema: dict) -> dict:
+    """A path parameter with the constraints its route checks."""
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 
 
 def query_param(name: str, description: str, schema: dict | None = None) -> dict:

@@ -30,19 +30,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
+from totem import git_names
 from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,127}$"  # an app: a DNS label, no "_" (it ends the app in /yoda names)
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 # a deployment's id: <name>-<version>-<sequence>
 DEPLOYMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,127}-[A-Za-z0-9][A-Za-z0-9_.-]{0,127}-[1-9][0-9]{0,17}$"
-# what totem.git_names accepts, as patterns
-OWNER_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,98}[A-Za-z0-9_])?$"
-REPO_PATTERN = r"^(?!\.$)(?!.*\.\.)[A-Za-z0-9_.-]{1,100}$"
-REF_PATTERN = (
-    r"^(?!-)(?!.*\.\.)(?!.*\.lock$)(?!.*\.$)[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)*$"
-)
-COMMIT_PATTERN = r"^[0-9a-f]{40}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"  # what systemd and the shell accept as a variable
 CHECK_PATH_PATTERN = r"^/?[A-Za-z0-9._~!$'()*+,=:@%/-]{0,1024}$"  # a leading "/" is added when missing
 MAX_NODES = 12
@@ -51,13 +45,8 @@ MAX_DURATION = 86400  # seconds: no timeout or drain is longer than a day
 _GIT = {
     "type": "object",
     "description": "the commit deployed; every field is required when `git` is given",
-    "required": ["owner", "repo", "ref", "commit"],
-    "properties": {
-        "owner": {"type": "string", "pattern": OWNER_PATTERN},
-        "repo": {"type": "string", "pattern": REPO_PATTERN},
-        "ref": {"type": "string", "maxLength": 200, "pattern": REF_PATTERN},
-        "commit": {"type": "string", "pattern": COMMIT_PATTERN},
-    },
+    "required": list(git_names.FIELDS),
+    "properties": {field: git_names.schema(field) for field in git_names.FIELDS},  # what totem.git_names checks
 }
 DURATION = {
     "type": "string",

@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
+import pytest
+import redis
 import requests
+from flask import Flask
+
+from image_factory.app import create_app
+from totem.settings import Settings
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -66,14 +74,16 @@ class FactoryEnvironment:
             f"http://{self.registry}/v2/{name}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}, timeout=10
         )
 
-    def cleanup(self, redis_client) -> None:
-        """Remove this environment's Redis keys, local images and registry manifests."""
+    def cleanup(self, redis_client, images: bool = True) -> None:
+        """Remove this environment's Redis keys and (with `images`) local images and registry manifests."""
         for key in redis_client.scan_iter(match=f"{self.prefix}:*", count=500):
             redis_client.delete(key)
         redis_client.delete(self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}")
         self._forget_unacked(redis_client)
         for key in redis_client.scan_iter(match=f"totem:image_factory:delivery:{self.owner}-*", count=500):
             redis_client.delete(key)
+        if not images:
+            return
         client = docker.DockerClient(base_url=self.env.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=60)
         try:
             for image in client.api.images(filters={"label": f"totem.build.owner={self.owner}"}):
@@ -104,3 +114,22 @@ class FactoryEnvironment:
                 requests.delete(f"http://{self.registry}/v2/{name}/manifests/{digest}", timeout=10)
         except requests.RequestException:
             pass
+
+
+@contextmanager
+def factory_app(root: Path, images: bool = True) -> Iterator[tuple[FactoryEnvironment, Flask, list[str]]]:
+    """(env, app, queued): an image factory app in an environment of its own (its variables set while
+    it is used; no orchestrator listens), its queue a list of the build ids sent. Its Redis keys, and
+    with `images` its images and registry manifests, are removed after."""
+    env = FactoryEnvironment(root, "http://127.0.0.1:9", f"secret-{uuid.uuid4().hex}")
+    settings = Settings.from_env(env.env)
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.env.items():
+            patch.setenv(name, value)
+        queued: list[str] = []
+        try:
+            yield env, create_app(settings, enqueue=queued.append), queued
+        finally:
+            env.cleanup(client, images=images)
+            client.close()
