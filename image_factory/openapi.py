@@ -57,6 +57,7 @@ BUILD_SCHEMA = {
         "error",
         "steps",
         "superseded_by",
+        "attempts",
     ],
     "properties": {
         "id": {"type": "string", "pattern": BUILD_ID_PATTERN},
@@ -71,6 +72,11 @@ BUILD_SCHEMA = {
         "error": {"type": ["string", "null"], "description": "why the build failed (secrets masked)"},
         "steps": {"type": "array", "items": ref("Step")},
         "superseded_by": {"type": ["string", "null"], "description": "the newer build of the same ref, if any"},
+        "attempts": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "how many workers took it (more than one: a worker died before it finished)",
+        },
     },
 }
 BUILD_ANSWER_SCHEMA = {

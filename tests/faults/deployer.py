@@ -79,7 +79,7 @@ def sidekick_killed(stack: DeployerStack, ttl: float = 5.0) -> FaultOutcome:
     """`yoda-discover watch` SIGKILLed: its endpoints' leases run out after `ttl` seconds, the reconcile
     (the stack's TOTEM_DEPLOYER_RECONCILE_INTERVAL, short) registers them itself and renews them;
     then yoda-discover, started again, takes them over."""
-    fault = "yoda-discover SIGKILL"
+    fault = "yoda-discover SIGKILL (repair)"
     app = _name("sk")
     live = _deployed(stack, app, "v1", images.build(stack.docker, "v1"))
     if live["state"] != State.PROMOTED:
