@@ -182,3 +182,15 @@ class ProxyProcess:
                         os.killpg(int(line), signal.SIGKILL)
                     except (ProcessLookupError, PermissionError):
                         pass
+
+
+def commit(store, proxy: ProxyProcess, puts: dict[str, str], deletes: tuple[str, ...] = ()) -> None:
+    """Write `puts` and remove every key under each of `deletes` (both relative to the proxy's base),
+    then a new revision; until this proxy has applied it."""
+    for key, value in puts.items():
+        store.put(proxy.prefix + key, value)
+    for prefix in deletes:
+        store.delete_prefix(proxy.prefix + prefix)
+    revision = uuid.uuid4().hex
+    store.put(proxy.prefix + "revision", revision)
+    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)

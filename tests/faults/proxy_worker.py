@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,10 +17,9 @@ import requests
 from tests.faults import FaultOutcome
 from tests.load import Load
 from totem.store import Store, connect
-from totem.waiting import wait
 from yoda_proxy.haproxy import HAProxyError, ProcState, parse_show_proc
 from yoda_proxy.runtime import ask
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
+from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url
 
 FAULT = "haproxy worker SIGKILL"
 HOST = "faults.localhost"
@@ -47,15 +45,6 @@ def routed_proxy(store: Store | None = None) -> Iterator[ProxyProcess]:
         proxy.stop()
         backend.close()
         store.delete_prefix(proxy.prefix)
-
-
-def commit(store: Store, proxy: ProxyProcess, puts: dict[str, str]) -> None:
-    """Write `puts` under the proxy's base and a new revision; until the proxy applied it."""
-    for key, value in puts.items():
-        store.put(proxy.prefix + key, value)
-    revision = uuid.uuid4().hex
-    store.put(proxy.prefix + "revision", revision)
-    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
 
 
 def proc_state(proxy: ProxyProcess) -> ProcState | None:

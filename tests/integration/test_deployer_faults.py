@@ -4,20 +4,13 @@ The scenarios are tests/faults/deployer.py's (bench/faults.py prints the same ou
 
 from __future__ import annotations
 
-import docker
 import pytest
 
 from tests.faults import deployer as faults
 from tests.fixtures.deployer.harness import DeployerStack
 
+pytest_plugins = ["tests.images.fixtures"]  # docker_client
 DISCOVER_TTL = 5  # the endpoints' lease of the harness's yoda-discover (tests.support.discover_watch_args)
-
-
-@pytest.fixture(scope="module")
-def docker_client():
-    client = docker.from_env()
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.proxy_worker import HOST, commit, haproxy_worker_death, proc_state, routed_proxy
+from tests.faults.proxy_worker import HOST, haproxy_worker_death, proc_state, routed_proxy
 from totem.store import connect
-from yoda_proxy.testing import Backend, local_etcd_url
+from yoda_proxy.testing import Backend, commit, local_etcd_url
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 import requests
 
 from totem.store import connect
-from totem.waiting import wait
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
+from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +30,6 @@ def blue_green():
     yield blue, green
     blue.close()
     green.close()
-
-
-def commit(store, proxy, puts: dict[str, str], deletes: tuple[str, ...] = ()) -> None:
-    """Write a change and a new revision; wait for this proxy's acknowledgement."""
-    for key, value in puts.items():
-        store.put(proxy.prefix + key, value)
-    for key in deletes:
-        store.delete(proxy.prefix + key)
-    revision = uuid.uuid4().hex
-    store.put(proxy.prefix + "revision", revision)
-    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
 
 
 def names(proxy, count: int = 6) -> set[str]:

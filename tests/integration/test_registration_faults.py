@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 
 import pytest
 
 from tests.faults.registrations import discover_killed, etcd_paused, etcd_restarted, registered_app
 from totem.store import connect
 from totem.waiting import wait
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
+from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url
 
 pytest_plugins = ["tests.images.fixtures"]
 HOST = "grace.localhost"
@@ -74,17 +73,6 @@ def proxies(store):
     for proxy in started:
         proxy.stop()
         store.delete_prefix(proxy.prefix)
-
-
-def commit(store, proxy, puts: dict[str, str], deletes: tuple[str, ...] = ()) -> None:
-    """Write a change and a new revision; wait for this proxy's acknowledgement."""
-    for key, value in puts.items():
-        store.put(proxy.prefix + key, value)
-    for prefix in deletes:
-        store.delete_prefix(proxy.prefix + prefix)
-    revision = uuid.uuid4().hex
-    store.put(proxy.prefix + "revision", revision)
-    wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
 
 
 def upstream(name: str, *instances: Backend) -> dict[str, str]:
