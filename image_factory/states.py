@@ -1,21 +1,8 @@
-"""Build statuses, as stored on build records, served by the API and read by its clients.
-
-A StrEnum: a member is its string, so records hold, compare and serialise the plain names.
-A build's steps use the same words (running, then succeeded or failed).
-"""
+"""The image factory's build statuses (the vocabulary itself is a contract: totem/contracts/build.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class BuildStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SUPERSEDED = "superseded"  # a newer commit of the same ref was queued first
-
+from totem.contracts.build import BuildStatus
 
 STATUSES = tuple(BuildStatus)
 FINISHED = (BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.SUPERSEDED)

@@ -21,13 +21,14 @@ from orchestrator.jobs.model import Hook
 from orchestrator.jobs.store import Job, JobStore
 from orchestrator.runtime import Runtime
 from orchestrator.states import Event, State
+from totem.contracts.build import BuildStatus
 from totem.contracts.hook import HookStatus
 from totem.notify import Level
 
 log = logging.getLogger("orchestrator.missing")
 BUILDER = "builder:image-factory"  # the one hook whose sender the orchestrator can ask about
 # image_factory/states.py BuildStatus (a service never imports another): the finished ones, as hooks
-FINISHED = {"succeeded": HookStatus.SUCCESS, "failed": HookStatus.FAILED}
+FINISHED = {BuildStatus.SUCCEEDED: HookStatus.SUCCESS, BuildStatus.FAILED: HookStatus.FAILED}
 GIT = ("owner", "repo", "ref", "commit")
 
 
@@ -63,8 +64,8 @@ def _rebuild(build: dict[str, Any] | None) -> bool:
     """No build, or one whose image was made but whose hook never got through (rebuilt, it is resent)."""
     if build is None:
         return True
-    return build["status"] == "failed" and any(
-        step["name"] == "hook" and step["status"] == "failed" for step in build.get("steps") or []
+    return build["status"] == BuildStatus.FAILED and any(
+        step["name"] == "hook" and step["status"] == BuildStatus.FAILED for step in build.get("steps") or []
     )
 
 
