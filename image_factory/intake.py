@@ -57,6 +57,6 @@ def celery_enqueue(queue: str) -> Callable[[str], None]:
     def enqueue(build_id: str) -> None:
         from image_factory.worker import celery
 
-        celery.send_task("image_factory.build", args=[build_id], queue=queue)
+        celery.send_task("image_factory.build", args=[build_id], queue=queue, ignore_result=True)
 
     return enqueue
