@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,28 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fixtures.deployer import images  # noqa: E402
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request  # noqa: E402
+from tests.load import Load  # noqa: E402
 from totem.waiting import wait  # noqa: E402
-
-
-class Load(threading.Thread):
-    def __init__(self, stack: DeployerStack, host: str):
-        super().__init__(daemon=True)
-        self.stack, self.host = stack, host
-        self.stopped = threading.Event()
-        self.requests = 0
-        self.errors: dict[str, int] = {}
-
-    def run(self) -> None:
-        session = requests.Session()
-        while not self.stopped.is_set():
-            try:
-                response = session.get(self.stack.proxy.url("/"), headers={"Host": self.host}, timeout=5)
-                error = None if response.status_code == 200 else f"HTTP {response.status_code}"
-            except requests.RequestException as exc:
-                error = type(exc).__name__
-            self.requests += 1
-            if error:
-                self.errors[error] = self.errors.get(error, 0) + 1
 
 
 def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, image: str, expect: str) -> float:
@@ -106,20 +85,16 @@ def main() -> int:
             f"p90 {percentile(latencies, 0.9):.2f}s  max {max(latencies):.2f}s"
         )
 
-        load = Load(stack, host)
-        load.start()
         started = time.monotonic()
-        try:
+        with Load(stack.proxy.url("/"), host) as load:
             for i in range(args.switches):
                 deploy_until_live(stack, app, host, f"s{i}", tags[i % 2], texts[i % 2])
-        finally:
-            load.stopped.set()
-            load.join(10)
         elapsed = time.monotonic() - started
+        errors = load.errors()
         print(
-            f"{args.switches} consecutive blue-green switches under load: {load.requests} requests in "
-            f"{elapsed:.1f}s ({load.requests / elapsed:.0f} req/s), errors {sum(load.errors.values())}"
-            + (f" {load.errors}" if load.errors else "")
+            f"{args.switches} consecutive blue-green switches under load: {load.sent} requests in "
+            f"{elapsed:.1f}s ({load.sent / elapsed:.0f} req/s), errors {load.failed}"
+            + (f" {dict(errors)}" if errors else "")
         )
     finally:
         stack.stop()

@@ -39,8 +39,9 @@ def create_app(
     options: DeployerSettings | None = None,
     dispatch: Callable[..., None] | None = None,
 ) -> Flask:
-    app = create_service_app(SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app = create_service_app(
+        SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings, max_body=MAX_BODY
+    )
     ctx = Context(app.config["TOTEM_SETTINGS"], options or DeployerSettings.from_env())
     app.extensions["deployer"] = Runtime(ctx, dispatch or celery_dispatch)
     # etcd too busy to settle a transaction: like etcd down, a 503 retried with the same Idempotency-Key

@@ -20,8 +20,9 @@ MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; ours are far smalle
 
 
 def create_app(settings: Settings | None = None, options: OrchestratorSettings | None = None) -> Flask:
-    app = create_service_app(SERVICE, dependencies=("etcd", "redis"), receives_hooks=True, settings=settings)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app = create_service_app(
+        SERVICE, dependencies=("etcd", "redis"), receives_hooks=True, settings=settings, max_body=MAX_BODY
+    )
     settings = app.config["TOTEM_SETTINGS"]
     options = options or options_or_exit(settings.config_providers)
     app.extensions["orchestrator"] = Runtime.create(settings, options)

@@ -6,12 +6,10 @@ run in file order; each push carries its own VERSION so what is live can be told
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-import requests
 
 from tests.e2e.demo_run import DemoRun
+from tests.load import Load
 from totem.contracts.labels import VERSION
 from totem.waiting import wait
 from totem_demo import layout
@@ -56,39 +54,15 @@ def test_totem_demo_pushes_the_sample_app_and_it_goes_live(demo):
         assert line.split("=", 1)[1] not in printed
 
 
-class Load(threading.Thread):
-    """Requests to the proxy without pause, over one keep-alive connection and fresh ones alternately."""
-
-    def __init__(self, proxy: str, host: str):
-        super().__init__(daemon=True)
-        self.proxy, self.host, self.stop, self.answers, self.errors = proxy, host, threading.Event(), [], []
-
-    def run(self):
-        session = requests.Session()
-        while not self.stop.is_set():
-            client = session if len(self.answers) % 2 else requests
-            try:
-                response = client.get(f"http://{self.proxy}/", headers={"Host": self.host}, timeout=5)
-                self.answers.append((response.status_code, response.text.strip()))
-            except requests.RequestException as exc:
-                self.errors.append(repr(exc))
-
-
 def test_a_second_push_goes_live_without_dropping_a_request(demo):
-    load = Load(demo.demo.proxy_http, MAIN)
-    load.start()
-    try:
+    with Load(f"http://{demo.demo.proxy_http}/", MAIN, fresh_connections=True) as load:
         commit = demo.push(layout.BRANCH, "2")
         outcome = demo.follow(layout.BRANCH, commit, MAIN, "hello from 2")
-        wait(lambda: len(load.answers) > 20, timeout=30)
-    finally:
-        load.stop.set()
-        load.join(10)
+        load.wait_for(20)
     assert outcome.status == "live", outcome.reason
-    assert load.errors == []
-    assert {status for status, _ in load.answers} == {200}
-    assert {body for _, body in load.answers} <= {"hello from 1", "hello from 2"}
-    assert load.answers[-1] == (200, "hello from 2")
+    assert load.failures == []  # every answer a 200, no connection error
+    assert set(load.bodies) <= {"hello from 1", "hello from 2"}
+    assert load.last == "hello from 2"
 
 
 def test_failing_ci_deploys_nothing(demo):

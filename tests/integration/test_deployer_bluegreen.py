@@ -4,25 +4,18 @@ rollback brings v1 back; another app's route on the same host is never touched."
 
 from __future__ import annotations
 
-import threading
 import uuid
 
-import docker
 import pytest
-import requests
 
 from deployer.secrets import encrypt
 from tests.fixtures.deployer import images
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request
+from tests.load import Load
 from totem.contracts import yoda
 from totem.waiting import wait
 
-
-@pytest.fixture(scope="module")
-def docker_client():
-    client = docker.from_env()
-    yield client
-    client.close()
+pytest_plugins = ["tests.images.fixtures"]  # docker_client
 
 
 @pytest.fixture(scope="module")
@@ -35,33 +28,6 @@ def stack(docker_client):
 @pytest.fixture(scope="module")
 def app_images(docker_client):
     return {v: images.build(docker_client, v, healthy=(v != "v3")) for v in ("v1", "v2", "v3")}
-
-
-class Hammer(threading.Thread):
-    """Requests through the proxy in a loop, counting errors and the versions served."""
-
-    def __init__(self, stack: DeployerStack, host: str):
-        super().__init__(daemon=True)
-        self.stack, self.host = stack, host
-        self.stop_flag = threading.Event()
-        self.errors: list[str] = []
-        self.seen: list[str] = []
-
-    def run(self) -> None:
-        session = requests.Session()
-        while not self.stop_flag.is_set():
-            try:
-                response = session.get(self.stack.proxy.url("/"), headers={"Host": self.host}, timeout=5)
-                if response.status_code != 200:
-                    self.errors.append(f"HTTP {response.status_code}")
-                else:
-                    self.seen.append(response.text.strip())
-            except requests.RequestException as exc:
-                self.errors.append(type(exc).__name__)
-
-    def finish(self) -> None:
-        self.stop_flag.set()
-        self.join(10)
 
 
 def served(stack: DeployerStack, host: str) -> str:
@@ -109,20 +75,15 @@ def test_blue_green_lifecycle(stack, app_images):
     assert len(stack.containers(deployment=first)) == 2
 
     # v2 under load
-    hammer = Hammer(stack, host)
-    hammer.start()
-    try:
-        wait(lambda: len(hammer.seen) > 20, 10, what="traffic flowing")
+    with Load(stack.proxy.url("/"), host) as load:
+        load.wait_for(20, 10)
         second = stack.deploy(deploy_request(app, "v2", app_images["v2"], host)).get_json()["deployment"]["id"]
         record = stack.wait_finished(second)
-        wait(lambda: hammer.seen and hammer.seen[-1] == "version=v2", 10, what="v2 served")
-        before = len(hammer.seen)
-        wait(lambda: len(hammer.seen) > before + 20, 10, what="traffic after the switch")
-    finally:
-        hammer.finish()
+        wait(lambda: load.last == "version=v2", 10, what="v2 served")
+        load.wait_for(20, 10)  # traffic after the switch
     assert record["state"] == "PROMOTED", record
-    assert hammer.errors == []
-    assert {"version=v1", "version=v2"} <= set(hammer.seen)
+    assert load.failures == []
+    assert {"version=v1", "version=v2"} <= set(load.bodies)
     assert stack.deployment(first)["state"] == "DECOMMISSIONED"
     assert stack.containers(deployment=first) == []
     assert stack.store.list(yoda.upstream_prefix(stack.base, f"{app}-v1-8080")) == {}

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import cast
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from totem import logs
@@ -19,15 +19,29 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("totem.api")
 
 
+def refuse_large_bodies() -> None:
+    """413 from the declared length, before any view reads the body, checks its signature or its
+    token. A body without a length (chunked) is cut off by Flask at MAX_CONTENT_LENGTH: a 413 as well."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.ApiError(
+            413,
+            "request_entity_too_large",
+            f"the body is {request.content_length} bytes; {current_app.name} accepts at most {limit}",
+            {"limit": limit},
+        )
+
+
 def create_service_app(
     service: str,
     dependencies: tuple[str, ...] = ("etcd", "redis"),
     receives_hooks: bool = False,
     settings: Settings | None = None,
     import_name: str | None = None,
+    max_body: int | None = None,
 ) -> Flask:
     """`import_name`: the package whose templates/ and static/ the app serves; without it the app is
-    an API only (no /static route)."""
+    an API only (no /static route). `max_body`: bytes a request body may have (413 beyond)."""
     settings = settings or load_or_exit(service, receives_hooks=receives_hooks)
     if receives_hooks:
         settings.require_hook_secret(service)
@@ -36,6 +50,9 @@ def create_service_app(
     app.config["TOTEM_SETTINGS"] = settings
     cast(DefaultJSONProvider, app.json).sort_keys = False  # Flask() builds its DefaultJSONProvider
     errors.install(app)
+    if max_body is not None:
+        app.config["MAX_CONTENT_LENGTH"] = max_body
+        app.before_request(refuse_large_bodies)
 
     @app.before_request
     def assign_request_id():
