@@ -10,7 +10,7 @@ import pytest
 from tests.fixtures.deployer import images
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request
 from tests.fixtures.deployer.private_swarm import PrivateSwarm
-from tests.integration.test_deployer_bluegreen import Hammer
+from tests.load import Load
 from totem.contracts.labels import DEPLOYMENT, selector
 from totem.waiting import wait
 
@@ -41,16 +41,12 @@ def test_blue_green_on_swarm(stack, swarm):
     assert sorted(s.name for s in services) == sorted(record["instances"])
     assert stack.get(host).text.strip() == "version=v1"
 
-    hammer = Hammer(stack, host)
-    hammer.start()
-    try:
-        wait(lambda: len(hammer.seen) > 20, 10, what="traffic flowing")
+    with Load(stack.proxy.url("/"), host) as load:
+        load.wait_for(20, 10)
         second = stack.deploy(deploy_request(app, "v2", tags["v2"], host)).get_json()["deployment"]["id"]
         record = stack.wait_finished(second, timeout=120)
-        wait(lambda: hammer.seen and hammer.seen[-1] == "version=v2", 10, what="v2 served")
-    finally:
-        hammer.finish()
+        wait(lambda: load.last == "version=v2", 10, what="v2 served")
     assert record["state"] == "PROMOTED", record
-    assert hammer.errors == []
+    assert load.failures == []
     assert stack.deployment(first)["state"] == "DECOMMISSIONED"
     assert swarm.client.services.list(filters={"label": selector(DEPLOYMENT, first)}) == []
