@@ -253,3 +253,28 @@ def test_values_round_trip_json(store, unique_prefix):
     payload = json.dumps({"host": "127.0.0.1", "port": 8080, "tags": ["a", "b"]})
     store.put(unique_prefix + "endpoint", payload)
     assert json.loads(store.get(unique_prefix + "endpoint"))["port"] == 8080
+
+
+def test_a_member_that_does_not_answer_is_passed_over(store, unique_prefix):
+    """`etcd://dead,live`: reads, writes, leases and watches reach the member that answers."""
+    from totem.net import free_port
+
+    scheme, rest = store.url.split("://")
+    both = connect(f"{scheme}://127.0.0.1:{free_port()},{rest}")
+    assert both.ping() is True
+    key = unique_prefix + "members/a"
+    both.put(key, "1")
+    assert store.get(key) == "1"
+    assert both.get(key) == "1"
+    lease = both.lease(5)
+    assert both.create(unique_prefix + "members/leased", "x", lease=lease) is True
+    lease.revoke()
+    assert store.get(unique_prefix + "members/leased") is None
+    seen: list[Event] = []
+    watcher = connect(f"{scheme}://127.0.0.1:{free_port()},{rest}").watch(unique_prefix + "members/", seen.append)
+    try:
+        assert watcher.wait_ready(15)
+        store.put(unique_prefix + "members/b", "2")
+        wait(lambda: any(e.key.endswith("members/b") for e in seen), 15, what="the put seen through the watch")
+    finally:
+        watcher.stop()

@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from totem.store.errors import StoreConflict, StoreUnavailable
 from totem.waiting import pause
@@ -31,6 +32,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 Change = Callable[[T], tuple[T | None, R]]  # change(current) -> (new or None, result)
+
+
+def members(url: str) -> list[tuple[str, int]]:
+    """(host, port) of every member a store URL names: `etcd://a:2379,b:2379,c:2379` (one or more)."""
+    found = []
+    for part in urlsplit(url).netloc.split(","):
+        parts = urlsplit(f"//{part.strip()}")
+        found.append((parts.hostname or "127.0.0.1", parts.port or 2379))
+    return found
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import etcd
 import urllib3
 
-from totem.store.base import Event, Lease, Store
+from totem.store.base import Event, Lease, Store, members
 from totem.store.errors import Compacted, StoreUnavailable, translating
 
 if TYPE_CHECKING:
@@ -72,13 +72,14 @@ def _ttl(lease: Lease | None) -> int | None:
 class Etcd2Store(Store):
     def __init__(self, url: str = "etcd2://127.0.0.1:2379", timeout: float = 5.0):
         self.url = url
-        parts = urlsplit(url)
+        hosts = members(url)
         self.client = etcd.Client(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 2379,
-            protocol="https" if parts.scheme == "etcd2s" else "http",
+            # python-etcd takes a tuple of (host, port) to move between members
+            host=tuple(hosts) if len(hosts) > 1 else hosts[0][0],
+            port=hosts[0][1],
+            protocol="https" if urlsplit(url).scheme == "etcd2s" else "http",
             read_timeout=timeout,
-            allow_reconnect=False,
+            allow_reconnect=len(hosts) > 1,
         )
 
     def _written(self, key: str, value: str, lease: Lease | None) -> None:

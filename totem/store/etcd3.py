@@ -15,7 +15,7 @@ import requests
 from etcd3gw import exceptions as gw_errors
 from etcd3gw.client import Etcd3Client
 
-from totem.store.base import Event, Lease, Store
+from totem.store.base import Event, Lease, Store, members
 from totem.store.errors import Compacted, StoreUnavailable, translating
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ _UNAVAILABLE = (
 )
 
 
+CONNECT_TIMEOUT = 2.0  # seconds to reach a member before trying the next one
 _translated = translating(_UNAVAILABLE, (gw_errors.Etcd3Exception,))
 
 
@@ -73,21 +74,47 @@ class Etcd3Lease(Lease):
                 raise
 
 
+def _unsent(exc: Exception) -> bool:
+    """The request never reached a member (refused, unreachable, connect timeout): safe to send elsewhere."""
+    return isinstance(exc, gw_errors.ConnectionFailedError) or "ConnectTimeout" in str(exc)
+
+
 class Etcd3Store(Store):
+    """One or several members; requests stick to one and move to the next when it cannot be reached."""
+
     def __init__(self, url: str = "etcd://127.0.0.1:2379", timeout: float = 5.0):
         self.url = url
-        parts = urlsplit(url)
-        protocol = "https" if parts.scheme in {"https", "etcds"} else "http"
-        self.client = Etcd3Client(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 2379,
-            protocol=protocol,
-            timeout=timeout,
-            api_path="/v3/",
-        )
+        protocol = "https" if urlsplit(url).scheme in {"https", "etcds"} else "http"
+        self.clients = [
+            Etcd3Client(
+                host=host,
+                port=port,
+                protocol=protocol,
+                timeout=(CONNECT_TIMEOUT, timeout),  # type: ignore[arg-type]  # requests takes (connect, read)
+                api_path="/v3/",
+            )
+            for host, port in members(url)
+        ]
+        self._current = 0
+
+    @property
+    def client(self) -> Etcd3Client:
+        return self.clients[self._current % len(self.clients)]
+
+    def _failed(self, client: Etcd3Client) -> None:
+        if self.client is client:  # another thread may have moved on already
+            self._current += 1
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.client.post(self.client.get_url(path), json=payload)
+        for attempt in range(len(self.clients)):
+            client = self.client
+            try:
+                return client.post(client.get_url(path), json=payload)
+            except (gw_errors.ConnectionFailedError, gw_errors.ConnectionTimeoutError) as exc:
+                if not _unsent(exc) or attempt == len(self.clients) - 1:
+                    raise
+                self._failed(client)
+        raise AssertionError("unreachable")
 
     def _put_op(self, key: str, value: str, lease: Lease | None) -> dict[str, Any]:
         op: dict[str, Any] = {"key": _encode(key), "value": _encode(value)}
@@ -143,10 +170,13 @@ class Etcd3Store(Store):
         return Etcd3Lease(self, ttl)
 
     def ping(self) -> bool:
-        try:
-            return self.client.session.get(self.client.base_url + "/health", timeout=2).ok
-        except requests.RequestException:
-            return False
+        for client in self.clients:
+            try:
+                if client.session.get(client.base_url + "/health", timeout=2).ok:
+                    return True
+            except requests.RequestException:
+                pass
+        return False
 
     def stream(self, prefix: str, revision: int, ctx: Watcher) -> Iterator[tuple[int, builtins.list[Event]]]:
         request: dict[str, dict[str, str | int | bool]] = {
@@ -157,9 +187,11 @@ class Etcd3Store(Store):
                 "progress_notify": True,
             }
         }
+        client = self.client
         try:
-            response = requests.post(self.client.get_url("/watch"), json=request, stream=True, timeout=(3, 60))
+            response = requests.post(client.get_url("/watch"), json=request, stream=True, timeout=(3, 60))
         except requests.RequestException as exc:
+            self._failed(client)  # the watcher's next attempt goes to the next member
             raise StoreUnavailable(f"etcd watch failed: {exc}") from None
         unregister = ctx.on_stop(lambda: _interrupt(response))
         try:
@@ -170,6 +202,7 @@ class Etcd3Store(Store):
                 return
             if "Read timed out" in str(exc):
                 return  # idle: the caller resumes from the last revision
+            self._failed(client)
             raise StoreUnavailable(f"etcd watch interrupted: {exc}") from None
         except (AttributeError, ValueError):  # the stream was closed under us
             if not ctx.stopped.is_set():
@@ -178,6 +211,7 @@ class Etcd3Store(Store):
             unregister()
             response.close()
         if not ctx.stopped.is_set():
+            self._failed(client)
             raise StoreUnavailable("etcd closed the watch stream")
 
 
