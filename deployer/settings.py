@@ -29,7 +29,7 @@ class DeployerSettings(EnvSettings):
     lock_ttl: int = setting("TOTEM_DEPLOYER_LOCK_TTL", 15)
     sweep_interval: float = setting("TOTEM_DEPLOYER_SWEEP_INTERVAL", 15.0)  # resume deployments nobody works on
     reconcile_interval: float = setting("TOTEM_DEPLOYER_RECONCILE_INTERVAL", 60.0)
-    encryption_key: str | None = setting("TOTEM_ENCRYPTION_KEY", None)
+    encryption_key: str | None = setting("TOTEM_ENCRYPTION_KEY", None, secret=True)
     fleet_url: str = setting("TOTEM_FLEET_URL", "http://127.0.0.1:49153")
     fleet_templates: str | None = setting("TOTEM_FLEET_TEMPLATES", None)  # directory overriding the packaged templates
     discover_image: str = setting("TOTEM_DISCOVER_IMAGE", "127.0.0.1:5000/totem/yoda-discover:latest")  # fleet sidekick

@@ -97,9 +97,20 @@ class Variable:
     minimum: float | None = None  # smaller values are refused
     floor: float | None = None  # smaller values are raised to this
     default_from: Callable[[Environ], Any] | None = None  # a default computed from other variables
+    secret: bool = False  # may come from the file <name>_FILE names (a Swarm or Kubernetes secret)
+
+    def raw(self, env: Environ) -> str | None:
+        if not self.secret or f"{self.name}_FILE" not in env:
+            return env.get(self.name)
+        if self.name in env:
+            raise SettingsError(f"set {self.name} or {self.name}_FILE, not both")
+        try:
+            return Path(env[f"{self.name}_FILE"]).read_text().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{self.name}_FILE cannot be read ({type(exc).__name__})") from None
 
     def read(self, env: Environ, kind: Any, default: Any) -> Any:
-        raw = env.get(self.name)
+        raw = self.raw(env)
         value = None
         if raw is not None:
             try:
@@ -107,7 +118,8 @@ class Variable:
             except SettingsError:
                 raise
             except ValueError as exc:
-                raise SettingsError(f"{self.name} {exc} (got {raw!r})") from None
+                shown = "" if self.secret else f" (got {raw!r})"  # never echo a secret
+                raise SettingsError(f"{self.name} {exc}{shown}") from None
             if value is not None and self.minimum is not None and value < self.minimum:
                 raise SettingsError(f"{self.name} must be at least {self.minimum} (got {value})")
         if value is None:
@@ -138,12 +150,13 @@ def setting(
     default_factory: Any = dataclasses.MISSING,
     default_from: Callable[[Environ], Any] | None = None,
 ) -> Any:
-    """A dataclass field read from `variable`; `secret` keeps the value out of repr."""
+    """A dataclass field read from `variable`; `secret` keeps the value out of repr and lets it come
+    from a file (`<variable>_FILE`)."""
     return dataclasses.field(
         default=default,
         default_factory=default_factory,
         repr=not secret,
-        metadata={_VARIABLE: Variable(variable, parse, minimum, floor, default_from)},
+        metadata={_VARIABLE: Variable(variable, parse, minimum, floor, default_from, secret)},
     )
 
 

@@ -121,3 +121,16 @@ def test_every_settings_class_is_named_and_declared_alike():
         assert cls.__name__.endswith("Settings") and issubclass(cls, EnvSettings)
         variables = [f.metadata["totem.setting"].name for f in dataclasses.fields(cls) if f.metadata]
         assert variables and len(variables) == len(set(variables))
+
+
+def test_a_secret_may_come_from_a_file_the_way_swarm_secrets_are_mounted(tmp_path):
+    secret = tmp_path / "x_token"
+    secret.write_text("tok-from-file\n")
+    assert Sample.from_env({"X_TOKEN_FILE": str(secret)}).token == "tok-from-file"
+    with pytest.raises(SettingsError, match="set X_TOKEN or X_TOKEN_FILE, not both"):
+        Sample.from_env({"X_TOKEN_FILE": str(secret), "X_TOKEN": "other"})
+    with pytest.raises(SettingsError, match="X_TOKEN_FILE cannot be read"):
+        Sample.from_env({"X_TOKEN_FILE": str(tmp_path / "missing")})
+    assert Sample.from_env({"X_LABEL_FILE": str(secret)}).label == "plain"  # only secrets read files
+    shared = Settings.from_env({"TOTEM_API_TOKEN_FILE": str(secret)})
+    assert shared.api_token == "tok-from-file"
