@@ -27,6 +27,7 @@ COPY totem_client/ totem_client/
 COPY totem_dashboard/ totem_dashboard/
 COPY totem_demo/ totem_demo/
 COPY totem_stack/ totem_stack/
+COPY totem_cluster/ totem_cluster/
 # A venv that also sees the base's packages: dependencies the base already has are not fetched again.
 RUN python3 -m venv --system-site-packages /opt/totem/venv \
     && /opt/totem/venv/bin/pip install --no-cache-dir --no-build-isolation . \

@@ -12,7 +12,7 @@ from flask import Flask
 
 from deployer import api, openapi
 from deployer.context import Context
-from deployer.settings import DeployerSettings
+from deployer.settings import DeployerSettings, load_or_exit
 from totem.api import create_service_app, errors
 from totem.settings import Settings
 from totem.store import StoreConflict
@@ -42,7 +42,8 @@ def create_app(
     app = create_service_app(
         SERVICE, dependencies=("etcd", "redis", "docker"), receives_hooks=False, settings=settings, max_body=MAX_BODY
     )
-    ctx = Context(app.config["TOTEM_SETTINGS"], options or DeployerSettings.from_env())
+    settings = app.config["TOTEM_SETTINGS"]
+    ctx = Context(settings, load_or_exit(settings, options))  # exits on a Docker host it must not reach
     app.extensions["deployer"] = Runtime(ctx, dispatch or celery_dispatch)
     # etcd too busy to settle a transaction: like etcd down, a 503 retried with the same Idempotency-Key
     app.register_error_handler(StoreConflict, errors.dependency_unavailable)

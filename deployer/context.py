@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from deployer.engine_pool import EnginePool
 from deployer.ports import Ports
 from deployer.records import Records
 from deployer.repair import LEASE_INTERVALS, EndpointLeases
@@ -49,6 +50,11 @@ class Context:
     def endpoint_leases(self) -> EndpointLeases:
         """The reconcile's endpoint registrations (deployer/repair.py), for this process."""
         return EndpointLeases(self.store, max(1, round(LEASE_INTERVALS * self.options.reconcile_interval)))
+
+    @cached_property
+    def engines(self) -> EnginePool:
+        """The Docker clients of every scheduler in this process (deployer/engines.py)."""
+        return EnginePool(self.options.access)
 
     @property
     def yoda(self) -> str:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from deployer import gating, notify, wiring
+from deployer import gating, notify, relocation, wiring
 from deployer.decommission import decommission, remove_instances
 from deployer.records import Record, add_event, has_event, with_fields
 from deployer.secrets import decrypt_environment
@@ -105,6 +105,7 @@ class Lifecycle:
         slot = slots.acquire(record["id"], self.keep_going)
         try:
             placed = scheduler.place(record)
+            skipped = scheduler.unavailable()
             record = self.records.update(record["id"], with_fields(instances=placed))
             wiring.register_upstream(self.ctx.store, self.yoda, record)
             environment = decrypt_environment(
@@ -114,9 +115,11 @@ class Lifecycle:
             del environment
             scheduler.start(record)
             gating.wait_running(scheduler, record, self.ctx.options.start_timeout, self.keep_going)
+            record = relocation.track_addresses(self.ctx, record, scheduler.status(record))
         finally:
             slots.release(slot, record["id"])
-        return {"instances": {n: f"{w['address']}:{w['port']}" for n, w in placed.items()}}
+        started = {n: f"{w['address']}:{w['port']}" for n, w in record["instances"].items()}
+        return {"instances": started, "skipped": skipped} if skipped else {"instances": started}
 
     def wait_running(self, record: Record) -> dict:
         scheduler = self.ctx.scheduler(record["scheduler"])

@@ -108,7 +108,11 @@ def schemas(request: dict) -> dict[str, Any]:
                     "description": "as accepted, every default filled in; encrypted values shown as ***",
                 },
                 "spec": {"type": "object", "description": "what the lifecycle read from the request"},
-                "instances": {"type": "object", "description": "by node name"},
+                "instances": {
+                    "type": "object",
+                    "description": "by node name: {host, address, port}; swarm: address of the task's node, "
+                    "empty until it runs",
+                },
                 "previous": nullable({"type": "string", "description": "the deployment live when this one started"}),
                 "wired": {"type": "boolean"},
                 "revision": {"type": "string", "description": "the /yoda revision this deployment wrote"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from deployer import gating, wiring
+from deployer import gating, relocation, wiring
 from deployer.decommission import decommission
 from deployer.records import Record, add_event
 from deployer.repair import release_endpoints, repair_endpoints
@@ -56,9 +56,10 @@ def _cancel(ctx, record: Record) -> None:
 
 
 def reconcile(ctx, app: str) -> list[dict]:
-    """Desired (PROMOTED deployments) against actual (scheduler status): restart missing
-    instances, remove orphans, register the endpoints of healthy instances yoda-discover has not
-    (deployer/repair.py), record what is left as drift. Returns what it did."""
+    """Desired (PROMOTED deployments) against actual (scheduler status): move instances off hosts
+    that do not answer (deployer/relocation.py), restart missing instances, remove orphans and
+    copies left on a host an instance was moved from, register the endpoints of healthy instances
+    yoda-discover has not (deployer/repair.py), record what is left as drift. Returns what it did."""
     records = {r["id"]: r for r in ctx.records.for_app(app)}
     wanted = {i: r for i, r in records.items() if r["state"] in ACTIVE or r["state"] == State.PROMOTED}
     actions: list[dict] = []
@@ -68,6 +69,10 @@ def reconcile(ctx, app: str) -> list[dict]:
         scheduler = ctx.scheduler(name)
         for instance in scheduler.instances(app):
             known = records.get(instance.deployment)
+            if known and known["state"] == State.PROMOTED and scheduler.remove_stray(known, instance):
+                moved = {"node": instance.node, "deployment": known["id"], "host": instance.host}
+                actions.append({"type": Event.ORPHAN_REMOVED, **moved})
+                continue
             if known and known["upstream"] in routed:
                 continue  # a failed deployment the proxy may still point at is kept until re-routed
             if instance.deployment not in wanted:
@@ -84,7 +89,12 @@ def reconcile(ctx, app: str) -> list[dict]:
             release_endpoints(ctx, record)
             continue
         scheduler = ctx.scheduler(record["scheduler"])
-        status = {i.node: i for i in scheduler.status(record)}
+        record, moved = relocation.relocate(ctx, record, scheduler)
+        if moved:
+            actions.append({"type": Event.INSTANCE_MOVED, "deployment": record["id"], "moved": moved})
+        found = scheduler.status(record)
+        record = relocation.track_addresses(ctx, record, found)
+        status = {i.node: i for i in found}
         missing = [n for n in record["instances"] if n not in status or not status[n].running]
         if missing:
             environment = decrypt_environment(record["request"].get("environment") or {}, ctx.options.encryption_key)

@@ -35,5 +35,9 @@ class Ports:
                 return port
         raise RuntimeError(f"no free port in {self.low}-{self.high} on {host}")
 
+    def holder(self, host: str, port: int) -> str | None:
+        """The instance `port` is reserved for on `host`, if any."""
+        return self.store.get(self._key(host, port))
+
     def release(self, host: str, port: int, owner: str) -> None:
         self.store.delete(self._key(host, port), prev_value=owner)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
-from totem.settings import EnvSettings, key_prefix, setting
+from deployer.engines import Access, refuse_unsafe
+from totem.settings import EnvSettings, Settings, SettingsError, key_prefix, setting
 
 
 def port_range(raw: str) -> tuple[int, int]:
@@ -18,6 +20,8 @@ def port_range(raw: str) -> tuple[int, int]:
 class DeployerSettings(EnvSettings):
     prefix: str = setting("TOTEM_DEPLOYER_PREFIX", "/totem/deployer", parse=key_prefix)  # etcd root for records
     docker_hosts: tuple[str, ...] = setting("TOTEM_DOCKER_HOSTS", ())  # empty: the shared DOCKER_HOST only
+    docker_certs: str | None = setting("TOTEM_DOCKER_CERTS", None)  # TLS client certificates (deployer/engines.py)
+    docker_insecure: bool = setting("TOTEM_DOCKER_INSECURE", False)  # allow plain tcp to hosts not on loopback
     ports: tuple[int, int] = setting("TOTEM_DEPLOYER_PORTS", (20000, 29999), parse=port_range)  # host ports
     start_limit: int = setting("TOTEM_DEPLOYER_START_LIMIT", 3)  # cluster-wide concurrent instance starts
     start_timeout: float = setting("TOTEM_DEPLOYER_START_TIMEOUT", 120.0)  # instances running
@@ -44,3 +48,26 @@ class DeployerSettings(EnvSettings):
     @property
     def port_max(self) -> int:
         return self.ports[1]
+
+    @property
+    def access(self) -> Access:
+        return Access(self.docker_certs, self.docker_insecure)
+
+
+def engine_urls(settings: Settings, options: DeployerSettings) -> tuple[str, ...]:
+    """Every Docker host the deployer may talk to: the docker scheduler's and the swarm manager."""
+    hosts = options.docker_hosts or (settings.docker_host,)
+    return tuple(dict.fromkeys([*hosts, options.swarm_host or settings.docker_host]))
+
+
+def load_or_exit(settings: Settings, options: DeployerSettings | None = None) -> DeployerSettings:
+    """The deployer's settings for an entry point (the API app, the worker), as totem.settings'
+    `load_or_exit`: one line on stderr and exit 2 when a setting is unusable or names a Docker host
+    the deployer must not talk to (checked before any connection is made)."""
+    try:
+        options = options or DeployerSettings.from_env()
+        refuse_unsafe(engine_urls(settings, options), options.access)
+        return options
+    except SettingsError as exc:
+        print(f"deployer: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

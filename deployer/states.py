@@ -39,6 +39,7 @@ class Event(StrEnum):
     ROLLBACK_REQUESTED = "ROLLBACK_REQUESTED"
     UNDEPLOY_REQUESTED = "UNDEPLOY_REQUESTED"
     INSTANCE_RESTARTED = "INSTANCE_RESTARTED"
+    INSTANCE_MOVED = "INSTANCE_MOVED"  # reconcile: off a host that does not answer, onto one that does
     ORPHAN_REMOVED = "ORPHAN_REMOVED"
     ENDPOINT_REPAIRED = "ENDPOINT_REPAIRED"  # reconcile registered an endpoint yoda-discover had not
     DRIFT = "DRIFT"

@@ -7,7 +7,8 @@ With TOTEM_DEPLOYER_QUEUE set, pass the same name to -Q.
 from celery.signals import worker_ready
 from kombu import Queue
 
-from deployer.settings import DeployerSettings
+from deployer.settings import DeployerSettings, load_or_exit
+from totem.settings import load_or_exit as load_settings_or_exit
 from totem.workers import make_celery
 
 
@@ -25,8 +26,9 @@ def configure(app, options: DeployerSettings) -> None:
     )
 
 
-celery = make_celery("deployer")
-configure(celery, DeployerSettings.from_env())
+settings = load_settings_or_exit("deployer")
+celery = make_celery("deployer", settings)
+configure(celery, load_or_exit(settings))  # one line and exit 2, before any connection, when unusable
 
 
 @worker_ready.connect

@@ -77,7 +77,7 @@ class PrivateDocker:
     def load(self, source: docker.DockerClient, *tags: str) -> None:
         """`docker save` the images from `source` | `docker load` them here."""
         for tag in tags:
-            self.client.images.load(b"".join(source.images.get(tag).save(named=True)))
+            self.client.images.load(b"".join(source.images.get(tag).save(named=tag)))
 
     def log(self) -> str:
         return (self.root / "dockerd.log").read_text(errors="replace")[-4000:]

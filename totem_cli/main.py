@@ -16,10 +16,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     from orchestrator import config_cli
     from totem_cli import ops
+    from totem_cluster import cli as cluster_cli
     from totem_demo import cli as demo_cli
     from totem_stack import cli as stack_cli
 
     stack_cli.register(commands)
+    cluster_cli.register(commands)
     config_cli.register(commands)
     ops.register(commands)
     demo_cli.register(commands)

@@ -66,6 +66,17 @@ def group_alive(pgid: int) -> bool:
     return any(fields[2] == str(pgid) for pid in _live_pids() if (fields := _stat(pid)))
 
 
+def descendants(pids: set[int]) -> set[int]:
+    """Live children of `pids`, their children, and so on (not `pids` themselves)."""
+    parents = {pid: int(fields[1]) for pid in _live_pids() if (fields := _stat(pid))}
+    found: set[int] = set()
+    frontier = set(pids)
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier and pid not in found | pids}
+        found |= frontier
+    return found
+
+
 def find_processes(marker: str, program_prefix: str) -> list[int]:
     """Live processes named `program_prefix*` whose command line mentions `marker`."""
     found = []
@@ -132,11 +143,16 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
-def unmount_under(root: str) -> None:
-    """Unmount what a stopped daemon left mounted below `root` (dockerd's netns/default)."""
+def mounts_under(root: str) -> list[str]:
+    """Mount points below `root`, deepest first."""
     with open("/proc/self/mountinfo") as mountinfo:
         points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4]) for line in mountinfo]
-    for point in sorted((p for p in points if p.startswith(root.rstrip("/") + "/")), reverse=True):
+    return sorted((p for p in points if p.startswith(root.rstrip("/") + "/")), reverse=True)
+
+
+def unmount_under(root: str) -> None:
+    """Unmount what a stopped daemon left mounted below `root` (dockerd's netns/default)."""
+    for point in mounts_under(root):
         subprocess.run(["umount", point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -92,10 +92,14 @@ def docker_exec_root(home: Path) -> Path:
     return Path("/run") / f"totem-{hashlib.sha256(str(home).encode()).hexdigest()[:12]}"
 
 
-def etcd_argv(name: str, data_dir: Path, client: str, peer: str, *extra: str) -> tuple[str, ...]:
-    """A one-member etcd serving v3 and v2 on `client` (a URL), peering on `peer`."""
+def etcd_argv(
+    name: str, data_dir: Path, client: str, peer: str, *extra: str, cluster: str | None = None
+) -> tuple[str, ...]:
+    """An etcd member serving v3 and v2 on `client` (a URL), peering on `peer`; alone unless
+    `cluster` gives every member (`a=http://..:2380,b=...`)."""
     urls = {"--listen-client-urls": client, "--advertise-client-urls": client}
-    urls |= {"--listen-peer-urls": peer, "--initial-advertise-peer-urls": peer, "--initial-cluster": f"{name}={peer}"}
+    initial = cluster or f"{name}={peer}"
+    urls |= {"--listen-peer-urls": peer, "--initial-advertise-peer-urls": peer, "--initial-cluster": initial}
     flags = [part for option in urls.items() for part in option]
     return ("etcd", "--name", name, "--data-dir", str(data_dir), *flags, "--enable-v2=true", *extra)
 

@@ -3,6 +3,9 @@
 yoda-discover [watch]              every totem-labelled container on this Docker host
 yoda-discover register CONTAINER   one container, as its sidekick
 yoda-discover presence --node N    this proxy node, under <base>/proxy-nodes/N/info
+
+--host-ip swarm (or auto): the address this node advertises in its Docker Swarm (the engine's
+`docker info` Swarm.NodeAddr), for a global Swarm service whose command is the same on every node.
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ import sys
 import threading
 
 MODES = ("watch", "register", "presence")
+FROM_SWARM = ("swarm", "auto")  # --host-ip values resolved through the local engine
 
 
 def build_parser(defaults) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--etcd", default=defaults.etcd_url, help="store URL (TOTEM_ETCD_URL)")
     common.add_argument("--base", default=defaults.yoda_base, help="yoda key prefix (YODA_BASE)")
-    common.add_argument("--host-ip", default="127.0.0.1", help="address written into endpoints and checked")
+    common.add_argument(
+        "--host-ip",
+        default="127.0.0.1",
+        help="address written into endpoints and checked; 'swarm' (or 'auto'): this node's Swarm address",
+    )
     common.add_argument("--interval", type=float, default=1.0, help="seconds between health checks")
     common.add_argument("--timeout", type=float, default=2.0, help="seconds one health check may take")
     common.add_argument("--fall", type=int, default=3, help="consecutive failed checks that deregister")
@@ -74,6 +82,33 @@ def _docker(url: str):
     return docker.DockerClient(base_url=url, timeout=30)
 
 
+def swarm_address(info: dict) -> str:
+    """The address a Swarm node advertises, from its engine's `docker info`; ValueError off a swarm."""
+    swarm = info.get("Swarm") or {}
+    address = swarm.get("NodeAddr") or ""
+    if swarm.get("LocalNodeState") != "active" or not address:
+        state = swarm.get("LocalNodeState") or "unknown"
+        raise ValueError(f"--host-ip swarm: this Docker engine is not an active swarm node (state {state})")
+    return address
+
+
+def resolve_host_ip(host_ip: str, docker_host: str) -> str:
+    """`--host-ip` as given, or for swarm/auto the local engine's Swarm node address."""
+    if host_ip not in FROM_SWARM:
+        return host_ip
+    from docker.errors import DockerException
+
+    try:
+        client = _docker(docker_host)
+        try:
+            info = client.info()
+        finally:
+            client.close()
+    except DockerException as exc:  # the engine does not answer (its own message says why)
+        raise ValueError(f"--host-ip {host_ip}: cannot ask the Docker engine at {docker_host}: {exc}") from None
+    return swarm_address(info)
+
+
 def main(argv: list[str] | None = None) -> int:
     from totem import logs
     from totem.settings import load_or_exit
@@ -83,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_or_exit("yoda-discover")
     args = parse_args(sys.argv[1:] if argv is None else argv, settings)
     logs.bootstrap("yoda-discover", settings)
+    try:
+        args.host_ip = resolve_host_ip(args.host_ip, getattr(args, "docker_host", settings.docker_host))
+    except ValueError as exc:
+        print(f"yoda-discover: {exc}", file=sys.stderr)
+        return 2
     policy = CheckPolicy(interval=args.interval, timeout=args.timeout, fall=args.fall, ttl=args.ttl)
     store = connect(args.etcd)
     base = "/" + args.base.strip("/")

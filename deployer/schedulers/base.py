@@ -16,7 +16,8 @@ class Instance:
     node: str  # unique instance name (the `totem.node` label)
     deployment: str  # deployment id
     running: bool
-    host: str = ""  # scheduler host the instance runs on
+    host: str = ""  # where it runs: the Docker host (docker), the node's address (swarm)
+    address: str = ""  # the address it is reached at, when the scheduler knows it
 
 
 class Scheduler(ABC):
@@ -26,6 +27,20 @@ class Scheduler(ABC):
         """{node: {"host", "address", "port"}} for every instance the record asks for (spread over hosts).
         Called once per deployment; the result is stored in the record before `deploy`."""
         raise NotImplementedError
+
+    def unavailable(self) -> list[str]:
+        """The hosts placement skipped because they do not answer ("<host> (not answering)")."""
+        return []
+
+    def relocate(self, record: Record) -> dict[str, dict]:
+        """New places ({node: {"host", "address", "port"}}, ports reserved) for the instances whose
+        host does not answer, on hosts that do; {} when nothing moves or the backend moves them itself."""
+        return {}
+
+    def remove_stray(self, record: Record, instance: Instance) -> bool:
+        """Remove `instance` if it is a copy left where the record no longer places it (its host,
+        back, still runs an instance that was moved); True when it was one."""
+        return False
 
     @abstractmethod
     def deploy(self, record: Record, environment: dict[str, str]) -> None:

@@ -1,25 +1,27 @@
 """`docker`: containers on one or several Docker hosts (TOTEM_DOCKER_HOSTS), host networking,
-one allocated port per instance (the PORT variable), instances spread round-robin over hosts,
-restart policy `unless-stopped` (removal is always explicit: stop, then remove)."""
+one port per instance reserved on its host (the PORT variable), restart policy `unless-stopped`
+(removal is always explicit: stop, then remove).
+
+New instances go to the hosts that answer a ping, spread by deployer/placement.py. Every operation
+skips a host that does not answer (deployer/engine_pool.py) rather than waiting on it; `relocate`
+gives the reconcile new places for the instances of a host that stopped answering."""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
+from docker.models.containers import Container
 
+from deployer import placement
+from deployer.engine_pool import HostDown
+from deployer.engines import address
 from deployer.schedulers.base import Instance, Record, Scheduler, labels
 from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, selector
 
 log = logging.getLogger("deployer.docker")
-
-
-def host_address(url: str) -> str:
-    """The address instances on a Docker host are reached at (loopback for the local socket)."""
-    parts = urlsplit(url)
-    return parts.hostname if parts.scheme in ("tcp", "http", "https") and parts.hostname else "127.0.0.1"
 
 
 class DockerScheduler(Scheduler):
@@ -27,25 +29,64 @@ class DockerScheduler(Scheduler):
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self._clients: dict[str, docker.DockerClient] = {}
+        self.engines = ctx.engines
 
     def client(self, host: str) -> docker.DockerClient:
-        if host not in self._clients:
-            self._clients[host] = docker.DockerClient(base_url=host, timeout=60)
-        return self._clients[host]
+        return self.engines.client(host)
+
+    # -- hosts -----------------------------------------------------------------
+    def _up(self, hosts, fresh: bool = False) -> list[str]:
+        up, down = self.engines.answering(sorted(hosts), fresh)
+        if down:
+            log.warning("skipping Docker hosts that do not answer: %s", ", ".join(down))
+        return up
+
+    def unavailable(self) -> list[str]:
+        return [f"{host} (not answering)" for host in self.engines.answering(self.ctx.docker_hosts)[1]]
 
     # -- placement -------------------------------------------------------------
     def place(self, record: Record) -> dict[str, dict]:
-        hosts = self.ctx.docker_hosts
         placed = dict(record.get("instances") or {})
-        for index in range(record["spec"]["nodes"]):
-            node = f"{record['id']}-{index + 1}"
-            if node not in placed:
-                host = hosts[(record["sequence"] + index) % len(hosts)]
-                address = host_address(host)
-                port = self.ctx.ports.reserve(host, address, node)
-                placed[node] = {"host": host, "address": address, "port": port}
+        wanted = [f"{record['id']}-{n}" for n in range(1, record["spec"]["nodes"] + 1)]
+        new = [node for node in wanted if node not in placed]
+        if new:
+            placed.update(self._spread(record, new, self.ctx.docker_hosts))
         return placed
+
+    def relocate(self, record: Record) -> dict[str, dict]:
+        hosts = {w["host"] for w in record["instances"].values()}
+        _, down = self.engines.answering(sorted(hosts), fresh=True)  # never move on a stale answer
+        stranded = sorted(n for n, w in record["instances"].items() if w["host"] in down)
+        if not stranded:
+            return {}
+        try:
+            return self._spread(record, stranded, [h for h in self.ctx.docker_hosts if h not in down])
+        except HostDown as exc:
+            log.warning("%s: nowhere to move %s: %s", record["id"], ", ".join(stranded), exc)
+            return {}
+
+    def _spread(self, record: Record, nodes: list[str], hosts) -> dict[str, dict]:
+        # never give up on a remembered answer alone: ask again before failing
+        loads = self._loads(hosts, record["app"]) or self._loads(hosts, record["app"], fresh=True)
+        if not loads:
+            raise HostDown(f"no Docker host answers: {', '.join(self.unavailable()) or 'none configured'}")
+        picks = placement.spread(loads, len(nodes), rotate=record["sequence"])
+        placed = {}
+        for node, host in zip(nodes, picks, strict=True):
+            where = address(host)
+            placed[node] = {"host": host, "address": where, "port": self.ctx.ports.reserve(host, where, node)}
+        return placed
+
+    def _loads(self, hosts, app: str, fresh: bool = False) -> dict[str, placement.Load]:
+        """What runs on each host that answers: the app's instances (this cluster's) and Totem's."""
+        ours = (app, self.ctx.settings.cluster)
+        loads = {}
+        for host in self._up(hosts, fresh):
+            with self.engines.reaching(host):
+                running = self.client(host).containers.list(filters={"label": [NODE]})
+                mine = sum(1 for c in running if (c.labels.get(APP), c.labels.get(CLUSTER)) == ours)
+                loads[host] = placement.Load(app=mine, total=len(running))
+        return loads
 
     # -- lifecycle -------------------------------------------------------------
     def _containers(self, host: str, deployment: str | None = None, app: str | None = None):
@@ -56,6 +97,18 @@ class DockerScheduler(Scheduler):
             filters["label"].append(selector(APP, app))
         return self.client(host).containers.list(all=True, filters=filters)
 
+    def _each_placed(self, record: Record, work: Callable[[str, Container], None]) -> None:
+        """`work(host, container)` for each of the deployment's containers on the host the record
+        places it on (a stray copy elsewhere is left to the reconcile), answering hosts only."""
+        nodes: dict[str, set[str]] = {}
+        for node, where in record["instances"].items():
+            nodes.setdefault(where["host"], set()).add(node)
+        for host in self._up(nodes):
+            with self.engines.reaching(host):
+                for container in self._containers(host, deployment=record["id"]):
+                    if container.labels.get(NODE, container.name) in nodes[host]:
+                        work(host, container)
+
     def _ensure_image(self, client: docker.DockerClient, image: str) -> None:
         try:
             client.images.get(image)
@@ -64,64 +117,82 @@ class DockerScheduler(Scheduler):
             client.images.pull(image)
 
     def deploy(self, record: Record, environment: dict[str, str]) -> None:
+        up = set(self._up({w["host"] for w in record["instances"].values()}, fresh=True))
         for node, where in sorted(record["instances"].items()):
-            client = self.client(where["host"])
-            try:
-                client.containers.get(node)
-                continue  # created by an earlier attempt
-            except NotFound:
-                pass
-            self._ensure_image(client, record["spec"]["image"])
-            client.containers.create(
-                record["spec"]["image"],
-                name=node,
-                network_mode="host",
-                labels=labels(record, node, where["port"]),
-                environment={**environment, "PORT": str(where["port"])},
-                # back whenever the engine is (an app exits 0 on the SIGTERM of an engine restart); the
-                # deployer's own stop marks it stopped, so a decommissioned instance never comes back
-                restart_policy={"Name": "unless-stopped"},
-            )
+            if where["host"] not in up:
+                continue  # the gate counts what runs; the reconcile moves it once the host is known dead
+            with self.engines.reaching(where["host"]):
+                self._create(self.client(where["host"]), record, node, where, environment)
+
+    def _create(self, client: docker.DockerClient, record: Record, node: str, where: dict, environment) -> None:
+        try:
+            client.containers.get(node)
+            return  # created by an earlier attempt
+        except NotFound:
+            pass
+        self._ensure_image(client, record["spec"]["image"])
+        client.containers.create(
+            record["spec"]["image"],
+            name=node,
+            network_mode="host",
+            labels=labels(record, node, where["port"]),
+            environment={**environment, "PORT": str(where["port"])},
+            # back whenever the engine is (an app exits 0 on the SIGTERM of an engine restart); the
+            # deployer's own stop marks it stopped, so a decommissioned instance never comes back
+            restart_policy={"Name": "unless-stopped"},
+        )
 
     def start(self, record: Record) -> None:
-        for host in {w["host"] for w in record["instances"].values()}:
-            for container in self._containers(host, deployment=record["id"]):
-                if container.status != "running":
-                    container.start()
+        self._each_placed(record, lambda _host, c: c.start() if c.status != "running" else None)
 
     def status(self, record: Record) -> list[Instance]:
-        found = []
-        for host in {w["host"] for w in record["instances"].values()}:
-            for c in self._containers(host, deployment=record["id"]):
-                found.append(Instance(c.labels.get(NODE, c.name), record["id"], c.status == "running", host))
+        found: list[Instance] = []
+        self._each_placed(record, lambda host, c: found.append(_instance(c, host, record["id"])))
         return found
 
     def stop(self, record: Record) -> None:
         timeout = int(record["spec"].get("stop_timeout", 30))
-        for host in {w["host"] for w in record["instances"].values()}:
-            for container in self._containers(host, deployment=record["id"]):
-                if container.status == "running":
-                    container.stop(timeout=timeout)
+        self._each_placed(record, lambda _host, c: c.stop(timeout=timeout) if c.status == "running" else None)
 
     def destroy(self, record: Record) -> None:
-        for host in {w["host"] for w in record["instances"].values()} | set(self.ctx.docker_hosts):
-            for container in self._containers(host, deployment=record["id"]):
-                try:
-                    container.remove(force=True)
-                except NotFound:
-                    pass
-                except APIError as exc:
-                    if exc.status_code != 409:  # 409: removal already in progress
-                        raise
+        """Every container of the deployment on the hosts that answer (one that does not keeps its
+        containers until the reconcile finds them orphaned); every port reservation freed."""
+        for host in self._up({w["host"] for w in record["instances"].values()} | set(self.ctx.docker_hosts)):
+            with self.engines.reaching(host):
+                for container in self._containers(host, deployment=record["id"]):
+                    _remove(container)
         for node, where in record["instances"].items():
             self.ctx.ports.release(where["host"], where["port"], node)
 
+    def remove_stray(self, record: Record, instance: Instance) -> bool:
+        where = record["instances"].get(instance.node)
+        if where is not None and where["host"] == instance.host:
+            return False
+        wanted = [selector(DEPLOYMENT, record["id"]), selector(NODE, instance.node)]
+        with self.engines.reaching(instance.host):
+            for container in self.client(instance.host).containers.list(all=True, filters={"label": wanted}):
+                _remove(container)
+        return True
+
     def instances(self, app: str) -> list[Instance]:
         found = []
-        for host in self.ctx.docker_hosts:
-            for c in self._containers(host, app=app):
-                if c.labels.get(APP) == app:
-                    found.append(
-                        Instance(c.labels.get(NODE, c.name), c.labels.get(DEPLOYMENT, ""), c.status == "running", host)
-                    )
+        for host in self._up(self.ctx.docker_hosts):
+            with self.engines.reaching(host):
+                found += [_instance(c, host) for c in self._containers(host, app=app) if c.labels.get(APP) == app]
         return found
+
+
+def _instance(container: Container, host: str, deployment: str | None = None) -> Instance:
+    node = container.labels.get(NODE, container.name)
+    running = container.status == "running"
+    return Instance(node, deployment or container.labels.get(DEPLOYMENT, ""), running, host, address(host))
+
+
+def _remove(container) -> None:
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except APIError as exc:
+        if exc.status_code != 409:  # 409: removal already in progress
+            raise

@@ -1,7 +1,12 @@
 """`swarm`: one replicated Docker Swarm service per instance (host networking, its own PORT),
 restarted on any exit, labels on the service and its containers, and an optional healthcheck
 (`templates.app.args.healthcheck`: an exec-form command list). Services are created with 0
-replicas (`deploy`), scaled to 1 (`start`) and back to 0 (`stop`)."""
+replicas (`deploy`), scaled to 1 (`start`) and back to 0 (`stop`).
+
+The swarm places the tasks: `deployment.placement` (constraints, spread preferences, max_per_node)
+goes into each service, and an instance is reached at the address of the node its task runs on
+(`status`), known once it runs. Ports are reserved on the swarm as a whole (unique across its
+nodes), so an instance's port is free on whichever node the swarm picks or moves it to."""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ import docker
 from docker.errors import NotFound
 from docker.types import Healthcheck, RestartPolicy, ServiceMode
 
+from deployer.engines import address
 from deployer.schedulers.base import Instance, Record, Scheduler, labels
-from deployer.schedulers.docker import host_address
 from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, selector
 
 SECOND = 1_000_000_000  # Docker durations are in nanoseconds
@@ -22,19 +27,20 @@ class SwarmScheduler(Scheduler):
     def __init__(self, ctx):
         self.ctx = ctx
         self.host = ctx.options.swarm_host or ctx.settings.docker_host
-        self.client = docker.DockerClient(base_url=self.host, timeout=60)
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The manager's client (HostDown at once when it does not answer)."""
+        return self.ctx.engines.client(self.host)
 
     def place(self, record: Record) -> dict[str, dict]:
+        """Ports keyed on the swarm (self.host); the address is the task's node's, once it runs."""
         placed = dict(record.get("instances") or {})
-        address = host_address(self.host)
         for index in range(1, record["spec"]["nodes"] + 1):
             node = f"{record['id']}-{index}"
             if node not in placed:
-                placed[node] = {
-                    "host": self.host,
-                    "address": address,
-                    "port": self.ctx.ports.reserve(self.host, address, node),
-                }
+                port = self.ctx.ports.reserve(self.host, address(self.host), node)  # checked free if loopback
+                placed[node] = {"host": self.host, "address": "", "port": port}
         return placed
 
     def _services(self, deployment: str | None = None, app: str | None = None):
@@ -75,6 +81,7 @@ class SwarmScheduler(Scheduler):
                 # any exit, 0 included (an engine restart's SIGTERM): stop is a scale to 0, removal explicit
                 restart_policy=RestartPolicy(condition="any", delay=SECOND),
                 healthcheck=self._healthcheck(record),
+                **placement(record),
                 stop_grace_period=int(record["spec"]["stop_timeout"] * SECOND),
             )
 
@@ -89,13 +96,20 @@ class SwarmScheduler(Scheduler):
     def stop(self, record: Record) -> None:
         self._scale(record, 0)
 
-    def _running(self, service) -> bool:
-        return any(t["Status"]["State"] == "running" for t in service.tasks(filters={"desired-state": "running"}))
+    def _found(self, services, deployment: str | None = None) -> list[Instance]:
+        """Each service's instance, with the address of the node its running task is on."""
+        nodes = {n.id: node_address(n.attrs) for n in self.client.nodes.list()} if services else {}
+        found = []
+        for service in services:
+            tasks = service.tasks(filters={"desired-state": "running"})
+            running = [t for t in tasks if t["Status"]["State"] == "running"]
+            host = nodes.get(running[0].get("NodeID", ""), "") if running else ""
+            owner = deployment or service.attrs["Spec"]["Labels"].get(DEPLOYMENT, "")
+            found.append(Instance(service.name, owner, bool(running), host, host))
+        return found
 
     def status(self, record: Record) -> list[Instance]:
-        return [
-            Instance(s.name, record["id"], self._running(s), self.host) for s in self._services(deployment=record["id"])
-        ]
+        return self._found(self._services(deployment=record["id"]), record["id"])
 
     def destroy(self, record: Record) -> None:
         for service in self._services(deployment=record["id"]):
@@ -107,8 +121,24 @@ class SwarmScheduler(Scheduler):
             self.ctx.ports.release(where["host"], where["port"], node)
 
     def instances(self, app: str) -> list[Instance]:
-        return [
-            Instance(s.name, s.attrs["Spec"]["Labels"].get(DEPLOYMENT, ""), self._running(s), self.host)
-            for s in self._services(app=app)
-            if s.attrs["Spec"]["Labels"].get(APP) == app
-        ]
+        return self._found([s for s in self._services(app=app) if s.attrs["Spec"]["Labels"].get(APP) == app])
+
+
+def placement(record: Record) -> dict:
+    """The request's `deployment.placement` (checked by its schema) as the keywords of
+    `services.create` that make the service's Placement (docker.types.Placement)."""
+    wanted = record["request"]["deployment"].get("placement") or {}
+    given = {
+        "constraints": wanted.get("constraints"),
+        "preferences": [("spread", p["spread"]) for p in wanted.get("preferences", [])],
+        "maxreplicas": wanted.get("max_per_node"),
+    }
+    return {key: value for key, value in given.items() if value}
+
+
+def node_address(attrs: dict) -> str:
+    """A node's address; a manager may report 0.0.0.0 there, its manager address then tells it."""
+    found = attrs.get("Status", {}).get("Addr", "")
+    if found in ("", "0.0.0.0"):
+        found = attrs.get("ManagerStatus", {}).get("Addr", "").rsplit(":", 1)[0]
+    return found

@@ -16,7 +16,7 @@ SKIPPED = {".git", ".venv", "build", "dist", "__pycache__", "node_modules"}
 
 CORE = frozenset({"totem"})
 SERVICES = frozenset({"orchestrator", "deployer", "image_factory", "yoda_proxy", "yoda_discover", "yoda_route53"})
-APPLICATIONS = frozenset({"totem_cli", "totem_client", "totem_dashboard", "totem_demo", "totem_stack"})
+APPLICATIONS = frozenset({"totem_cli", "totem_client", "totem_dashboard", "totem_demo", "totem_stack", "totem_cluster"})
 DATA = frozenset({"fleet_templates"})
 
 # The rules, one row per package: the first-party packages it may import besides itself. The standard
@@ -35,6 +35,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "totem_dashboard": CORE | SERVICES | APPLICATIONS,
     "totem_demo": CORE | SERVICES | APPLICATIONS,
     "totem_stack": CORE | SERVICES | APPLICATIONS,
+    "totem_cluster": CORE | SERVICES | APPLICATIONS,
 }
 FIRST_PARTY = frozenset(MAY_IMPORT)
 UNRESTRICTED = {"tests"}  # a package of the repository that the rules leave free

@@ -2,7 +2,8 @@
 
     {
       "meta-info": {"job-id", "job-url", "env", "cluster", "deployer", "git": {owner, repo, ref, commit}},
-      "deployment": {"name", "version", "mode", "nodes", "check": {...}, "stop": {...}, "drain", "ab-weight"},
+      "deployment": {"name", "version", "mode", "nodes", "check": {...}, "stop": {...}, "drain", "ab-weight",
+                     "placement": {"constraints", "preferences", "max_per_node"}},
       "templates": {"app": {"args": {"image": "<registry>/<owner>-<repo>:<commit>", ...}}, ...},
       "proxy": {...}, "environment": {NAME: "text" | {"value", "encrypted": true}},
       "security": {"profile"}, "notifications": {...}, "schedule": null | "<OnCalendar>"
@@ -54,6 +55,35 @@ DURATION = {
     "description": f"10s, 500ms, 1m, 2h (a bare number: seconds); at most {MAX_DURATION} s",
 }
 
+# Swarm placement (the `swarm` scheduler; `docker` spreads by itself): Docker's own syntax
+CONSTRAINT_PATTERN = r"^(node|engine)\.[A-Za-z0-9_.-]{1,200} ?(==|!=) ?[A-Za-z0-9_.:/-]{1,200}$"
+SPREAD_PATTERN = r"^(node|engine)\.labels\.[A-Za-z0-9_.-]{1,200}$"
+PLACEMENT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "swarm only: where the swarm may put the instances; absent: anywhere",
+    "properties": {
+        "constraints": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {"type": "string", "pattern": CONSTRAINT_PATTERN},
+            "description": "e.g. node.labels.edge==true, node.role!=manager",
+        },
+        "preferences": {
+            "type": "array",
+            "maxItems": 5,
+            "items": {
+                "type": "object",
+                "required": ["spread"],
+                "additionalProperties": False,
+                "properties": {"spread": {"type": "string", "pattern": SPREAD_PATTERN}},
+            },
+            "description": "e.g. [{spread: node.labels.zone}]",
+        },
+        "max_per_node": {"type": "integer", "minimum": 1, "maximum": MAX_NODES},
+    },
+}
+
 # Sections of an evaluated totem.yml that travel in the request as they are; the totem.yml schema
 # (orchestrator/config/schema.py) is built on them, so both always agree.
 DEPLOYMENT_SCHEMA = {
@@ -100,6 +130,7 @@ DEPLOYMENT_SCHEMA = {
             "default": 50,
             "description": "a/b mode: the percentage of requests the new version gets",
         },
+        "placement": PLACEMENT_SCHEMA,
     },
 }
 ENCRYPTED_VALUE = {

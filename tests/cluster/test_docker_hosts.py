@@ -1,0 +1,64 @@
+"""The `docker` scheduler on the 3-host rig: instances spread over the hosts' engines (TLS), served by
+both edge proxies, and switched blue-green under load through both without losing a request."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.cluster.harness import RigDeployer, edge_url, engine, push_app, through
+from tests.fixtures.deployer.harness import deploy_request
+from tests.load import Load
+from totem.contracts.labels import DEPLOYMENT, selector
+from totem.waiting import wait
+
+
+@pytest.fixture(scope="module")
+def tags(cluster):
+    return {version: push_app(cluster, version) for version in ("v1", "v2")}
+
+
+@pytest.fixture
+def deployer(cluster):
+    stack = RigDeployer(cluster, drain=2.0).start()
+    yield stack
+    stack.stop()
+
+
+def test_three_instances_land_on_three_hosts_and_switch_under_load_through_both_edges(cluster, deployer, tags):
+    app = f"spread-{uuid.uuid4().hex[:8]}"
+    vhost = f"{app}.localhost"
+    first = deployer.deploy(deploy_request(app, "v1", tags["v1"], vhost, nodes=3)).get_json()["deployment"]["id"]
+    record = deployer.wait_finished(first, timeout=180)
+    assert record["state"] == "PROMOTED", record
+
+    hosts = {where["host"] for where in record["instances"].values()}
+    assert hosts == {host.docker_url for host in cluster.hosts}
+    for host in cluster.hosts:  # one container on each engine
+        assert len(engine(host).containers.list(filters={"label": selector(DEPLOYMENT, first)})) == 1
+    addresses = {value.rsplit(":", 1)[0] for value in deployer.endpoints(record["upstream"]).values()}
+    assert addresses == {host.address for host in cluster.hosts}  # each registered by its own host
+    for edge in cluster.edges:
+        assert through(edge, vhost).text.strip() == "version=v1"
+
+    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
+    for load in loads:
+        load.start()
+    try:
+        for load in loads:
+            load.wait_for(20, 20)
+        second = deployer.deploy(deploy_request(app, "v2", tags["v2"], vhost, nodes=3)).get_json()["deployment"]["id"]
+        record = deployer.wait_finished(second, timeout=180)
+        assert record["state"] == "PROMOTED", record
+        for load in loads:
+            wait(lambda load=load: load.last == "version=v2", 20, what="v2 served through every edge")
+            load.wait_for(20, 20)
+    finally:
+        for load in loads:
+            load.finish()
+    for edge, load in zip(cluster.edges, loads, strict=True):
+        assert load.sent > 40 and load.failures == [], f"{edge.name}: {load.summary()}"
+    wait(lambda: deployer.deployment(first)["state"] == "DECOMMISSIONED", 60, what="v1 decommissioned")
+    for host in cluster.hosts:
+        assert engine(host).containers.list(all=True, filters={"label": selector(DEPLOYMENT, first)}) == []
