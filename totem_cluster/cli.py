@@ -1,4 +1,4 @@
-"""`totem cluster up [--nodes N] | down | status [--json]`."""
+"""`totem cluster up [--nodes N] [--totem-on-swarm] | down | status [--json]`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.required = True
     up = actions.add_parser("up", help="make the hosts and start what is not running")
     up.add_argument("--nodes", type=_nodes, default=3, help="how many hosts (3)")
+    up.add_argument(
+        "--totem-on-swarm",
+        action="store_true",
+        help="then deploy Totem itself onto the swarm (deploy/stack.yml) and the sample app through it",
+    )
     up.set_defaults(handler=_up)
     down = actions.add_parser("down", help="remove every namespace, link, mount, process and file `up` made")
     down.set_defaults(handler=_down)
@@ -31,13 +36,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    settings = load_or_exit("totem cluster")
     try:
-        cluster = Cluster.up(load_or_exit("totem cluster"), args.nodes, sys.stdout)
+        cluster = Cluster.up(settings, args.nodes, sys.stdout)
     except (RigError, StartFailed) as failed:
         print(f"FAILED: {failed}", file=sys.stderr)
         return 1
     for name, value in cluster.docker_env().items():
         print(f"{name}={value}")
+    return _totem_on_swarm(cluster, settings) if args.totem_on_swarm else 0
+
+
+def _totem_on_swarm(cluster: Cluster, settings) -> int:
+    import docker
+
+    from totem_cluster import on_swarm
+
+    try:
+        info = on_swarm.deploy_totem(cluster, settings, sys.stdout)
+        outcome = on_swarm.deploy_sample_app(info, version="swarm")
+    except (RuntimeError, docker.errors.DockerException) as failed:
+        print(f"FAILED: Totem on the swarm: {failed}", file=sys.stderr)
+        return 1
+    if outcome.status != "live":
+        print(f"FAILED: the sample app through Totem on the swarm: {outcome.reason}", file=sys.stderr)
+        return 1
+    print(f"Totem runs on the swarm; the sample app: curl -H 'Host: {on_swarm.HELLO}' http://{info.proxy()}/")
     return 0
 
 
