@@ -3,7 +3,7 @@ restarted on any exit, labels on the service and its containers, and an optional
 (`templates.app.args.healthcheck`: an exec-form command list). Services are created with 0
 replicas (`deploy`), scaled to 1 (`start`) and back to 0 (`stop`).
 
-The swarm places the tasks: `deployment.placement` (constraints, spread preferences, max_per_node)
+The swarm places the tasks: `deployment.placement` (constraints, spread preferences)
 goes into each service, and an instance is reached at the address of the node its task runs on
 (`status`), known once it runs. Ports are reserved on the swarm as a whole (unique across its
 nodes), so an instance's port is free on whichever node the swarm picks or moves it to."""
@@ -131,7 +131,6 @@ def placement(record: Record) -> dict:
     given = {
         "constraints": wanted.get("constraints"),
         "preferences": [("spread", p["spread"]) for p in wanted.get("preferences", [])],
-        "maxreplicas": wanted.get("max_per_node"),
     }
     return {key: value for key, value in given.items() if value}
 

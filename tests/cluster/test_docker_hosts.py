@@ -1,17 +1,26 @@
 """The `docker` scheduler on the 3-host rig: instances spread over the hosts' engines (TLS), served by
-both edge proxies, and switched blue-green under load through both without losing a request."""
+both edge proxies, and switched blue-green under load through both without losing a request; an
+engine named over plain tcp is refused by the deployer, and by the engine itself when forced."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
+import docker
 import pytest
 
+from deployer.engines import Access, connect, refusal
 from tests.cluster.harness import RigDeployer, edge_url, engine, push_app, through
 from tests.fixtures.deployer.harness import deploy_request
 from tests.load import Load
 from totem.contracts.labels import DEPLOYMENT, selector
 from totem.waiting import wait
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +71,17 @@ def test_three_instances_land_on_three_hosts_and_switch_under_load_through_both_
     wait(lambda: deployer.deployment(first)["state"] == "DECOMMISSIONED", 60, what="v1 decommissioned")
     for host in cluster.hosts:
         assert engine(host).containers.list(all=True, filters={"label": selector(DEPLOYMENT, first)}) == []
+
+
+def test_a_rig_engine_over_plain_tcp_is_refused_by_the_deployer_and_by_the_engine(cluster):
+    host = cluster.hosts[1]
+    plain = host.docker_url  # tcp://<address>:2376, given without the certificates
+    env = {**os.environ, **cluster.docker_env(), "TOTEM_DOCKER_HOSTS": plain, "TOTEM_DOCKER_CERTS": ""}
+    env["PYTHONPATH"] = str(REPO)
+    argv = [sys.executable, "-m", "celery", "-A", "deployer.worker", "worker", "-Q", "refused", "--pool", "solo"]
+    done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"deployer: configuration error: {refusal(plain, Access())}"]
+    # forced with TOTEM_DOCKER_INSECURE=1, the engine itself still lets no plain client in
+    with pytest.raises(docker.errors.DockerException, match="HTTP request to an HTTPS server"):
+        connect(plain, Access(insecure=True), timeout=10)

@@ -19,7 +19,6 @@ from totem.waiting import wait
 PLACEMENT = {
     "constraints": ["node.labels.edge==true"],
     "preferences": [{"spread": "node.labels.zone"}],
-    "max_per_node": 1,
 }
 
 
@@ -54,7 +53,6 @@ def test_the_placement_goes_to_each_service_and_the_node_address_to_the_record(s
         assert service.attrs["Spec"]["TaskTemplate"]["Placement"] == {
             "Constraints": ["node.labels.edge==true"],
             "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
-            "MaxReplicas": 1,
         }
     node = swarm.client.nodes.list()[0].attrs["Status"]["Addr"]
     assert node == "127.0.0.1"  # the address the swarm was started with

@@ -18,7 +18,6 @@ from tests.fixtures.deployer.service import AUTH, MINIMAL, deployer_app
 PLACEMENT = {
     "constraints": ["node.labels.edge==true", "node.role != manager"],
     "preferences": [{"spread": "node.labels.zone"}],
-    "max_per_node": 1,
 }
 
 
@@ -44,7 +43,6 @@ def test_the_swarm_placement_is_the_requests():
     assert Placement(**placement(record)) == {
         "Constraints": PLACEMENT["constraints"],
         "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
-        "MaxReplicas": 1,
     }
     assert placement({"request": {"deployment": {}}}) == {}  # the swarm's own placement
 
@@ -72,7 +70,7 @@ def test_a_placement_is_accepted_and_stored_as_given(service):
         ({"constraints": ["node.labels.edge=true"]}, "body.deployment.placement.constraints[0]"),
         ({"preferences": [{"spread": "zone"}]}, "body.deployment.placement.preferences[0].spread"),
         ({"preferences": [{"binpack": "node.labels.zone"}]}, "body.deployment.placement.preferences[0]"),
-        ({"max_per_node": 0}, "body.deployment.placement.max_per_node"),
+        ({"max_per_node": 1}, "body.deployment.placement"),
         ({"max-per-node": 1}, "body.deployment.placement"),
         ([], "body.deployment.placement"),
     ],
@@ -93,7 +91,6 @@ def totem_yml(placement_section) -> dict:
 
 def test_totem_yml_takes_the_placement_and_checks_it():
     check(totem_yml(PLACEMENT), evaluated=True)
-    check(totem_yml({"max_per_node": {"value": "{{ 1 }}"}}), evaluated=False)  # a template, as anywhere
     with pytest.raises(ConfigError) as refused:
         check(totem_yml({"constraints": ["edge"]}), evaluated=True)
     assert str(refused.value).startswith("deployers.production.deployment.placement.constraints.0: ")

@@ -3,7 +3,7 @@
     {
       "meta-info": {"job-id", "job-url", "env", "cluster", "deployer", "git": {owner, repo, ref, commit}},
       "deployment": {"name", "version", "mode", "nodes", "check": {...}, "stop": {...}, "drain", "ab-weight",
-                     "placement": {"constraints", "preferences", "max_per_node"}},
+                     "placement": {"constraints", "preferences"}},
       "templates": {"app": {"args": {"image": "<registry>/<owner>-<repo>:<commit>", ...}}, ...},
       "proxy": {...}, "environment": {NAME: "text" | {"value", "encrypted": true}},
       "security": {"profile"}, "notifications": {...}, "schedule": null | "<OnCalendar>"
@@ -80,7 +80,6 @@ PLACEMENT_SCHEMA = {
             },
             "description": "e.g. [{spread: node.labels.zone}]",
         },
-        "max_per_node": {"type": "integer", "minimum": 1, "maximum": MAX_NODES},
     },
 }
 
