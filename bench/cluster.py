@@ -29,9 +29,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.cluster.harness import RigDeployer, edge_url, push_app, revive, through  # noqa: E402
+from tests.cluster.harness import RigDeployer, edge_loads, push_app, revive, through  # noqa: E402
 from tests.fixtures.deployer.harness import deploy_request  # noqa: E402
-from tests.load import Load  # noqa: E402
 from totem.settings import Settings  # noqa: E402
 from totem.waiting import wait  # noqa: E402
 from totem_cluster.rig import Cluster  # noqa: E402
@@ -62,7 +61,7 @@ def deploy_until_live(deployer: RigDeployer, edge, app: str, version: str, image
             raise AssertionError(f"{app} {version}: {deployer.deployment(deployment).get('error')}")
         return live(edge, f"{app}.localhost", f"version={version}")
 
-    wait(served, 600, 0.05, what=f"{app} {version} live")
+    wait(served, 600, 0.1, what=f"{app} {version} live")
     elapsed = time.monotonic() - started
     record = deployer.wait_finished(deployment, 600)
     assert record["state"] == "PROMOTED", record.get("error")
@@ -80,24 +79,15 @@ def host_loss(cluster: Cluster, deployer: RigDeployer, tag: str) -> str:
     vhost = f"{app}.localhost"
     _took, record = deploy_until_live(deployer, cluster.edges[0], app, "v1", tag)
     victim = cluster.hosts[-1]
-    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
-    for load in loads:
-        load.start()
-    for load in loads:
-        load.wait_for(50, 20)
-    lost_at = time.monotonic()
-    cluster.kill_host(victim)
-
-    def addresses() -> list[str]:
-        return [value.rsplit(":", 1)[0] for value in deployer.endpoints(record["upstream"]).values()]
-
-    wait(lambda: victim.address not in addresses(), 60, 0.05, what="the lost host's endpoints gone")
-    gone = time.monotonic() - lost_at
-    wait(lambda: len(addresses()) == NODES, 180, 0.1, what="the instance count restored")
-    restored = time.monotonic() - lost_at
-    for load in loads:
-        load.wait_for(200, 30)
-        load.finish()
+    with edge_loads(cluster, vhost) as loads:
+        lost_at = time.monotonic()
+        cluster.kill_host(victim)
+        wait(lambda: victim.address not in deployer.registered(record["upstream"]).values(), 60, 0.05, what="gone")
+        gone = time.monotonic() - lost_at
+        wait(lambda: len(deployer.registered(record["upstream"])) == NODES, 180, 0.1, what="the count restored")
+        restored = time.monotonic() - lost_at
+        for load in loads:
+            load.wait_for(200, 30)
     last = max(load.recovered_after(lost_at) for load in loads)
     sent, failed = sum(load.sent for load in loads), sum(load.failed for load in loads)
     return (
@@ -111,16 +101,11 @@ def switch(cluster: Cluster, deployer: RigDeployer, tags: dict[str, str]) -> str
     app = f"switch-{uuid.uuid4().hex[:6]}"
     vhost = f"{app}.localhost"
     deploy_until_live(deployer, cluster.edges[0], app, "v1", tags["v1"])
-    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
-    for load in loads:
-        load.start()
-    for load in loads:
-        load.wait_for(50, 20)
-    deploy_until_live(deployer, cluster.edges[0], app, "v2", tags["v2"])
-    for load in loads:
-        wait(lambda load=load: load.last == "version=v2", 30, what="v2 through every edge")
-        load.wait_for(50, 20)
-        load.finish()
+    with edge_loads(cluster, vhost) as loads:
+        deploy_until_live(deployer, cluster.edges[0], app, "v2", tags["v2"])
+        for load in loads:
+            wait(lambda load=load: load.last == "version=v2", 30, what="v2 through every edge")
+            load.wait_for(50, 20)
     errors = sum((load.errors() for load in loads), start=Counter())
     http = sum(n for what, n in errors.items() if what.startswith("HTTP "))
     return (

@@ -72,7 +72,8 @@ def sweep() -> list[str]:
         if ctx.store.get(LOCK_PREFIX + lock_name(app)) is None and any(
             r["state"] in ACTIVE for r in ctx.records.for_app(app)
         ):
-            run_app.delay(app)
+            # a resume still queued when the next sweep runs is dropped rather than doubled
+            run_app.apply_async((app,), expires=max(ctx.options.sweep_interval, BUSY_RETRY) * 2)
             resumed.append(app)
     return resumed
 

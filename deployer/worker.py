@@ -20,8 +20,18 @@ def configure(app, options: DeployerSettings) -> None:
         task_routes={"deployer.*": {"queue": options.queue}},
         imports=("deployer.tasks",),
         beat_schedule={
-            "deployer-sweep": {"task": "deployer.sweep", "schedule": options.sweep_interval},
-            "deployer-reconcile": {"task": "deployer.reconcile", "schedule": options.reconcile_interval},
+            # a periodic task not started within its period is dropped: the next one does its work, so a
+            # busy worker's queue never fills with sweeps (each one dispatching resumes) nor reconciles
+            "deployer-sweep": {
+                "task": "deployer.sweep",
+                "schedule": options.sweep_interval,
+                "options": {"expires": options.sweep_interval},
+            },
+            "deployer-reconcile": {
+                "task": "deployer.reconcile",
+                "schedule": options.reconcile_interval,
+                "options": {"expires": options.reconcile_interval},
+            },
         },
     )
 

@@ -5,12 +5,15 @@ instances and the edge proxies serve them. Test apps come from the stack registr
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import docker
 import requests
 
 from tests.fixtures.deployer import images
-from tests.fixtures.deployer.harness import DeployerStack
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request
+from tests.load import Load
 from totem.contracts import yoda
 from totem.contracts.labels import CLUSTER, selector
 from totem.settings import Settings
@@ -64,6 +67,33 @@ class RigDeployer(DeployerStack):
         """The endpoints registered for `upstream`: {node: "ip:port"}."""
         prefix = yoda.endpoints_prefix(self.base, upstream)
         return {key[len(prefix) :]: value for key, value in self.store.list(prefix).items()}
+
+    def registered(self, upstream: str) -> dict[str, str]:
+        """{node: the address it is registered at} for `upstream`."""
+        return {node: value.rsplit(":", 1)[0] for node, value in self.endpoints(upstream).items()}
+
+    def promoted(self, app: str, version: str, image: str, **deployment) -> dict:
+        """Deploy `app` (served as <app>.localhost) and wait until it is promoted: its record."""
+        answer = self.deploy(deploy_request(app, version, image, f"{app}.localhost", **deployment))
+        assert answer.status_code == 202, answer.get_json()
+        record = self.wait_finished(answer.get_json()["deployment"]["id"], timeout=180)
+        assert record["state"] == "PROMOTED", record
+        return record
+
+
+@contextmanager
+def edge_loads(cluster: Cluster, vhost: str) -> Iterator[list[Load]]:
+    """Load through every edge proxy (running once each has sent 20 requests), finished on the way out."""
+    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
+    for load in loads:
+        load.start()
+    try:
+        for load in loads:
+            load.wait_for(20, 20)
+        yield loads
+    finally:
+        for load in loads:
+            load.finish()
 
 
 def edge_url(host: Host, path: str = "/") -> str:

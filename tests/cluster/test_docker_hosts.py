@@ -14,9 +14,7 @@ import docker
 import pytest
 
 from deployer.engines import Access, connect, refusal
-from tests.cluster.harness import RigDeployer, edge_url, engine, push_app, through
-from tests.fixtures.deployer.harness import deploy_request
-from tests.load import Load
+from tests.cluster.harness import RigDeployer, edge_loads, engine, push_app, through
 from totem.contracts.labels import DEPLOYMENT, selector
 from totem.waiting import wait
 
@@ -38,39 +36,26 @@ def deployer(cluster):
 def test_three_instances_land_on_three_hosts_and_switch_under_load_through_both_edges(cluster, deployer, tags):
     app = f"spread-{uuid.uuid4().hex[:8]}"
     vhost = f"{app}.localhost"
-    first = deployer.deploy(deploy_request(app, "v1", tags["v1"], vhost, nodes=3)).get_json()["deployment"]["id"]
-    record = deployer.wait_finished(first, timeout=180)
-    assert record["state"] == "PROMOTED", record
+    first = deployer.promoted(app, "v1", tags["v1"], nodes=3)
 
-    hosts = {where["host"] for where in record["instances"].values()}
-    assert hosts == {host.docker_url for host in cluster.hosts}
+    assert {where["host"] for where in first["instances"].values()} == {host.docker_url for host in cluster.hosts}
     for host in cluster.hosts:  # one container on each engine
-        assert len(engine(host).containers.list(filters={"label": selector(DEPLOYMENT, first)})) == 1
-    addresses = {value.rsplit(":", 1)[0] for value in deployer.endpoints(record["upstream"]).values()}
-    assert addresses == {host.address for host in cluster.hosts}  # each registered by its own host
+        assert len(engine(host).containers.list(filters={"label": selector(DEPLOYMENT, first["id"])})) == 1
+    registered = set(deployer.registered(first["upstream"]).values())
+    assert registered == {host.address for host in cluster.hosts}  # each registered by its own host
     for edge in cluster.edges:
         assert through(edge, vhost).text.strip() == "version=v1"
 
-    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
-    for load in loads:
-        load.start()
-    try:
-        for load in loads:
-            load.wait_for(20, 20)
-        second = deployer.deploy(deploy_request(app, "v2", tags["v2"], vhost, nodes=3)).get_json()["deployment"]["id"]
-        record = deployer.wait_finished(second, timeout=180)
-        assert record["state"] == "PROMOTED", record
+    with edge_loads(cluster, vhost) as loads:
+        deployer.promoted(app, "v2", tags["v2"], nodes=3)
         for load in loads:
             wait(lambda load=load: load.last == "version=v2", 20, what="v2 served through every edge")
             load.wait_for(20, 20)
-    finally:
-        for load in loads:
-            load.finish()
     for edge, load in zip(cluster.edges, loads, strict=True):
         assert load.sent > 40 and load.failures == [], f"{edge.name}: {load.summary()}"
-    wait(lambda: deployer.deployment(first)["state"] == "DECOMMISSIONED", 60, what="v1 decommissioned")
+    wait(lambda: deployer.deployment(first["id"])["state"] == "DECOMMISSIONED", 60, what="v1 decommissioned")
     for host in cluster.hosts:
-        assert engine(host).containers.list(all=True, filters={"label": selector(DEPLOYMENT, first)}) == []
+        assert engine(host).containers.list(all=True, filters={"label": selector(DEPLOYMENT, first["id"])}) == []
 
 
 def test_a_rig_engine_over_plain_tcp_is_refused_by_the_deployer_and_by_the_engine(cluster):

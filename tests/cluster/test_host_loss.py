@@ -14,9 +14,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.cluster.harness import RigDeployer, edge_url, push_app, revive
-from tests.fixtures.deployer.harness import deploy_request
-from tests.load import Load
+from tests.cluster.harness import RigDeployer, edge_loads, push_app, revive
 from totem.waiting import wait
 
 AWS_ENV = {
@@ -25,6 +23,10 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5001"),
 }
+
+
+def addresses(deployer, record: dict) -> list[str]:
+    return list(deployer.registered(record["upstream"]).values())
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +42,10 @@ def deployer(cluster):
     revive(cluster)
 
 
-def deploy(deployer, tag: str, nodes: int = 3) -> tuple[str, dict]:
-    app = f"loss-{uuid.uuid4().hex[:8]}"
-    response = deployer.deploy(deploy_request(app, "v1", tag, f"{app}.localhost", nodes=nodes))
-    assert response.status_code == 202, response.get_json()
-    record = deployer.wait_finished(response.get_json()["deployment"]["id"], timeout=180)
-    assert record["state"] == "PROMOTED", record
-    return f"{app}.localhost", record
-
-
 def test_a_deploy_succeeds_with_one_of_three_etcd_members_stopped(cluster, deployer, tag):
     member = cluster.hosts[-1]
     cluster.stop_etcd(member)
-    _vhost, record = deploy(deployer, tag, nodes=2)
+    record = deployer.promoted(f"etcd-{uuid.uuid4().hex[:8]}", "v1", tag, nodes=2)
     assert len(record["instances"]) == 2
 
 
@@ -92,27 +85,19 @@ def test_a_lost_edge_host_leaves_route53(cluster, deployer):
 
 
 def test_a_host_lost_under_load_is_routed_around_and_its_instances_replaced(cluster, deployer, tag):
-    vhost, record = deploy(deployer, tag)
+    app = f"loss-{uuid.uuid4().hex[:8]}"
+    record = deployer.promoted(app, "v1", tag, nodes=3)
     victim = cluster.hosts[-1]  # neither an edge nor the swarm manager
     assert victim.docker_url in {where["host"] for where in record["instances"].values()}
-    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
-    for load in loads:
-        load.start()
-    try:
-        for load in loads:
-            load.wait_for(20, 20)
+    with edge_loads(cluster, f"{app}.localhost") as loads:
         lost_at = time.monotonic()
         cluster.kill_host(victim)
-
-        def addresses() -> list[str]:
-            return [value.rsplit(":", 1)[0] for value in deployer.endpoints(record["upstream"]).values()]
-
-        wait(lambda: victim.address not in addresses(), 30, 0.1, what="the lost host's endpoints gone from etcd")
+        wait(lambda: victim.address not in addresses(deployer, record), 30, 0.1, what="its endpoints gone from etcd")
         gone_after = time.monotonic() - lost_at
 
         def restored() -> bool:
             hosts = [where["host"] for where in deployer.deployment(record["id"])["instances"].values()]
-            return len(hosts) == 3 and victim.docker_url not in hosts and len(addresses()) == 3
+            return len(hosts) == 3 and victim.docker_url not in hosts and len(addresses(deployer, record)) == 3
 
         wait(restored, 120, 0.5, what="three instances again, on the remaining hosts")
         for load in loads:
@@ -120,9 +105,6 @@ def test_a_host_lost_under_load_is_routed_around_and_its_instances_replaced(clus
         settled_at = time.monotonic()
         for load in loads:
             load.wait_for(30, 30)
-    finally:
-        for load in loads:
-            load.finish()
     print(f"endpoints gone {gone_after:.2f} s after the loss; " + "; ".join(load.summary() for load in loads))
     # at most the one request each load had in flight on the lost host fails; none once it is routed around
     assert sum(load.failed for load in loads) <= len(loads), [load.summary() for load in loads]

@@ -10,9 +10,7 @@ import uuid
 
 import pytest
 
-from tests.cluster.harness import RigDeployer, edge_url, engine, push_app, through
-from tests.fixtures.deployer.harness import deploy_request
-from tests.load import Load
+from tests.cluster.harness import RigDeployer, edge_loads, engine, push_app, through
 from totem.contracts.labels import DEPLOYMENT, selector
 from totem.waiting import wait
 
@@ -42,36 +40,19 @@ def task_addresses(cluster, deployment: str) -> dict[str, str]:
     return found
 
 
-def registered(deployer, upstream: str) -> dict[str, str]:
-    return {node: value.rsplit(":", 1)[0] for node, value in deployer.endpoints(upstream).items()}
-
-
-def deploy(deployer, app: str, version: str, image: str, **deployment) -> dict:
-    answer = deployer.deploy(deploy_request(app, version, image, f"{app}.localhost", **deployment))
-    assert answer.status_code == 202, answer.get_json()
-    record = deployer.wait_finished(answer.get_json()["deployment"]["id"], timeout=180)
-    assert record["state"] == "PROMOTED", record
-    return record
-
-
 def test_instances_are_reached_where_the_swarm_runs_them_and_switch_under_load(cluster, deployer, tags):
     app = f"sw-{uuid.uuid4().hex[:8]}"
     vhost = f"{app}.localhost"
-    first = deploy(deployer, app, "v1", tags["v1"], nodes=3)
+    first = deployer.promoted(app, "v1", tags["v1"], nodes=3)
     where = task_addresses(cluster, first["id"])
     assert len(where) == 3 and set(where.values()) <= {host.address for host in cluster.hosts}
-    wait(lambda: registered(deployer, first["upstream"]) == where, 20, what="each instance registered by its node")
+    wait(lambda: deployer.registered(first["upstream"]) == where, 20, what="each instance registered by its node")
     assert {w["address"] for w in first["instances"].values()} == set(where.values())
     for edge in cluster.edges:
         assert through(edge, vhost).text.strip() == "version=v1"
 
-    loads = [Load(edge_url(edge), vhost) for edge in cluster.edges]
-    for load in loads:
-        load.start()
-    try:
-        for load in loads:
-            load.wait_for(20, 20)
-        second = deploy(deployer, app, "v2", tags["v2"], nodes=3)
+    with edge_loads(cluster, vhost) as loads:
+        second = deployer.promoted(app, "v2", tags["v2"], nodes=3)
         for load in loads:
             wait(lambda load=load: load.last == "version=v2", 20, what="v2 through every edge")
 
@@ -84,15 +65,12 @@ def test_instances_are_reached_where_the_swarm_runs_them_and_switch_under_load(c
         try:
             wait(lambda: task_addresses(cluster, second["id"]).get(moved, old) != old, 60, what="rescheduled")
             new = task_addresses(cluster, second["id"])[moved]
-            wait(lambda: registered(deployer, second["upstream"]).get(moved) == new, 30, what="registered again")
+            wait(lambda: deployer.registered(second["upstream"]).get(moved) == new, 30, what="registered again")
             for load in loads:
                 load.wait_for(30, 30)
         finally:
             node.reload()
             node.update({**node.attrs["Spec"], "Availability": "active"})
-    finally:
-        for load in loads:
-            load.finish()
     for edge, load in zip(cluster.edges, loads, strict=True):
         before = [failure for failure in load.failures if failure[0] < drained_at]
         assert load.sent > 40 and before == [], f"{edge.name}, the switch: {load.summary()}"
@@ -105,7 +83,7 @@ def test_instances_are_reached_where_the_swarm_runs_them_and_switch_under_load(c
 
 def test_constraints_from_the_request_hold_on_the_swarm(cluster, deployer, tags):
     app = f"swc-{uuid.uuid4().hex[:8]}"
-    record = deploy(deployer, app, "v1", tags["v1"], nodes=2, placement={"constraints": ["node.labels.edge!=true"]})
+    record = deployer.promoted(app, "v1", tags["v1"], nodes=2, placement={"constraints": ["node.labels.edge!=true"]})
     inner = {host.address for host in cluster.hosts if not host.edge}
     assert set(task_addresses(cluster, record["id"]).values()) == inner
     assert through(cluster.edges[0], f"{app}.localhost").text.strip() == "version=v1"
