@@ -17,7 +17,6 @@ import sys
 import threading
 
 MODES = ("watch", "register", "presence")
-FROM_SWARM = ("swarm", "auto")  # --host-ip values resolved through the local engine
 
 
 def build_parser(defaults) -> argparse.ArgumentParser:
@@ -82,35 +81,8 @@ def _docker(url: str):
     return docker.DockerClient(base_url=url, timeout=30)
 
 
-def swarm_address(info: dict) -> str:
-    """The address a Swarm node advertises, from its engine's `docker info`; ValueError off a swarm."""
-    swarm = info.get("Swarm") or {}
-    address = swarm.get("NodeAddr") or ""
-    if swarm.get("LocalNodeState") != "active" or not address:
-        state = swarm.get("LocalNodeState") or "unknown"
-        raise ValueError(f"--host-ip swarm: this Docker engine is not an active swarm node (state {state})")
-    return address
-
-
-def resolve_host_ip(host_ip: str, docker_host: str) -> str:
-    """`--host-ip` as given, or for swarm/auto the local engine's Swarm node address."""
-    if host_ip not in FROM_SWARM:
-        return host_ip
-    from docker.errors import DockerException
-
-    try:
-        client = _docker(docker_host)
-        try:
-            info = client.info()
-        finally:
-            client.close()
-    except DockerException as exc:  # the engine does not answer (its own message says why)
-        raise ValueError(f"--host-ip {host_ip}: cannot ask the Docker engine at {docker_host}: {exc}") from None
-    return swarm_address(info)
-
-
 def main(argv: list[str] | None = None) -> int:
-    from totem import logs
+    from totem import logs, swarm_node
     from totem.settings import load_or_exit
     from totem.store import connect
     from yoda_discover.registrar import CheckPolicy
@@ -119,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, settings)
     logs.bootstrap("yoda-discover", settings)
     try:
-        args.host_ip = resolve_host_ip(args.host_ip, getattr(args, "docker_host", settings.docker_host))
+        args.host_ip = swarm_node.resolve(args.host_ip, getattr(args, "docker_host", settings.docker_host), "--host-ip")
     except ValueError as exc:
         print(f"yoda-discover: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from totem import logs
+from totem import logs, swarm_node
 from totem.settings import load_or_exit
 from yoda_proxy.model import NAME
 from yoda_proxy.settings import Bind, ProxySettings
@@ -30,7 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--work-dir", type=Path, default=settings.home / "proxy", help="haproxy.cfg, sockets, maps")
     add("--haproxy", default="/usr/sbin/haproxy", help="HAProxy binary")
     add("--default-cert", type=Path, help="PEM served when no SNI matches (self-signed if unset)")
-    add("--advertise", help="address announced in proxy-nodes/<node>/info (default: HTTP bind host)")
+    add(
+        "--advertise",
+        help="address announced in proxy-nodes/<node>/info (default: HTTP bind host); "
+        "'swarm' (or 'auto'): this node's Swarm address, asked of --docker-host",
+    )
+    add("--docker-host", default=settings.docker_host, help="Docker engine for --advertise swarm (DOCKER_HOST)")
     add("--debounce", type=float, default=0.01, help="quiet seconds before applying a burst")
     add(
         "--endpoint-grace",
@@ -47,6 +52,10 @@ def options(args: argparse.Namespace) -> ProxySettings:
         raise SystemExit(f"yoda-proxy: --node {args.node!r} must match {NAME.pattern}")
     if args.endpoint_grace < 0:
         raise SystemExit("yoda-proxy: --endpoint-grace must be 0 or more seconds")
+    try:
+        advertise = args.advertise and swarm_node.resolve(args.advertise, args.docker_host, "--advertise")
+    except ValueError as exc:
+        raise SystemExit(f"yoda-proxy: {exc}") from None
     return ProxySettings.from_env(
         etcd_url=args.etcd_url,
         base="/" + args.base.strip("/"),
@@ -57,7 +66,7 @@ def options(args: argparse.Namespace) -> ProxySettings:
         work_dir=args.work_dir.expanduser().resolve(),
         haproxy=args.haproxy,
         default_cert=args.default_cert,
-        advertise=args.advertise,
+        advertise=advertise,
         debounce=args.debounce,
         endpoint_grace=args.endpoint_grace,
     )

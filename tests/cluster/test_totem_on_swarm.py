@@ -13,9 +13,9 @@ import pytest
 
 from totem.settings import Settings
 from totem.store import connect
+from totem.swarm_node import resolve
 from totem_cluster import on_swarm
 from totem_demo import follow
-from yoda_discover.cli import resolve_host_ip
 
 SECRET_VARIABLES = ("TOTEM_HOOK_SECRET", "TOTEM_API_TOKEN", "TOTEM_ENCRYPTION_KEY")
 DIAGNOSED = ("image-factory-worker", "orchestrator-worker", "deployer-worker", "yoda-discover")
@@ -43,9 +43,9 @@ def logs(cluster) -> str:
 
 def test_host_ip_swarm_is_the_address_each_node_advertises_in_the_swarm(cluster):
     for host in cluster.hosts:
-        assert resolve_host_ip("swarm", host.docker_socket) == host.address
+        assert resolve("swarm", host.docker_socket, "--host-ip") == host.address
     with pytest.raises(ValueError, match="not an active swarm node"):
-        resolve_host_ip("swarm", Settings.from_env().docker_host)  # the stack's engine is in no swarm
+        resolve("swarm", Settings.from_env().docker_host, "--host-ip")  # the stack's engine is in no swarm
 
 
 def test_no_secret_is_in_any_service_or_container_environment(totem_stack, cluster):
