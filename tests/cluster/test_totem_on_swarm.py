@@ -5,6 +5,7 @@ removed afterwards; the rig stays up for the other tests."""
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 
@@ -86,3 +87,7 @@ def test_the_stack_deploys_the_sample_app_live_behind_its_own_proxy_on_every_edg
     registered = connect(cluster.etcd_url).list(f"{totem_stack.variables['YODA_BASE']}/upstreams/")
     endpoints = [value.rsplit(":", 1)[0] for key, value in registered.items() if "/endpoints/" in key]
     assert endpoints and set(endpoints) <= {host.address for host in cluster.hosts}, registered
+    # each proxy announces its node's address (what yoda-route53 publishes), not the 0.0.0.0 it binds
+    nodes = connect(cluster.etcd_url).list(f"{totem_stack.variables['YODA_BASE']}/proxy-nodes/")
+    announced = {json.loads(value)["address"] for key, value in nodes.items() if key.endswith("/info")}
+    assert announced == set(totem_stack.edges), nodes
