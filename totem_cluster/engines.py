@@ -22,31 +22,13 @@ ADDRESS_POOL = "10.214.0.0/16"
 def dockerd(host: Host, certs: Path) -> Proc:
     server = certs / "server" / host.name
     config = host.root / "daemon.json"
-    argv = [
-        packages.find_binary("dockerd") or "dockerd",
-        "--bridge=none",
-        "--iptables=false",
-        "--ip6tables=false",
-        "--data-root",
-        str(host.root / "docker"),
-        "--exec-root",
-        str(host.exec_root),
-        "--pidfile",
-        str(host.run_dir / "dockerd.pid"),
-        "--config-file",
-        str(config),
-        "-H",
-        host.docker_socket,
-        "-H",
-        f"tcp://{host.address}:{DOCKER_TLS_PORT}",
-        "--tlsverify",
-        "--tlscacert",
-        str(certs / "ca.pem"),
-        "--tlscert",
-        str(server / "cert.pem"),
-        "--tlskey",
-        str(server / "key.pem"),
-    ]
+    program = packages.find_binary("dockerd") or "dockerd"
+    tcp = f"tcp://{host.address}:{DOCKER_TLS_PORT}"
+    listen = services.dockerd_argv(
+        program, host.root / "docker", host.exec_root, host.run_dir / "dockerd.pid", config, host.docker_socket, tcp
+    )
+    tls = ("--tlsverify", "--tlscacert", str(certs / "ca.pem"))
+    argv = [*listen, *tls, "--tlscert", str(server / "cert.pem"), "--tlskey", str(server / "key.pem")]
     healthy = partial(health.docker_ping, host.docker_socket)
     return Proc("dockerd", argv, host.docker_url, healthy, 60.0, {config: json.dumps(DAEMON_CONFIG) + "\n"})
 

@@ -145,26 +145,32 @@ def redis(settings: Settings, home: StackHome) -> Service:
     )
 
 
+def dockerd_argv(
+    program: str, data_root: Path, exec_root: Path, pidfile: Path, config: Path, *hosts: str
+) -> tuple[str, ...]:
+    """A dockerd of Totem's own: no bridge nor iptables rules (containers use host networking),
+    its own data, exec root, pid file and config, listening on `hosts` (-H each)."""
+    paths = ("--data-root", str(data_root), "--exec-root", str(exec_root), "--pidfile", str(pidfile))
+    listen = tuple(part for host in hosts for part in ("-H", host))
+    return (
+        program,
+        "--bridge=none",
+        "--iptables=false",
+        "--ip6tables=false",
+        *paths,
+        "--config-file",
+        str(config),
+        *listen,
+    )
+
+
 def docker(settings: Settings, home: StackHome) -> Service:
     data = home.data("docker")
     exec_root = docker_exec_root(home.root)
     url = urlsplit(settings.docker_host)
     tcp = None if url.scheme == "unix" else host_port(settings.docker_host, 2375)
-    argv = (
-        "dockerd",
-        "--bridge=none",
-        "--iptables=false",
-        "--ip6tables=false",
-        "--data-root",
-        str(data / "data"),
-        "--exec-root",
-        str(exec_root),
-        "--pidfile",
-        str(data / "dockerd.pid"),
-        "--config-file",
-        str(data / "daemon.json"),
-        "-H",
-        settings.docker_host,
+    argv = dockerd_argv(
+        "dockerd", data / "data", exec_root, data / "dockerd.pid", data / "daemon.json", settings.docker_host
     )
     return Service(
         "docker",

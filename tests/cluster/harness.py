@@ -17,6 +17,7 @@ from tests.load import Load
 from totem.contracts import yoda
 from totem.contracts.labels import CLUSTER, selector
 from totem.settings import Settings
+from totem_cluster import engines
 from totem_cluster.hosts import Host
 from totem_cluster.rig import Cluster
 from totem_cluster.sidekicks import HTTP_PORT
@@ -36,9 +37,8 @@ def push_app(cluster: Cluster, version: str, healthy: bool = True) -> str:
     return f"{tag}:{version}"
 
 
-def engine(host: Host) -> docker.DockerClient:
-    """The host's engine over its local socket (the root namespace reaches unix sockets)."""
-    return docker.DockerClient(base_url=host.docker_socket, timeout=30)
+# The host's engine over its local socket (the root namespace reaches unix sockets).
+engine = engines.client
 
 
 class RigDeployer(DeployerStack):

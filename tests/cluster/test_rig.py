@@ -17,7 +17,7 @@ from tests.images import busybox_httpd
 from totem.settings import Settings
 from totem.store import StoreUnavailable, connect
 from totem.waiting import wait
-from totem_cluster import certs, network
+from totem_cluster import certs, engines, network
 from totem_cluster.hosts import RUN_ROOT
 from totem_cluster.rig import Cluster
 from totem_cluster.sidekicks import HTTP_PORT
@@ -40,7 +40,7 @@ def settings_of(cluster: Cluster) -> Settings:
 
 
 def test_the_swarm_has_every_host_ready_one_manager_and_labels(cluster):
-    manager = docker.DockerClient(base_url=cluster.manager.docker_socket, timeout=30)
+    manager = engines.client(cluster.manager)
     nodes = manager.nodes.list()
     assert sorted(node.attrs["Status"]["State"] for node in nodes) == ["ready"] * 3
     assert [node.attrs["Spec"]["Role"] for node in nodes].count("manager") == 1
@@ -105,7 +105,7 @@ def test_every_host_pulls_from_the_stack_registry_through_the_relay(cluster):
     for line in stack.images.push(repository, "1", stream=True, decode=True):
         assert "error" not in line, line
     for host in cluster.hosts:
-        engine = docker.DockerClient(base_url=host.docker_socket, timeout=60)
+        engine = engines.client(host)
         try:
             assert f"{repository}:1" in engine.images.pull(repository, "1").tags
         finally:

@@ -9,13 +9,12 @@ import json
 import sys
 import uuid
 
-import docker
 import pytest
 
 from totem.settings import Settings
 from totem.store import connect
 from totem.swarm_node import resolve
-from totem_cluster import on_swarm
+from totem_cluster import engines, on_swarm
 from totem_demo import follow
 
 SECRET_VARIABLES = ("TOTEM_HOOK_SECRET", "TOTEM_API_TOKEN", "TOTEM_ENCRYPTION_KEY")
@@ -52,7 +51,7 @@ def test_host_ip_swarm_is_the_address_each_node_advertises_in_the_swarm(cluster)
 def test_no_secret_is_in_any_service_or_container_environment(totem_stack, cluster):
     values = [totem_stack.secret(name) for name in on_swarm.GENERATED]
     values.append((on_swarm._client_certs(cluster) / "key.pem").read_text().strip())
-    manager = docker.DockerClient(base_url=cluster.manager.docker_socket, timeout=30)
+    manager = engines.client(cluster.manager)
     try:
         services = manager.services.list(filters={"label": f"{on_swarm.NAMESPACE}={totem_stack.name}"})
         specs = {s.name: s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"] for s in services}
@@ -67,7 +66,7 @@ def test_no_secret_is_in_any_service_or_container_environment(totem_stack, clust
     finally:
         manager.close()
     for host in cluster.hosts:  # what the tasks actually run with
-        engine = docker.DockerClient(base_url=host.docker_socket, timeout=30)
+        engine = engines.client(host)
         try:
             for container in engine.containers.list(filters={"label": f"{on_swarm.NAMESPACE}={totem_stack.name}"}):
                 env = container.attrs["Config"]["Env"] or []
