@@ -1,7 +1,9 @@
 """`totem config validate [--owner O --repo R --ref REF] [totem.yml]`.
 
-Merges the file over the built-in defaults, evaluates it and prints the evaluated config as YAML;
-or prints each validation error with its key path and exits 1.
+Merges the file over the built-in defaults (as the most specific level, by the loader's rules:
+a file naming its deployers drops the built-in `default` one), evaluates it and prints the
+evaluated config as YAML and exits 0; or prints every error as `<key path>: <reason>` and exits 2,
+as it does for unusable settings and an unreadable file.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import yaml
 
 from orchestrator.config.errors import ConfigError
 from orchestrator.config.loader import finish, parse
-from orchestrator.config.merge import deep_merge
+from orchestrator.config.merge import merge_documents
 from orchestrator.config.providers.base import Location
-from orchestrator.config.providers.defaults import DEFAULTS_YAML
+from orchestrator.config.providers.defaults import defaults_yaml
+from orchestrator.settings import OrchestratorSettings
 from totem.settings import Settings, SettingsError
 
 
@@ -43,7 +46,7 @@ def _read(path: str) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.from_env()
+        settings, options = Settings.from_env(), OrchestratorSettings.from_env()
     except SettingsError as exc:
         print(f"totem config: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -56,11 +59,12 @@ def _validate(args: argparse.Namespace) -> int:
         args.env or settings.env, args.cluster or settings.cluster, args.owner, args.repo, args.ref, args.commit
     )
     try:
-        merged = deep_merge(parse(DEFAULTS_YAML, "default:totem.yml"), parse(text, args.file))
+        defaults = parse(defaults_yaml(options.apps_enabled_by_default), "default:totem.yml")
+        merged = merge_documents([(defaults, True), (parse(text, args.file), False)])
         evaluated = finish(merged, where, settings.deployer_url)
     except ConfigError as exc:
         for error in exc.errors:
             print(f"{error['path']}: {error['message']}", file=sys.stderr)
-        return 1
+        return 2
     print(yaml.safe_dump(evaluated, sort_keys=False, default_flow_style=False), end="")
     return 0

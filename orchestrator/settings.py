@@ -8,6 +8,18 @@ from dataclasses import dataclass
 from totem.settings import EnvSettings, SettingsError, key_prefix, setting
 
 
+def boolean_word(raw: str) -> bool | None:
+    """A 2015 boolean word (true/yes/y/1/on, false/no/n/0/off/none); blank: the default."""
+    from orchestrator.config.convert import boolean
+
+    if not raw.strip():
+        return None
+    try:
+        return boolean(raw)
+    except ValueError:
+        raise ValueError("must be true/yes/y/1/on or false/no/n/0/off/none") from None
+
+
 @dataclass(frozen=True)
 class OrchestratorSettings(EnvSettings):
     redis_prefix: str = setting("TOTEM_ORCHESTRATOR_PREFIX", "totem:orchestrator")
@@ -27,6 +39,8 @@ class OrchestratorSettings(EnvSettings):
     hook_deadline: float = setting("TOTEM_HOOK_DEADLINE", 1800.0, minimum=0)
     hook_check_interval: float = setting("TOTEM_HOOK_CHECK_INTERVAL", 30.0, minimum=0.1)
     notify_timeout: float = setting("TOTEM_NOTIFY_TIMEOUT", 10.0)
+    # an app whose configuration sets no `enabled` deploys (the built-in defaults' `enabled`)
+    apps_enabled_by_default: bool = setting("TOTEM_APPS_ENABLED_BY_DEFAULT", True, parse=boolean_word)
 
     def validate(self, provider_names: tuple[str, ...]) -> None:
         """Refuse unknown config providers and a Travis key that is not PEM (at process entry points)."""

@@ -1,120 +1,77 @@
-"""Evaluate `{value: "{{ jinja }}"}` leaves in a sandboxed Jinja environment.
+"""Evaluate a merged totem.yml: render its `{value: "{{ jinja }}"}` leaves, then convert text to the
+types the schema wants (orchestrator/config/convert.py).
 
-Context: owner, repo, ref, commit, env, cluster, deployer (inside `deployers.<name>`), and the
-`variables`, evaluated in ascending `priority` so a variable can use those of lower priority.
-Encrypted values pass through untouched. Undefined names render as ''.
+Scope: the built-ins (owner, repo, ref, ref_number, commit, env, cluster, deployer_url), `deployer`
+inside `deployers.<name>`, and the `variables` of every enclosing mapping — a `variables` block may
+sit in any mapping and is seen by that mapping's subtree, inner blocks over outer ones and over the
+built-ins (orchestrator/config/variables.py orders a block). `template: false` takes a value
+literally; encrypted values pass through unrendered. Undefined names render as ''. Every failure
+is collected: one ConfigError (stage `evaluate`) names each key path and its reason.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
-from orchestrator.config.errors import ConfigError
+from orchestrator.config.convert import convert
+from orchestrator.config.errors import key_path, raise_if_any
 from orchestrator.config.merge import is_template
+from orchestrator.config.schema import EVALUATED_SCHEMA
+from orchestrator.config.templates import TemplateFailure, render
+from orchestrator.config.variables import evaluate_block, scope_with
 
-BOOLEAN_KEYS = {"enabled", "force-ssl", "encrypted"}
-INTEGER_KEYS = {"port", "nodes", "min-nodes", "attempts", "level", "check-retries", "priority"}
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0", ""}
-
-
-def replace_regex(value: Any, pattern: str, replacement: str = "") -> str:
-    return re.sub(pattern, replacement, str(value))
+VARIABLES = "variables"
 
 
-def matching(value: Any, pattern: str) -> bool:
-    """Anchored: `foo` matches only `foo`, never `foo-bar`."""
-    return re.fullmatch(pattern, str(value)) is not None
+def ref_number(ref: str) -> str:
+    """2015's `ref_number`: the ref lowercased, `feature_`, `patch_` and `develop_` removed."""
+    return ref.lower().replace("feature_", "").replace("patch_", "").replace("develop_", "")
 
 
-def starting_with(value: Any, prefix: str) -> bool:
-    return str(value).startswith(prefix)
+class _Evaluation:
+    def __init__(self) -> None:
+        self.problems: list[dict] = []
 
-
-def environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(line_statement_prefix="#", autoescape=False)
-    env.filters["replace_regex"] = replace_regex
-    env.tests["matching"] = matching
-    env.tests["starting_with"] = starting_with
-    return env
-
-
-_ENV = environment()
-
-
-def _path(parts: tuple) -> str:
-    return ".".join(str(p) for p in parts) or "(root)"
-
-
-def coerce(key: str, value: Any, path: tuple) -> Any:
-    """Rendered text → bool/int for keys that hold them."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if key in BOOLEAN_KEYS:
-        if text.lower() in _TRUE | _FALSE:
-            return text.lower() in _TRUE
-        raise ConfigError(
-            f"{_path(path)}: {value!r} is not a boolean",
-            [{"path": _path(path), "message": f"{value!r} is not a boolean"}],
-            "evaluate",
-        )
-    if key in INTEGER_KEYS and re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return value
-
-
-def render(template: Any, context: dict, path: tuple) -> Any:
-    if not isinstance(template, str):
-        return template
-    try:
-        return _ENV.from_string(template).render(context)
-    except TemplateError as exc:  # includes SecurityError from the sandbox
-        message = f"template error: {exc}"
-        raise ConfigError(
-            f"{_path(path)}: {message}", [{"path": _path(path), "message": message}], "evaluate"
-        ) from None
-
-
-def _evaluate(node: Any, context: dict, path: tuple) -> Any:
-    key = str(path[-1]) if path else ""
-    if is_template(node):
+    def leaf(self, node: dict, scope: dict, path: tuple) -> Any:
         if node.get("encrypted") is True:
-            return dict(node)
-        return coerce(key, render(node["value"], context, path), path)
-    if isinstance(node, dict):
+            return {"value": node["value"], "encrypted": True}
+        value = node["value"]
+        if node.get("template") is False or not isinstance(value, str):
+            return value
+        try:
+            return render(value, scope)
+        except TemplateFailure as exc:
+            self.problems.append({"path": key_path(path), "message": exc.reason})
+            return None
+
+    def node(self, node: Any, scope: dict, path: tuple) -> Any:
+        if is_template(node):
+            return self.leaf(node, scope, path)
+        if isinstance(node, list):
+            return [self.node(item, scope, (*path, index)) for index, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        block = node.get(VARIABLES)
+        values: dict[str, Any] = {}
+        if isinstance(block, dict) and block:
+            values = evaluate_block(block, scope, (*path, VARIABLES), self.node, self.problems)
+            scope = scope_with(scope, values)
         result = {}
-        for child_key, child in node.items():
-            child_context = context
-            if len(path) == 1 and path[0] == "deployers":
-                child_context = {**context, "deployer": child_key}
-            result[child_key] = _evaluate(child, child_context, (*path, child_key))
+        for key, child in node.items():
+            if key == VARIABLES:
+                continue
+            inner = {**scope, "deployer": key} if path == ("deployers",) else scope
+            result[key] = self.node(child, inner, (*path, key))
+        if not path:  # the app's own variables stay visible in the evaluated config
+            result[VARIABLES] = values
         return result
-    if isinstance(node, list):
-        return [_evaluate(item, context, (*path, index)) for index, item in enumerate(node)]
-    return node
-
-
-def evaluate_variables(variables: dict, context: dict) -> dict:
-    def priority(item):
-        value = item[1]
-        return value.get("priority", 0) if is_template(value) and isinstance(value.get("priority", 0), int) else 0
-
-    evaluated: dict[str, Any] = {}
-    for name, value in sorted(variables.items(), key=priority):
-        scope = {**evaluated, **context, "variables": evaluated}
-        evaluated[name] = _evaluate(value, scope, ("variables", name))
-    return evaluated
 
 
 def evaluate(config: dict, context: dict) -> dict:
-    """The config with every template rendered (a new dict; the input is not changed)."""
-    variables = evaluate_variables(config.get("variables") or {}, context)
-    scope = {**variables, **context, "variables": variables}
-    result = {key: _evaluate(value, scope, (key,)) for key, value in config.items() if key != "variables"}
-    result["variables"] = variables
-    return result
+    """The config with every template rendered and text converted (a new dict; the input is not
+    changed). Raises ConfigError listing every template, cycle and conversion failure."""
+    evaluation = _Evaluation()
+    rendered = evaluation.node(config, {**context, VARIABLES: {}}, ())
+    converted = convert(rendered, EVALUATED_SCHEMA, evaluation.problems)
+    raise_if_any(evaluation.problems, "evaluate")
+    return converted

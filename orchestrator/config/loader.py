@@ -1,4 +1,8 @@
-"""Load an app's configuration: every provider at every level, merged, validated, evaluated, validated."""
+"""Load an app's configuration: every provider at every level, merged, validated, evaluated, validated.
+
+A configuration that names its deployers (at any level but the built-in defaults) deploys to those
+only: the built-in `default` deployer is dropped then, unless a level names `default` itself.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ from typing import Any
 
 import yaml
 
-from orchestrator.config import schema
+from orchestrator.config import normalize, schema
 from orchestrator.config.errors import ConfigError
-from orchestrator.config.evaluate import evaluate
-from orchestrator.config.merge import apply_defaults, deep_merge
+from orchestrator.config.evaluate import evaluate, ref_number
+from orchestrator.config.merge import apply_defaults, merge_documents
 from orchestrator.config.providers.base import FILES, Location, Provider
 
 __all__ = ["Location", "load_config", "merged_config", "parse", "finish"]
@@ -33,7 +37,7 @@ def parse(text: str, source: str) -> dict:
 
 def merged_config(providers: list[Provider], location: Location) -> tuple[dict, list[str]]:
     """Merged raw config and the sources used (least specific first)."""
-    merged: dict[str, Any] = {}
+    documents: list[tuple[dict, bool]] = []
     sources: list[str] = []
     for level in location.levels():
         for provider in reversed(providers):
@@ -42,9 +46,9 @@ def merged_config(providers: list[Provider], location: Location) -> tuple[dict, 
                 if text is None:
                     continue
                 source = f"{provider.name}:{'/'.join((*level, file_name))}"
-                merged = deep_merge(merged, parse(text, source))
+                documents.append((parse(text, source), provider.builtin))
                 sources.append(source)
-    return merged, sources
+    return merge_documents(documents), sources
 
 
 def context_of(location: Location, deployer_url: str) -> dict[str, Any]:
@@ -52,6 +56,7 @@ def context_of(location: Location, deployer_url: str) -> dict[str, Any]:
         "owner": location.owner,
         "repo": location.repo,
         "ref": location.ref,
+        "ref_number": ref_number(location.ref),
         "commit": location.commit or "",
         "env": location.env,
         "cluster": location.cluster,
@@ -60,10 +65,10 @@ def context_of(location: Location, deployer_url: str) -> dict[str, Any]:
 
 
 def finish(merged: dict, location: Location, deployer_url: str) -> dict:
-    """`__defaults__` expanded, checked, evaluated, checked again."""
-    config = apply_defaults(merged)
+    """`__defaults__` expanded, normalised, checked, evaluated, filled in, checked again."""
+    config = normalize.before(apply_defaults(merged))
     schema.check(config, evaluated=False)
-    evaluated = evaluate(config, context_of(location, deployer_url))
+    evaluated = normalize.after(evaluate(config, context_of(location, deployer_url)), deployer_url)
     schema.check(evaluated, evaluated=True)
     return evaluated
 

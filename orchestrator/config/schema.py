@@ -8,6 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from orchestrator.config.errors import ConfigError
+from totem import oncalendar
 from totem.contracts.deploy_request import DEPLOYMENT_SCHEMA, ENVIRONMENT_SCHEMA, SCHEDULE_SCHEMA, SECURITY_SCHEMA
 from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
@@ -15,12 +16,23 @@ TEMPLATE = {
     "type": "object",
     "required": ["value"],
     "additionalProperties": False,
-    "properties": {"value": {}, "priority": {"type": "integer"}, "encrypted": {"type": "boolean"}},
+    "properties": {
+        "value": {},
+        "priority": {"type": "integer"},
+        "encrypted": {"type": "boolean"},
+        "template": {"type": "boolean", "description": "false: the value is taken literally"},
+    },
 }
+VARIABLES_KEY = "variables"  # a block of them may sit in any mapping before evaluation
+VARIABLES = {"type": "object", "description": "names → values or {value: <jinja>, priority, template}"}
 SWITCH = {"type": "object", "properties": {"enabled": {"type": "boolean"}}}
+HOOK_KINDS = ("builder", "ci", "scm", "scm-push", "scm-create")  # only builder and ci gate a deploy
 DEPLOYER = {
     "type": "object",
-    "required": ["url", "enabled"],
+    "required": ["enabled"],
+    # evaluated only: an enabled deployer has a url (filled from TOTEM_DEPLOYER_URL when none is given)
+    "if": {"properties": {"enabled": {"const": True}}},
+    "then": {"required": ["url"]},
     "properties": {
         "url": {"type": "string", "pattern": r"^https?://[^\s/]+(/\S*)?$"},
         "enabled": {"type": "boolean"},
@@ -41,13 +53,11 @@ EVALUATED_SCHEMA: dict[str, Any] = {
         "enabled": {"type": "boolean"},
         "hooks": {
             "type": "object",
-            "properties": {
-                kind: {"type": "object", "additionalProperties": SWITCH} for kind in ("builder", "ci", "scm")
-            },
+            "properties": {kind: {"type": "object", "additionalProperties": SWITCH} for kind in HOOK_KINDS},
             "additionalProperties": False,
         },
         "deployers": {"type": "object", "additionalProperties": DEPLOYER},
-        "variables": {"type": "object"},
+        "variables": VARIABLES,
         "security": SECURITY_SCHEMA,
         "notifications": NOTIFICATIONS_SCHEMA,  # levels by name (or the legacy 1–5)
         "environment": ENVIRONMENT_SCHEMA,
@@ -58,17 +68,27 @@ EVALUATED_SCHEMA: dict[str, Any] = {
 
 
 def templated(schema: Any) -> Any:
-    """The same schema where any value below the top level may also be a `{value: ...}` template."""
+    """The same schema before evaluation: any value below the top level may also be a `{value: ...}`
+    template, a boolean or integer may also be text (convert.py makes it one), any mapping may hold
+    a `variables` block, and the rules that only hold once values are evaluated and filled in
+    (`if`/`then`) are left out."""
 
     def walk(node: Any, top: bool) -> Any:
         if not isinstance(node, dict):
             return node
-        node = copy.deepcopy(node)
+        node = {key: copy.deepcopy(value) for key, value in node.items() if key not in ("if", "then", "else")}
         if "properties" in node:
             node["properties"] = {name: walk(sub, False) for name, sub in node["properties"].items()}
         if isinstance(node.get("additionalProperties"), dict):
             node["additionalProperties"] = walk(node["additionalProperties"], False)
-        return node if top else {"anyOf": [TEMPLATE, node]}
+        if node.get("type") == "object" or "properties" in node:
+            node["properties"] = {VARIABLES_KEY: VARIABLES, **node.get("properties", {})}
+        if top:
+            return node
+        kinds = {node["type"]} if isinstance(node.get("type"), str) else set(node.get("type") or ())
+        if kinds & {"boolean", "integer", "number"} and "string" not in kinds:  # `port: '80'`: converted later
+            return {"anyOf": [TEMPLATE, node, {"type": "string"}]}
+        return {"anyOf": [TEMPLATE, node]}
 
     return walk(schema, True)
 
@@ -98,6 +118,12 @@ def check(config: Any, evaluated: bool) -> None:
     for error in _VALIDATORS[id(schema)].iter_errors(config):
         for leaf in _leaves(error):
             errors.append({"path": _path(leaf.absolute_path), "message": leaf.message})
+    schedule = config.get("schedule") if evaluated and isinstance(config, dict) else None
+    if isinstance(schedule, str) and schedule.strip():
+        try:  # the deployer would refuse it: say so before any hook waits on it
+            oncalendar.parse(schedule)
+        except oncalendar.CalendarError as exc:
+            errors.append({"path": "schedule", "message": str(exc)})
     if errors:
         errors.sort(key=lambda e: e["path"])
         stage = "schema" if evaluated else "schema-raw"

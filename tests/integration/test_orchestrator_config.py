@@ -48,6 +48,7 @@ def test_etcd_hierarchy_with_cluster_def(settings, unique_prefix):
         assert config["environment"] == {"LEVEL": "ref", "ROOT": "1"}
         assert config["deployers"]["east"]["url"] == "http://127.0.0.1:9/env"
         assert config["deployers"]["east"]["deployment"]["nodes"] == 1
+        assert set(config["deployers"]) == {"east"}  # named in etcd: the built-in `default` is dropped (2015)
         assert sources == [
             "default:totem.yml",
             "etcd:totem.yml",

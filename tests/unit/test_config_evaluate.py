@@ -1,4 +1,6 @@
-"""Sandboxed Jinja evaluation: tests, filters, coercion, encrypted pass-through, no escapes."""
+"""Sandboxed Jinja evaluation: tests, filters, coercion, encrypted pass-through, no escapes.
+
+The 2015-parity rules are in test_config_2015.py."""
 
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ def test_replace_regex_filter_and_undefined_renders_empty():
 
 
 def test_matching_is_anchored():
+    """2015 used re.match (`foo` also matched `foo-bar`); ours is anchored. Booleans render `true`/`false`."""
     config = {"a": {"value": "{{ 'foo-bar' is matching('foo') }}"}, "b": {"value": "{{ 'foo' is matching('fo+') }}"}}
-    assert evaluate(config, CONTEXT) == {"a": "False", "b": "True", "variables": {}}
+    assert evaluate(config, CONTEXT) == {"a": "false", "b": "true", "variables": {}}
 
 
 def test_coercion_of_known_keys():
@@ -43,17 +46,19 @@ def test_deployer_name_is_in_context_inside_deployers():
     assert result["deployers"]["east"]["url"] == "http://east.localhost"
 
 
-def test_variables_by_priority_and_builtins_cannot_be_shadowed():
+def test_variables_in_dependency_order_and_config_variables_override_builtins():
+    """2015: a variable named like a built-in (`owner`) overrides it; ours too. A variable that uses
+    another is evaluated after it, whatever the priorities say (2015 went by priority alone)."""
     config = {
         "variables": {
-            "b": {"value": "{{ a }}-b", "priority": 2},
-            "a": {"value": "{{ owner }}", "priority": 1},
-            "owner": {"value": "evil"},
+            "b": {"value": "{{ a }}-b", "priority": 1},
+            "a": {"value": "{{ owner }}", "priority": 2},
+            "owner": {"value": "other-{{ owner }}"},  # itself: the built-in it overrides
         },
         "x": {"value": "{{ b }}/{{ owner }}"},
     }
     result = evaluate(config, CONTEXT)
-    assert result["x"] == "acme-b/acme"
+    assert result["x"] == "other-acme-b/other-acme"
 
 
 def test_sandbox_blocks_attribute_escapes():

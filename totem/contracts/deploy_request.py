@@ -49,10 +49,12 @@ _GIT = {
     "required": list(git_names.FIELDS),
     "properties": {field: git_names.schema(field) for field in git_names.FIELDS},  # what totem.git_names checks
 }
+# seconds per unit of a duration ("10s", "2h", "1d"; a bare number is seconds): deployer.durations reads them
+DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 DURATION = {
     "type": "string",
-    "pattern": r"^\d{1,9}(ms|s|m|h)?$",
-    "description": f"10s, 500ms, 1m, 2h (a bare number: seconds); at most {MAX_DURATION} s",
+    "pattern": r"^\d{1,9}(ms|s|m|h|d|w)?$",
+    "description": f"10s, 500ms, 1m, 2h, 1d, 1w (a bare number: seconds); at most {MAX_DURATION} s",
 }
 
 # Swarm placement (the `swarm` scheduler; `docker` spreads by itself): Docker's own syntax
@@ -99,10 +101,11 @@ DEPLOYMENT_SCHEMA = {
                 "min-nodes": {"type": "integer", "minimum": 1, "default": 1, "description": "at most `nodes`"},
                 "port": {
                     "type": ["integer", "null"],
-                    "minimum": 1,
+                    "minimum": 0,
                     "maximum": 65535,
                     "default": None,
-                    "description": "null: the port of the proxy's locations, else 8080",
+                    "description": "the port the discovery check uses; null: the port of the proxy's locations, "
+                    "else 8080; 0: no discovery check",
                 },
                 "path": {"type": "string", "pattern": CHECK_PATH_PATTERN, "default": "/"},
                 "timeout": {**DURATION, "default": "10s"},
@@ -201,7 +204,9 @@ DEPLOY_REQUEST_SCHEMA: dict[str, Any] = {
         "schedule": {
             **SCHEDULE_SCHEMA,
             "default": None,
-            "description": "a systemd OnCalendar (fleet only); null: none",
+            "description": "run as a scheduled job at these times (a systemd OnCalendar calendar event, UTC: "
+            "`*:0/15`, `Mon..Fri 09:00`, `daily`; totem/oncalendar.py) on every scheduler, never wired into "
+            "the proxy; null: a long-running service",
         },
     },
 }

@@ -33,7 +33,7 @@ def _repo(rt) -> Provider:
 def _default(rt) -> Provider:
     from orchestrator.config.providers.defaults import DefaultProvider
 
-    return DefaultProvider()
+    return DefaultProvider(rt.options.apps_enabled_by_default)
 
 
 PROVIDERS: dict[str, Factory] = {"etcd": _etcd, "s3": _s3, "repo": _repo, "default": _default}

@@ -31,6 +31,7 @@ class ProviderUnavailable(OrchestratorError, OSError):
 
 class Provider(ABC):
     name = "provider"
+    builtin = False  # the built-in defaults: their `default` deployer yields to deployers named elsewhere
 
     @abstractmethod
     def load(self, location: Location, level: tuple[str, ...], file_name: str) -> str | None:
