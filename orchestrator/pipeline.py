@@ -17,7 +17,7 @@ from orchestrator.config import providers as config_providers
 from orchestrator.deploy import client
 from orchestrator.deploy.request import RequestError, build, enabled_deployers
 from orchestrator.jobs import freeze
-from orchestrator.jobs.gate import DEPLOY, FAIL, decide, required_hooks
+from orchestrator.jobs.gate import DEPLOY, FAIL, NOT_CONFIGURED, decide, forcing, required_hooks, unconfigured
 from orchestrator.jobs.store import Job, JobStore
 from orchestrator.runtime import Runtime
 from orchestrator.states import Event, State
@@ -54,6 +54,7 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
         if current["state"] != State.NEW or current["commit"] != commit:
             return None, None
         current.update(state=state, config=config, required=required, error=error, reason=reason)
+        current["force-deploy"] = bool(forcing(current))  # now that it is known which hooks count
         current["scheduled"] = time.time()  # config loaded: its hooks are waited for from now (jobs.missing)
         return current, current
 
@@ -68,7 +69,8 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
         events.emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
     else:
         hooks = cast(list[str], required)  # still SCHEDULED: the config loaded and required_hooks ran
-        events.emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}))
+        ignored = [(Event.HOOK_IGNORED, {"hook": key, "reason": NOT_CONFIGURED}) for key in unconfigured(updated)]
+        events.emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}), *ignored)
         notify.send(rt, updated, Level.PENDING, "waiting for " + (", ".join(hooks) or "no hooks"))
 
 

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.jobs.gate import NOT_CONFIGURED, forcing, is_inert
 from orchestrator.jobs.store import Job, app_name
 from orchestrator.states import OPEN, Event, State
 from totem.contracts.hook import HookStatus
@@ -93,7 +94,7 @@ def _record(job: Job, hook: Hook) -> bool:
     if old and all(old.get(k) == record[k] for k in ("status", "result", "force-deploy")):
         return False
     job["hooks"][hook.key] = record
-    job["force-deploy"] = job["force-deploy"] or (hook.force_deploy and hook.status == HookStatus.SUCCESS)
+    job["force-deploy"] = bool(forcing(job))  # configured hooks only (none before the config loads)
     return True
 
 
@@ -108,6 +109,9 @@ def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
         if not _record(job, hook):
             return None, Outcome(job["id"], process=job["state"] in OPEN)
         open_job = job["state"] in OPEN
+        if open_job and is_inert(job, hook.key, hook.type):  # kept for the record; it decides nothing
+            details = {**details, "reason": NOT_CONFIGURED}
+            return job, Outcome(job["id"], [(Event.HOOK_IGNORED, details)], ignored=NOT_CONFIGURED)
         event = Event.HOOK_RECEIVED if open_job else Event.HOOK_IGNORED
         if not open_job:
             details = {**details, "reason": f"job is {job['state']}"}

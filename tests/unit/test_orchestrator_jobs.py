@@ -85,7 +85,7 @@ def test_gate_fails_on_any_failed_required_hook_and_ignores_unrequired_ones():
 
 
 def test_force_deploy_skips_the_gate_once_an_image_exists():
-    job, _ = apply_hook(None, hook(type_="ci", name="manual", force_deploy=True))
+    job, _ = apply_hook(None, hook(type_="ci", name="travis", force_deploy=True))
     scheduled(job)
     assert decide(job)[0] == WAIT  # no image yet
     job, _ = apply_hook(job, hook())
