@@ -1,5 +1,7 @@
-"""This proxy node in etcd: `proxy-nodes/<node>/info` while it runs, and the
-wiring revision it has applied (`applied`), both on one lease.
+"""This proxy node in etcd: `proxy-nodes/<node>/info` while it runs, the wiring revision it
+has applied (`applied`), the entries that revision left out (`skipped`, JSON) and why (`error`),
+all on one lease. `skipped` and `error` are written before `applied`: a deployer that sees the
+revision acknowledged also sees what was skipped in it.
 
 A write that fails while etcd is away is remembered and retried by `flush()`;
 a lost lease is replaced and every key rewritten.
@@ -15,6 +17,8 @@ from totem.contracts import yoda
 from totem.store import Lease, Store, StoreError
 
 log = logging.getLogger("yoda_proxy.announce")
+ORDER = (yoda.INFO, yoda.SKIPPED, yoda.ERROR, yoda.APPLIED)
+MAX_SKIPPED = 2000  # entries published; the rest is in /status and the log
 
 
 class Announcer:
@@ -29,15 +33,14 @@ class Announcer:
         self.written: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def applied(self, revision: str) -> None:
-        self._set(yoda.APPLIED, revision)
-
-    def error(self, message: str | None) -> None:
-        self._set(yoda.ERROR, message)
-
-    def _set(self, name: str, value: str | None) -> None:
+    def acknowledge(self, revision: str | None, skipped: dict[str, str]) -> None:
+        """`revision` is applied, except the `skipped` entries ({entity key: why})."""
+        shown = dict(sorted(skipped.items())[:MAX_SKIPPED])
         with self._lock:
-            self.wanted[name] = value
+            self.wanted[yoda.SKIPPED] = json.dumps({k: v[:300] for k, v in shown.items()}) if shown else None
+            self.wanted[yoda.ERROR] = "; ".join(f"{k}: {v}" for k, v in list(shown.items())[:10]) or None
+            if revision:
+                self.wanted[yoda.APPLIED] = revision
         self.flush()
 
     def flush(self) -> bool:
@@ -47,7 +50,8 @@ class Announcer:
                 if self.lease is None:
                     self.lease = self.store.lease(self.ttl).keep_alive(on_lost=self._lost)
                     self.written = {}
-                for name, value in self.wanted.items():
+                for name in (n for n in ORDER if n in self.wanted):
+                    value = self.wanted[name]
                     if self.written.get(name, "\0") == value:
                         continue
                     if value is None:

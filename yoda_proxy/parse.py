@@ -1,4 +1,9 @@
-"""Turn the flat etcd keys under YODA_BASE into a validated `Wiring`."""
+"""Turn the flat etcd keys under YODA_BASE into a validated `Wiring`.
+
+Key by key: a key yoda-proxy does not read (a 2015 listener bind, `global/hostname`, an unknown
+field) goes to `Wiring.ignored` with the reason; a bad entity is one error (`Wiring.errors`, named
+by its key) and is left out or kept in its previous version. Neither stops the rest.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from totem.contracts import yoda
 from yoda_proxy.keytree import ACLS, CERTS, HOSTS, LISTENERS, UPSTREAMS, KeyTree, Tree
 from yoda_proxy.model import (
     DEFAULT_ACL,
+    DEFAULT_FRAME_OPTIONS,
     MODES,
     PATH,
     PUBLIC_CIDRS,
@@ -27,12 +33,32 @@ from yoda_proxy.model import (
     address,
     cidrs,
     duration_ms,
+    frame_options,
     hostname,
+    listener_id,
     name,
+    segment,
 )
 
 T = TypeVar("T")
+Note = Callable[[str, str], None]  # (key, why it is ignored)
 IGNORED = (yoda.PROXY_NODES + "/",)  # written by the proxies themselves, not wiring
+OWN_BINDS = "Totem's proxy takes its own listen addresses from --http/--https/--admin, not from etcd"
+LEGACY_LISTENERS = {  # 2015 global/listeners/<name>/bind of the proxy's own frontends
+    "http": OWN_BINDS,
+    "https": OWN_BINDS,
+    "admin": OWN_BINDS,
+    "proxy-http": OWN_BINDS + " (no PROXY-protocol frontends)",
+    "proxy-https": OWN_BINDS + " (no PROXY-protocol frontends)",
+}
+FLAT = {yoda.REVISION, f"{yoda.ERROR_PAGES}/404", f"{yoda.ERROR_PAGES}/503"}  # flat keys that are read
+LEGACY_FLAT = {
+    "global/hostname": "2015 stats host name: the stats page is on --admin",
+    "global/control/reload": "2015 confd reload trigger: every change is applied by itself",
+}
+LOCATION_FIELDS = (yoda.PATH, yoda.UPSTREAM, yoda.FORCE_SSL, yoda.CANARY_UPSTREAM, yoda.CANARY_WEIGHT)
+UPSTREAM_FIELDS = (yoda.MODE, yoda.HEALTH_URI, yoda.HEALTH_TIMEOUT, yoda.HEALTH_INTERVAL)
+ACL_DIRS = (yoda.ALLOWED + "/", yoda.DENIED + "/")
 
 
 def group(keys: dict[str, str], prefix: str) -> Tree:
@@ -55,6 +81,15 @@ def location_ref(host: str, location: str) -> str:
     return f"{HOSTS}{host}/{yoda.LOCATIONS}/{location}"
 
 
+def note_unknown(
+    ref: str, keys: dict[str, str], fields: tuple[str, ...], dirs: tuple[str, ...], note: Note, why: str = ""
+) -> None:
+    """Note each key of an entity that is neither one of `fields` nor under one of `dirs`."""
+    for rest in sorted(keys):
+        if rest not in fields and not rest.startswith(dirs):
+            note(f"{ref}/{rest}" if rest else ref, why or "not a key yoda-proxy reads")
+
+
 def parse_location(loc_id: str, keys: dict[str, str]) -> Location:
     path = keys.get(yoda.PATH, "").strip()
     upstream = keys.get(yoda.UPSTREAM, "").strip()
@@ -65,7 +100,7 @@ def parse_location(loc_id: str, keys: dict[str, str]) -> Location:
     allowed = acl_list(sub(keys, yoda.ALLOWED + "/"), "allowed acl")
     canary, percent = parse_canary(keys)
     return Location(
-        name=name(loc_id, "location"),
+        name=segment(loc_id, "location"),
         path=path,
         upstream=name(upstream, "upstream"),
         force_ssl=keys.get(yoda.FORCE_SSL, "").strip().lower() in TRUE,
@@ -86,22 +121,41 @@ def parse_canary(keys: dict[str, str]) -> tuple[str | None, int]:
     return name(upstream, "canary upstream"), int(percent)
 
 
-def parse_host(host_id: str, keys: dict[str, str], report: Callable[[str], None], previous: Host | None) -> Host:
+def parse_host(
+    host_id: str, keys: dict[str, str], report: Callable[[str], None], note: Note, previous: Host | None
+) -> Host:
     host = hostname(host_id)
-    aliases = tuple(sorted({hostname(v) for v in sub(keys, yoda.ALIASES + "/").values() if v.strip()} - {host}))
+    ref = HOSTS + host_id
+    alias_ids = tuple(sorted((i, hostname(v)) for i, v in sub(keys, yoda.ALIASES + "/").items() if v.strip()))
+    aliases = tuple(sorted({alias for _, alias in alias_ids} - {host}))
     old = {loc.name: loc for loc in previous.locations} if previous else {}
     locations = []
     for loc_id, loc_keys in sorted(group(keys, yoda.LOCATIONS + "/").items()):
+        loc_ref = location_ref(host_id, loc_id)
+        note_unknown(loc_ref, loc_keys, LOCATION_FIELDS, ACL_DIRS, note)
         try:
             locations.append(parse_location(loc_id, loc_keys))
         except Invalid as exc:
-            report(f"{location_ref(host_id, loc_id)}: {exc}")
+            report(f"{loc_ref}: {exc}")
             if loc_id in old:
                 locations.append(old[loc_id])
-    return Host(host, aliases, tuple(locations))
+    frame = previous.frame_options if previous else DEFAULT_FRAME_OPTIONS
+    if keys.get(yoda.X_FRAME_OPTIONS, "").strip():
+        try:
+            frame = frame_options(keys[yoda.X_FRAME_OPTIONS])
+        except Invalid as exc:
+            report(f"{ref}/{yoda.X_FRAME_OPTIONS}: {exc}")
+    note_unknown(ref, keys, (yoda.X_FRAME_OPTIONS,), (yoda.ALIASES + "/", yoda.LOCATIONS + "/"), note)
+    return Host(host, aliases, tuple(locations), frame, alias_ids)
 
 
-def parse_upstream(up_id: str, keys: dict[str, str], report: Callable[[str], None]) -> Upstream:
+def parse_upstream(up_id: str, keys: dict[str, str], report: Callable[[str], None], note: Note) -> Upstream:
+    ref = UPSTREAMS + up_id
+    note_unknown(
+        f"{ref}/endpoints-meta", sub(keys, "endpoints-meta/"), (), (), note, "2015 endpoint metadata: not read"
+    )
+    keys_read = {k: v for k, v in keys.items() if not k.startswith("endpoints-meta/")}
+    note_unknown(ref, keys_read, UPSTREAM_FIELDS, (yoda.ENDPOINTS + "/",), note)
     mode = keys.get(yoda.MODE, "http").strip().lower() or "http"
     if mode not in MODES:
         raise Invalid(f"mode {mode!r} must be one of {', '.join(MODES)}")
@@ -113,24 +167,54 @@ def parse_upstream(up_id: str, keys: dict[str, str], report: Callable[[str], Non
     endpoints = []
     for node, value in sorted(sub(keys, yoda.ENDPOINTS + "/").items()):
         try:
-            ip, port = address(value, "endpoint")
+            ip, port = address(value, "endpoint", resolve=True)
             endpoints.append((node, ip, port))  # the node name is only a key: any name will do
-        except Invalid as exc:
-            report(f"{UPSTREAMS}{up_id}/{yoda.ENDPOINTS}/{node}: {exc}")
+        except Invalid as exc:  # only this endpoint is left out
+            report(f"{ref}/{yoda.ENDPOINTS}/{node}: {exc}")
     checked = any(keys.get(k, "").strip() for k in (yoda.HEALTH_URI, yoda.HEALTH_INTERVAL, yoda.HEALTH_TIMEOUT))
     return Upstream(name(up_id, "upstream"), mode, Health(uri, timeout, interval), tuple(endpoints), checked)
 
 
-def parse_listener(listener_id: str, keys: dict[str, str]) -> Listener:
-    if not keys.get(yoda.BIND) or not keys.get(yoda.UPSTREAM):
+def listener_trees(tree: Tree, note: Note) -> Tree:
+    """Totem's listeners (global/listeners/<name>) and 2015's (global/listeners/tcp/<n>), by their
+    key below global/listeners; the 2015 binds of the proxy's own frontends are only noted."""
+    out: Tree = {}
+    for head, keys in tree.items():
+        if head in LEGACY_LISTENERS:
+            for rest in sorted(keys):
+                note(f"{LISTENERS}{head}/{rest}" if rest else f"{LISTENERS}{head}", LEGACY_LISTENERS[head])
+        elif head == yoda.TCP_LISTENERS:
+            for inner, inner_keys in group(keys, "").items():
+                out[f"{head}/{inner}"] = inner_keys
+        else:
+            out[head] = keys
+    return out
+
+
+def parse_listener(key: str, keys: dict[str, str], note: Note) -> Listener:
+    note_unknown(LISTENERS + key, keys, (yoda.BIND, yoda.UPSTREAM), ACL_DIRS, note)
+    if not keys.get(yoda.BIND, "").strip() or not keys.get(yoda.UPSTREAM, "").strip():
         raise Invalid("incomplete: needs both bind and upstream")
+    if "/" not in key:
+        name(key, "listener")
+    segment(key.split("/", 1)[-1], "listener")
     ip, port = address(keys[yoda.BIND], "bind", allow_empty_host=True)
-    return Listener(name(listener_id, "listener"), ip, port, name(keys[yoda.UPSTREAM].strip(), "upstream"))
+    return Listener(
+        listener_id(key),
+        ip,
+        port,
+        name(keys[yoda.UPSTREAM].strip(), "upstream"),
+        allowed=acl_list(sub(keys, yoda.ALLOWED + "/"), "allowed acl"),
+        denied=acl_list(sub(keys, yoda.DENIED + "/"), "denied acl"),
+    )
 
 
-def parse_acl(acl_id: str, keys: dict[str, str]) -> tuple[str, ...]:
+def parse_acl(acl_id: str, keys: dict[str, str], note: Note) -> tuple[str, ...]:
     name(acl_id, "acl")
-    return cidrs(keys.get(yoda.CIDR_SRC, ""), yoda.CIDR_SRC)
+    note_unknown(ACLS + acl_id, keys, (yoda.CIDR_SRC,), (), note)
+    if yoda.CIDR_SRC not in keys:
+        raise Invalid(f"incomplete: needs {yoda.CIDR_SRC}")
+    return cidrs(keys[yoda.CIDR_SRC], yoda.CIDR_SRC)
 
 
 def parse_cert(cert_id: str, keys: dict[str, str]) -> str:
@@ -152,7 +236,8 @@ def each(
     tree: Tree, section: str, build: Callable[[str, dict[str, str]], T], previous: dict[str, T], ctx: Context
 ) -> dict[str, T]:
     """Build every entity; an invalid one is reported and its previous good version kept.
-    A valid entity that did not change since the previous parse is reused as is."""
+    A valid entity that did not change since the previous parse is reused as is (one with errors or
+    ignored keys is built again, so they are reported again)."""
     out: dict[str, T] = {}
     for key, keys in sorted(tree.items()):
         ident = section + key
@@ -160,10 +245,10 @@ def each(
             out[key] = previous[key]
             ctx.wiring.clean.add(ident)
             continue
-        errors = len(ctx.wiring.errors)
+        errors, ignored = len(ctx.wiring.errors), len(ctx.wiring.ignored)
         try:
             out[key] = build(key, keys)
-            if len(ctx.wiring.errors) == errors:
+            if len(ctx.wiring.errors) == errors and len(ctx.wiring.ignored) == ignored:
                 ctx.wiring.clean.add(ident)
         except Invalid as exc:
             ctx.wiring.errors.append(f"{ident}: {exc}")
@@ -185,20 +270,37 @@ def parse(keys: dict[str, str] | KeyTree, previous: Wiring | None = None, change
     wiring = Wiring(revision=tree.get(yoda.REVISION))
     ctx = Context(wiring, prev, changed if previous else None)
     report = wiring.errors.append
+    note = wiring.ignored.__setitem__
     sections = tree.sections
     prev_hosts = {h.name: h for h in prev.hosts.values()}
     wiring.raw_hosts = each(
-        sections[HOSTS], HOSTS, lambda k, v: parse_host(k, v, report, prev_hosts.get(k.lower())), prev.raw_hosts, ctx
+        sections[HOSTS],
+        HOSTS,
+        lambda k, v: parse_host(k, v, report, note, prev_hosts.get(k.lower())),
+        prev.raw_hosts,
+        ctx,
     )
     wiring.hosts = {h.name: h for h in wiring.raw_hosts.values()}
     wiring.upstreams = each(
-        sections[UPSTREAMS], UPSTREAMS, lambda k, v: parse_upstream(k, v, report), prev.upstreams, ctx
+        sections[UPSTREAMS], UPSTREAMS, lambda k, v: parse_upstream(k, v, report, note), prev.upstreams, ctx
     )
-    wiring.listeners = each(sections[LISTENERS], LISTENERS, parse_listener, prev.listeners, ctx)
-    wiring.acls = each(sections[ACLS], ACLS, parse_acl, prev.acls, ctx)
+    listeners = listener_trees(sections[LISTENERS], note)  # few: always rebuilt (2015 ones share one entity)
+    wiring.listeners = each(
+        listeners, LISTENERS, lambda k, v: parse_listener(k, v, note), prev.listeners, Context(wiring, prev, None)
+    )
+    wiring.acls = each(sections[ACLS], ACLS, lambda k, v: parse_acl(k, v, note), prev.acls, ctx)
     wiring.acls.setdefault(DEFAULT_ACL, PUBLIC_CIDRS)
     certs = {k: v for k, v in sections[CERTS].items() if "" in v}
+    for cert_id, cert_keys in sections[CERTS].items():
+        note_unknown(CERTS + cert_id, cert_keys, ("",), (), note)
     wiring.certs = each(certs, CERTS, parse_cert, prev.certs, ctx)
+    for key in sorted(set(tree.flat) - FLAT):
+        note(
+            key,
+            LEGACY_FLAT.get(key)
+            or ("2015 yoda-route53 state" if key.startswith("route53/") else "")
+            or "not a key yoda-proxy reads",
+        )
     wiring.pages = {
         code: page for code in ("404", "503") if (page := tree.get(f"{yoda.ERROR_PAGES}/{code}", "")).strip()
     }
@@ -207,27 +309,39 @@ def parse(keys: dict[str, str] | KeyTree, previous: Wiring | None = None, change
 
 
 def cross_check(wiring: Wiring) -> None:
-    """References between entities: aliases owned twice, unknown ACLs, mode mismatches."""
+    """References between entities: aliases owned twice, unknown ACLs, mode mismatches, and locations
+    whose upstream was left out (so the app that wrote the location learns of it)."""
     owners: dict[str, str] = {h: h for h in wiring.hosts}
+    raw = {h.name: key for key, h in wiring.raw_hosts.items()}
+    skipped = {ref[len(UPSTREAMS) :]: why for ref, why in wiring.skipped().items() if ref.startswith(UPSTREAMS)}
+    bad_upstreams = {up: why for up, why in skipped.items() if "/" not in up}
     for host in wiring.hosts.values():
-        for alias in host.aliases:
-            if owners.setdefault(alias, host.name) != host.name:
-                wiring.errors.append(f"{HOSTS}{host.name}: alias {alias} already belongs to {owners[alias]}")
+        host_ref = HOSTS + raw.get(host.name, host.name)
+        for alias_id, alias in host.alias_ids:
+            if alias != host.name and owners.setdefault(alias, host.name) != host.name:
+                wiring.errors.append(
+                    f"{host_ref}/{yoda.ALIASES}/{alias_id}: alias {alias} already belongs to {owners[alias]}"
+                )
         paths: dict[str, str] = {}
         for loc in host.locations:
+            loc_ref = f"{host_ref}/{yoda.LOCATIONS}/{loc.name}"
             if paths.setdefault(loc.path.rstrip("/") or "/", loc.name) != loc.name:
                 wiring.errors.append(
-                    f"{location_ref(host.name, loc.name)}: path {loc.path} "
-                    f"also used by location {paths[loc.path.rstrip('/') or '/']}"
+                    f"{loc_ref}: path {loc.path} also used by location {paths[loc.path.rstrip('/') or '/']}"
                 )
             for acl in loc.allowed + loc.denied:
                 if acl not in wiring.acls:
-                    wiring.errors.append(f"{location_ref(host.name, loc.name)}: unknown acl {acl}")
+                    wiring.errors.append(f"{loc_ref}: unknown acl {acl}")
             for upstream in filter(None, (loc.upstream, loc.canary)):
                 up = wiring.upstreams.get(upstream)
                 if up and up.mode != "http":
-                    wiring.errors.append(f"{location_ref(host.name, loc.name)}: upstream {up.name} is tcp")
-    for listener in wiring.listeners.values():
+                    wiring.errors.append(f"{loc_ref}: upstream {up.name} is tcp")
+                if upstream in bad_upstreams:
+                    wiring.errors.append(f"{loc_ref}: upstream {upstream} has errors ({bad_upstreams[upstream]})")
+    for key, listener in wiring.listeners.items():
         up = wiring.upstreams.get(listener.upstream)
         if up is None or up.mode != "tcp":
-            wiring.errors.append(f"{LISTENERS}{listener.name}: upstream {listener.upstream} must exist with mode tcp")
+            wiring.errors.append(f"{LISTENERS}{key}: upstream {listener.upstream} must exist with mode tcp")
+        for acl in listener.allowed + listener.denied:
+            if acl not in wiring.acls:
+                wiring.errors.append(f"{LISTENERS}{key}: unknown acl {acl}")

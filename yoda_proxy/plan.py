@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from yoda_proxy.model import Health, Wiring
+from yoda_proxy.model import Health, Listener, Wiring
 from yoda_proxy.slots import SlotTable
 
 UNAVAILABLE = "yoda_unavailable"
@@ -32,6 +32,9 @@ class ListenerSpec:
     name: str
     address: str | None
     port: int
+    allowed: tuple[str, ...] = ()  # known ACLs only; `closed` when every allowed one is unknown
+    denied: tuple[str, ...] = ()
+    closed: bool = False
 
 
 @dataclass
@@ -95,9 +98,17 @@ def build(wiring: Wiring, slots: SlotTable) -> tuple[Plan, bool]:
     slots.forget({b.name for b in backends})
     plan.backends = tuple(backends)
     plan.acls = tuple(sorted(wiring.acls.items()))
-    plan.listeners = tuple(ListenerSpec(s.name, s.address, s.port) for _, s in sorted(wiring.listeners.items()))
+    plan.listeners = tuple(listener_spec(s, wiring.acls) for _, s in sorted(wiring.listeners.items()))
     fill_maps(plan, wiring, modes)
     return plan, grown
+
+
+def listener_spec(listener: Listener, acls: dict[str, tuple[str, ...]]) -> ListenerSpec:
+    """An unknown ACL is never rendered (HAProxy would refuse the file); allowed ones all unknown: closed."""
+    allowed = tuple(a for a in listener.allowed if a in acls)
+    denied = tuple(a for a in listener.denied if a in acls)
+    closed = bool(listener.allowed) and not allowed
+    return ListenerSpec(listener.name, listener.address, listener.port, allowed, denied, closed)
 
 
 def fill_maps(plan: Plan, wiring: Wiring, modes: dict[str, str]) -> None:
@@ -120,6 +131,7 @@ def fill_maps(plan: Plan, wiring: Wiring, modes: dict[str, str]) -> None:
                     "," + ",".join(loc.denied) + ",",
                     canary,
                     str(loc.canary_percent if loc.canary else 0),
+                    host.frame_options,
                 )
             )
             routes.setdefault(route_key(host.name, loc.path), value)

@@ -81,6 +81,7 @@ class Reconciler:
         self.cache = self.work / "wiring.json"
         self._from_cache = self._full_parse = self._cache_dirty = False
         self._logged_errors: set[str] = set()
+        self._logged_ignored: set[tuple[str, str]] = set()
         self.wiring: Wiring | None = None
         self.applied: Plan | None = None
         self.gen = 0
@@ -250,13 +251,19 @@ class Reconciler:
         self.status.applied(wiring, time.monotonic() - started)
         self._cache_dirty = True
         gc.freeze()  # the wiring is long-lived: keep the cyclic GC from rescanning it on every apply
+        self._log_once(wiring)
+        if self.announcer:  # bad entries are skipped, never a reason to hold back the acknowledgement
+            self.announcer.acknowledge(wiring.revision, wiring.skipped())
+
+    def _log_once(self, wiring: Wiring) -> None:
+        """One warning per distinct error, and per ignored key and reason, while it lasts."""
         for error in sorted(set(wiring.errors) - self._logged_errors):
-            log.warning("invalid wiring: %s", error)
+            log.warning("invalid wiring, skipped: %s", error)
         self._logged_errors = set(wiring.errors)
-        if self.announcer:
-            if wiring.revision and not wiring.errors:
-                self.announcer.applied(wiring.revision)
-            self.announcer.error("; ".join(wiring.errors[:10]) or None)
+        ignored = set(wiring.ignored.items())
+        for key, why in sorted(ignored - self._logged_ignored):
+            log.warning("ignored key %s: %s", key, why)
+        self._logged_ignored = ignored
 
     def _runtime(self, plan: Plan) -> None:
         assert self.applied is not None and self.gen_dir is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from yoda_proxy.certs import write_private
+from yoda_proxy.model import GLOBAL_BLACK_LIST
 from yoda_proxy.plan import MAPS, ListenerSpec, Plan
 from yoda_proxy.settings import Bind, ProxySettings
 
@@ -48,6 +49,7 @@ def render_config(plan: Plan, opts: ProxySettings, work: Path, gen: Path, defaul
         default_cert=default_cert,
         listener_bind=listener_bind,
         server_addr=server_addr,
+        black_list=GLOBAL_BLACK_LIST if any(name == GLOBAL_BLACK_LIST for name, _ in plan.acls) else None,
     )
 
 

@@ -16,6 +16,8 @@ class Status:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.wiring_errors: list[str] = []
+        self.skipped: dict[str, str] = {}  # entity key -> why the applied revision left it out
+        self.ignored: dict[str, str] = {}  # key -> why yoda-proxy does not read it (2015 keys)
         self.counts: dict[str, int] = {}
         self.reloads = 0
         self.runtime_updates = 0
@@ -33,16 +35,16 @@ class Status:
     def applied(self, wiring: Wiring, seconds: float) -> None:
         with self._lock:
             self.applies += 1
-            self.wanted_revision = wiring.revision
-            if not wiring.errors:
-                self.applied_revision = wiring.revision
+            self.wanted_revision = self.applied_revision = wiring.revision  # bad entries skipped, not blocking
             self.wiring_errors = list(wiring.errors)
+            self.skipped = wiring.skipped()
+            self.ignored = dict(wiring.ignored)
             self.counts = wiring.counts()
             self.last_apply_seconds = seconds
             self.last_applied_at = time.time()
             if wiring.errors:
                 self._error(
-                    f"invalid wiring ignored: {wiring.errors[0]}"
+                    f"invalid wiring skipped: {wiring.errors[0]}"
                     + (f" (and {len(wiring.errors) - 1} more)" if len(wiring.errors) > 1 else "")
                 )
 
@@ -67,6 +69,8 @@ class Status:
                 "last_error": self.last_error,
                 "last_error_at": self.last_error_at,
                 "wiring_errors": self.wiring_errors,
+                "skipped": self.skipped,
+                "ignored": self.ignored,
                 "counts": self.counts,
                 "reloads": self.reloads,
                 "runtime_updates": self.runtime_updates,
@@ -101,6 +105,8 @@ class Status:
             f"yoda_proxy_last_apply_seconds {data['last_apply_seconds']:.6f}",
             "# TYPE yoda_proxy_wiring_errors gauge",
             f"yoda_proxy_wiring_errors {len(data['wiring_errors'])}",
+            "# TYPE yoda_proxy_ignored_keys gauge",
+            f"yoda_proxy_ignored_keys {len(data['ignored'])}",
             "# TYPE yoda_proxy_etcd_connected gauge",
             f"yoda_proxy_etcd_connected {int(data['etcd_connected'])}",
         ]

@@ -29,8 +29,10 @@ def test_status_reports_revisions_errors_and_counts():
     bad = parse({"revision": "r2", "upstreams/a-v1-1/endpoints/x": "nowhere"})
     status.applied(bad, 0.01)
     data = status.as_json()
-    assert data["applied_revision"] == "r1" and data["wanted_revision"] == "r2"
+    # a bad entry is skipped, not a reason to hold the revision back (issue #16)
+    assert data["applied_revision"] == "r2" and data["wanted_revision"] == "r2"
     assert not data["in_sync"] and "endpoints/x" in data["last_error"]
+    assert "upstreams/a-v1-1/endpoints/x" in data["skipped"]
     assert data["counts"]["upstreams"] == 1
     metrics = status.prometheus()
     assert "yoda_proxy_applies_total 2" in metrics and 'yoda_proxy_wiring{kind="upstreams"} 1' in metrics

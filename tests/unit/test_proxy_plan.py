@@ -29,7 +29,7 @@ def test_maps_and_servers():
     plan, grown = build(parse(KEYS), SlotTable())
     assert grown
     assert plan.maps["hosts"] == {"a.localhost": "a.localhost", "alias.localhost": "a.localhost"}
-    assert plan.maps["routes"]["a.localhost/api/"] == "u_a-v2-2|0|,public,|,,|u_a-v2-2|0"
+    assert plan.maps["routes"]["a.localhost/api/"] == "u_a-v2-2|0|,public,|,,|u_a-v2-2|0|DENY"
     assert plan.servers["u_a-v1-1"] == {1: ("127.0.0.1", 9001)}
     assert [b.capacity for b in plan.backends] == [4, 4]
 
@@ -56,7 +56,7 @@ def test_blue_green_switch_and_endpoint_changes_are_runtime_only():
     assert runtime_commands(old, new, Path("/g")) == [
         "set server u_a-v2-2/s2 addr 127.0.0.1 port 9003",
         "set server u_a-v2-2/s2 state ready",
-        "set map /g/routes.map a.localhost/ u_a-v2-2|0|,public,|,,|u_a-v2-2|0",
+        "set map /g/routes.map a.localhost/ u_a-v2-2|0|,public,|,,|u_a-v2-2|0|DENY",
     ]
 
 
@@ -88,7 +88,7 @@ def test_canary_goes_into_the_route():
         },
     )
     plan, _ = build(parse(keys), SlotTable())
-    assert plan.maps["routes"]["a.localhost/"] == "u_a-v1-1|0|,public,|,,|u_a-v3-3|10"
+    assert plan.maps["routes"]["a.localhost/"] == "u_a-v1-1|0|,public,|,,|u_a-v3-3|10|DENY"
     assert "u_a-v3-3" in {b.name for b in plan.backends}
     bad = parse(dict(keys, **{"hosts/a.localhost/locations/root/canary/weight": "150"}))
     assert any("canary/weight" in error for error in bad.errors)

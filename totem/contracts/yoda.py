@@ -1,14 +1,16 @@
 """The proxy wiring under YODA_BASE (the 2015 yoda layout plus Totem's additions; docs/architecture.md §3.3).
 
     hosts/<host>/aliases/<id>                          = alias host name
+    hosts/<host>/x-frame-options                       = DENY (default) | SAMEORIGIN | off
     hosts/<host>/locations/<loc>/{path,upstream,force-ssl,canary/upstream,canary/weight}
     hosts/<host>/locations/<loc>/acls/{allowed,denied}/<id> = ACL name
     upstreams/<up>/{mode,health/uri,health/timeout,health/interval}
     upstreams/<up>/endpoints/<node>                    = ip:port (leased)
     global/listeners/<name>/{bind,upstream}   global/acls/<name>/cidr/src   global/errors/<code>
+    global/listeners/tcp/<n>/{bind,upstream,acls/allowed/<id>,acls/denied/<id>}  (2015 TCP listeners)
     certs/<name>                                       = PEM
     revision                                           = the deployer's wiring revision
-    proxy-nodes/<node>/{info,applied,error}            (leased)
+    proxy-nodes/<node>/{info,applied,error,skipped}    (leased)
 
 Builders take the base ("/yoda" or "/yoda/") and return absolute keys. Field names are the
 relative keys under an entity, as the proxy's parser reads them.
@@ -31,6 +33,7 @@ REVISION = "revision"
 # Under hosts/<host>/.
 ALIASES = "aliases"
 LOCATIONS = "locations"
+X_FRAME_OPTIONS = "x-frame-options"
 
 # Under hosts/<host>/locations/<loc>/.
 PATH = "path"
@@ -50,12 +53,14 @@ ENDPOINTS = "endpoints"
 
 # Under global/listeners/<name>/ and global/acls/<name>/.
 BIND = "bind"
+TCP_LISTENERS = "tcp"  # global/listeners/tcp/<n>/...: the 2015 TCP listeners (ALLOWED, DENIED too)
 CIDR_SRC = "cidr/src"
 
 # Under proxy-nodes/<node>/.
 INFO = "info"
 APPLIED = "applied"
 ERROR = "error"
+SKIPPED = "skipped"  # JSON {entity key: reason}: entries the applied revision left out (or kept old)
 
 
 def prefix(base: str) -> str:
@@ -195,7 +200,7 @@ def proxy_node_prefix(base: str, node: str) -> str:
 
 
 def proxy_node_key(base: str, node: str, field: str) -> str:
-    """`field` is INFO, APPLIED or ERROR."""
+    """`field` is INFO, APPLIED, ERROR or SKIPPED."""
     return proxy_node_prefix(base, node) + field
 
 
