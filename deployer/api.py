@@ -9,7 +9,7 @@ import redis
 from flask import Blueprint, current_app, jsonify, request
 from kombu.exceptions import OperationalError
 
-from deployer import intake, views, wiring
+from deployer import intake, job_runs, views, wiring
 from deployer.records import add_event
 from deployer.states import ACTIVE, Event
 from totem.api import ApiError, json_body, require_token
@@ -126,11 +126,14 @@ def list_apps():
 @blueprint.get("/apps/<name>")
 def show_app(name: str):
     records = _records_of(name)
+    ctx = _runtime().ctx
+    live = ctx.records.live(name)
     return jsonify(
         {
             "name": name,
-            "live": _runtime().ctx.records.live(name),
+            "live": live,
             "deployments": [views.summary(r) for r in reversed(records)],
+            "schedule": job_runs.view(ctx, next((r for r in records if r["id"] == live), None)),
         }
     )
 

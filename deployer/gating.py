@@ -1,4 +1,9 @@
-"""Health gating, in stages: instances running → endpoints discovered in etcd → HTTP check on each."""
+"""Health gating, in stages: instances running → endpoints discovered in etcd → HTTP check on each.
+
+As in 2015, `check.port: 0` skips the discovery check (and the HTTP check, which needs the
+endpoints), and an empty `check.path` skips the HTTP check only; `skipped_*` say so in the step's
+event details.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,18 @@ from totem.waiting import WaitTimeout, wait
 
 class GateFailed(DeployerError, RuntimeError):
     """A health gate was not passed; the message says which and why."""
+
+
+def skipped_discovery(record: Record) -> dict[str, str] | None:
+    """The NODES_DISCOVERED details when the deployment asks for no discovery check, else None."""
+    return None if record["spec"].get("discover", True) else {"skipped": "check.port is 0"}
+
+
+def skipped_check(record: Record) -> dict[str, str] | None:
+    """The CHECK_PASSED details when the deployment asks for no HTTP check, else None."""
+    if not record["spec"].get("discover", True):
+        return {"skipped": "check.port is 0 (no discovery, so no HTTP check)"}
+    return None if record["spec"]["check_path"] else {"skipped": "check.path is empty"}
 
 
 def wait_running(scheduler, record: Record, timeout: float, keep_going: Callable[[], None]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,8 @@ from totem.api import ApiError
 from totem.contracts import deploy_request
 from totem.contracts.deploy_request import MAX_DURATION
 from totem.contracts.yoda import HEALTH_INTERVAL, HEALTH_TIMEOUT, upstream_name
+from totem.oncalendar import CalendarError
+from totem.oncalendar import parse as parse_calendar
 
 DEFAULT_PORT = 8080
 MAX_RECORD = 1024 * 1024  # bytes of request and plan a record starts with; etcd refuses values over 1.5 MiB
@@ -71,10 +74,31 @@ def _duration(value: Any, path: str) -> float:
     return duration
 
 
+def _schedule(value: str | None) -> str | None:
+    """The request's `schedule` (a calendar event, totem/oncalendar.py), None when absent or blank;
+    a 400 naming `body.schedule` and what is wrong, or that it never comes."""
+    if value is None or not value.strip():
+        return None
+    try:
+        event = parse_calendar(value)
+    except CalendarError as exc:
+        raise _bad("body.schedule", str(exc)) from None
+    if event.next_after(datetime.now(UTC)) is None:
+        raise _bad("body.schedule", f"{value.strip()!r} never comes again (its times are all in the past)")
+    return value.strip()
+
+
 def plan(request: dict) -> dict[str, Any]:
     """What the lifecycle needs, from a request with its defaults filled in (a 400 when unusable)."""
     deployment = request["deployment"]
     check, stop = deployment["check"], deployment["stop"]
+    schedule = _schedule(request["schedule"])
+    ignored = sorted(h["hostname"].lower() for h in (request["proxy"].get("hosts") or {}).values()) if schedule else []
+    if schedule:  # a scheduled job is never wired: its proxy section is ignored (the timeline says so)
+        request = {**request, "proxy": {}}
+    host_problems = proxy_spec.problems(request["proxy"])
+    if host_problems:
+        raise refusal(host_problems)
     ports = proxy_spec.logical_ports(request["proxy"])
     if len(ports) > 1:
         raise _bad(
@@ -82,8 +106,10 @@ def plan(request: dict) -> dict[str, Any]:
         )
     # JSON Schema's integers include 2.0: the plan holds Python ints
     port = int(check["port"] or (ports.pop() if ports else DEFAULT_PORT))
-    path = check["path"] or "/"
-    if not path.startswith("/"):
+    # 2015: check.port 0 skips the discovery check (and so the HTTP one); an empty check.path skips
+    # the HTTP check only (the instance still registers, on a TCP check). Absent, the path is "/".
+    path = check["path"]
+    if path and not path.startswith("/"):
         path = "/" + path
     nodes = int(deployment["nodes"])
     upstream = proxy_spec.upstream_config(request["proxy"], port, path)
@@ -94,10 +120,12 @@ def plan(request: dict) -> dict[str, Any]:
         "nodes": nodes,
         "min_nodes": min(int(check["min-nodes"]), nodes),
         "check_path": path,
+        "discover": check["port"] != 0,
         "attempts": int(check["attempts"]),
         "port": port,
         "ab_weight": int(deployment["ab-weight"]),
-        "schedule": request["schedule"],
+        "schedule": schedule,
+        **({"ignored_proxy_hosts": ignored} if ignored else {}),
         "upstream_config": upstream,
         "wiring": proxy_spec.wiring_for(deployment["name"], request["proxy"]),
         "check_timeout": _duration(check["timeout"], "body.deployment.check.timeout"),

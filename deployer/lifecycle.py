@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from deployer import gating, notify, relocation, wiring
+from deployer import gating, job_runs, notify, relocation, wiring
 from deployer.decommission import decommission, remove_instances
 from deployer.records import Record, add_event, has_event, with_fields
 from deployer.secrets import decrypt_environment
@@ -80,6 +80,12 @@ class Lifecycle:
         steps: list[tuple[Event, Callable[[Record], dict]]] = []
         if record["mode"] == "red-green":
             steps.append((Event.OTHERS_STOPPED, self.stop_others))
+        if job_runs.is_job(record):  # not started, discovered, checked nor wired: its runs come on schedule
+            return steps + [
+                (Event.JOB_SCHEDULED, self.schedule_job),
+                (Event.DRAINED, self.retire_others),
+                (Event.DEPLOYMENT_PROMOTED, lambda r: {}),
+            ]
         steps += [
             (Event.INSTANCES_STARTED, self.start_instances),
             (Event.INSTANCES_RUNNING, self.wait_running),
@@ -126,12 +132,18 @@ class Lifecycle:
         return {"running": gating.wait_running(scheduler, record, self.ctx.options.start_timeout, self.keep_going)}
 
     def discover(self, record: Record) -> dict:
+        skipped = gating.skipped_discovery(record)
+        if skipped:
+            return skipped
         found = gating.wait_discovered(
             self.ctx.store, self.yoda, record, self.ctx.options.discover_timeout, self.keep_going
         )
         return {"endpoints": found}
 
     def check(self, record: Record) -> dict:
+        skipped = gating.skipped_check(record)
+        if skipped:
+            return skipped
         found = gating.endpoints(self.ctx.store, self.yoda, record)
         if len(found) < record["spec"]["min_nodes"]:
             found = gating.wait_discovered(
@@ -154,8 +166,8 @@ class Lifecycle:
         return {"revision": revision, "hosts": sorted(record["spec"]["wiring"]), "canary-of": base}
 
     def wait_proxies(self, record: Record) -> dict:
-        nodes = wiring.wait_applied(
-            self.ctx.store, self.yoda, record["revision"], self.ctx.options.ack_timeout, self.keep_going
+        nodes = wiring.wait_applied(  # with the app: a proxy that skipped its entries fails the deploy
+            self.ctx.store, self.yoda, record["revision"], self.ctx.options.ack_timeout, self.keep_going, record["app"]
         )
         return {"revision": record["revision"], "proxies": nodes}
 
@@ -174,6 +186,38 @@ class Lifecycle:
             decommission(self.ctx, other, reason=f"replaced by {record['id']}", keep_upstream=record["upstream"])
             stopped.append(other["id"])
         return {"seconds": record["spec"]["drain"], "decommissioned": stopped}
+
+    # -- scheduled jobs ----------------------------------------------------------
+    def schedule_job(self, record: Record) -> dict:
+        """A scheduled job's definition in place (docker, swarm: its image on the hosts; fleet: its
+        units, the timers launched), nothing run yet; the proxy section ignored."""
+        scheduler = self.ctx.scheduler(record["scheduler"])
+        schedule = record["spec"]["schedule"]
+        details: dict = {"schedule": schedule, "runner": "timers" if scheduler.runs_schedules else "deployer"}
+        ignored = record["spec"].get("ignored_proxy_hosts")
+        if ignored:
+            details["proxy"] = f"ignored for a scheduled job (never wired): {', '.join(ignored)}"
+        if not scheduler.runs_schedules:
+            return {**details, **scheduler.prepare_job(record)}
+        record = self.records.update(record["id"], with_fields(instances=scheduler.place(record)))
+        environment = decrypt_environment(record["request"].get("environment") or {}, self.ctx.options.encryption_key)
+        scheduler.deploy(record, environment)
+        del environment
+        scheduler.start(record)  # fleet: the timers and sidekicks; each timer starts its app unit
+        return {**details, "units": sorted(record["instances"])}
+
+    def retire_others(self, record: Record) -> dict:
+        """Older versions decommissioned at once (a job serves no traffic to drain), except one the
+        proxy still routes to."""
+        routed = wiring.routed_upstreams(self.ctx.store, self.yoda, record["app"])
+        stopped, kept = [], []
+        for other in self._others(record):
+            if other["upstream"] in routed and other["upstream"] != record["upstream"]:
+                kept.append(other["id"])  # never stop what serves traffic
+                continue
+            decommission(self.ctx, other, reason=f"replaced by {record['id']}", keep_upstream=record["upstream"])
+            stopped.append(other["id"])
+        return {"seconds": 0, "decommissioned": stopped, **({"kept": kept} if kept else {})}
 
     # -- failure -----------------------------------------------------------------
     def fail(self, record: Record, reason: str) -> Record:

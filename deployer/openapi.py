@@ -10,7 +10,9 @@ from typing import Any
 from flask import current_app
 
 from deployer import api, intake
+from deployer.job_runs import MAX_RUNS, RUN_STATES
 from deployer.proxy_spec import PROXY_SCHEMA
+from deployer.schedulers.base import OUTPUT_LIMIT
 from deployer.settings import DeployerSettings
 from deployer.states import Event, State
 from totem.api import openapi
@@ -59,6 +61,19 @@ SUMMARY_PROPERTIES: dict[str, Any] = {
     "error": nullable({"type": "string"}),
 }
 DEPLOYMENTS = {"type": "array", "items": ref("DeploymentSummary"), "description": "newest first"}
+RUN_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "pattern": r"^\d{8}T\d{6}Z$", "description": "its scheduled time, compact"},
+    "deployment": {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN},
+    "scheduled": TIMESTAMP,
+    "status": {"enum": list(RUN_STATES)},
+    "started": nullable(TIMESTAMP),
+    "finished": nullable(TIMESTAMP),
+    "exit_code": nullable({"type": "integer"}),
+    "host": nullable({"type": "string", "description": "the Docker host or swarm node it ran on"}),
+    "output": {"type": "string", "description": f"the end of its output, at most {OUTPUT_LIMIT} bytes"},
+    "reason": nullable({"type": "string", "description": "why it was skipped, lost, or has no exit code"}),
+    "note": nullable({"type": "string", "description": "e.g. that it catches up runs missed"}),
+}
 UNDEPLOY = obj(
     ["name", "undeploy"],
     {"name": {"type": "string"}, "version": {"type": "string"}, "undeploy": {"const": "accepted"}},
@@ -137,8 +152,32 @@ def schemas(request: dict) -> dict[str, Any]:
             },
         ),
         "App": obj(
-            ["name", "live", "deployments"],
-            {"name": {"type": "string"}, "live": nullable({"type": "string"}), "deployments": DEPLOYMENTS},
+            ["name", "live", "deployments", "schedule"],
+            {
+                "name": {"type": "string"},
+                "live": nullable({"type": "string"}),
+                "deployments": DEPLOYMENTS,
+                "schedule": nullable(
+                    {**ref("Schedule"), "description": "the live deployment's, when it is a scheduled job"}
+                ),
+            },
+        ),
+        "Schedule": obj(
+            ["deployment", "schedule", "runner", "next", "runs"],
+            {
+                "deployment": {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN},
+                "schedule": {"type": "string", "description": "the calendar event (systemd OnCalendar, UTC)"},
+                "runner": {
+                    "enum": ["deployer", "systemd timers (fleet)"],
+                    "description": "who starts the runs; the deployer records only its own",
+                },
+                "next": nullable({**TIMESTAMP, "description": "the next scheduled time (null once not PROMOTED)"}),
+                "runs": {"type": "array", "items": ref("Run"), "description": f"newest first, at most {MAX_RUNS}"},
+            },
+        ),
+        "Run": obj(
+            list(RUN_PROPERTIES),
+            RUN_PROPERTIES,
         ),
         "Versions": obj(
             ["name", "versions"],
@@ -190,7 +229,13 @@ def document(request: dict | None = None) -> dict:
             },
             "/apps/{name}": {
                 "parameters": [APP],
-                "get": operation("An app's deployments, newest first", {"200": ("the app", ref("App"))}, "404", "503"),
+                "get": operation(
+                    "An app's deployments, newest first, and its scheduled job's next and last runs when the live "
+                    "deployment is one",
+                    {"200": ("the app", ref("App"))},
+                    "404",
+                    "503",
+                ),
                 "delete": operation(
                     "Undeploy the app: routes first, wait for the proxies, then instances",
                     {"202": queued},

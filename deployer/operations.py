@@ -85,8 +85,8 @@ def reconcile(ctx, app: str) -> list[dict]:
                 scheduler.destroy(orphan)
                 actions.append({"type": Event.ORPHAN_REMOVED, "node": instance.node, "deployment": instance.deployment})
     for record in records.values():
-        if record["state"] != State.PROMOTED:
-            release_endpoints(ctx, record)
+        if record["state"] != State.PROMOTED or record["spec"].get("schedule"):
+            release_endpoints(ctx, record)  # a scheduled job has no instances to restart: its runs end
             continue
         scheduler = ctx.scheduler(record["scheduler"])
         record, moved = relocation.relocate(ctx, record, scheduler)

@@ -5,6 +5,8 @@
 <prefix>/<cluster>/apps/<app>/live            id of the deployment serving traffic
 <prefix>/<cluster>/idempotency/<sha256>       id created for an Idempotency-Key
 <prefix>/<cluster>/sequence                   counter for deployment ids
+<prefix>/<cluster>/runs/<id>/<run id>         a scheduled job's runs (deployer/job_runs.py)
+<prefix>/<cluster>/run-active/<id>            the run in progress (leased)
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ from deployer.engines import Access, refuse_unsafe
 from totem.settings import EnvSettings, Settings, SettingsError, key_prefix, setting
 
 
+def missed_runs(raw: str) -> str:
+    """What a scheduled job does about runs missed while no deployer ran (deployer/job_runs.py)."""
+    if raw.strip().lower() not in ("once", "skip"):
+        raise ValueError("must be once or skip")
+    return raw.strip().lower()
+
+
 def port_range(raw: str) -> tuple[int, int]:
     low, _, high = raw.partition("-")
     if not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
@@ -40,6 +47,8 @@ class DeployerSettings(EnvSettings):
     notify_timeout: float = setting("TOTEM_DEPLOYER_NOTIFY_TIMEOUT", 10.0)
     swarm_host: str | None = setting("TOTEM_SWARM_HOST", None)  # a swarm manager's Docker API (default DOCKER_HOST)
     queue: str = setting("TOTEM_DEPLOYER_QUEUE", "deployer")  # Celery queue (one per cluster sharing Redis)
+    missed_runs: str = setting("TOTEM_DEPLOYER_MISSED_RUNS", "once", parse=missed_runs)  # scheduled jobs: once|skip
+    job_timeout: float = setting("TOTEM_DEPLOYER_JOB_TIMEOUT", 3600.0, minimum=1)  # a job's run is killed after it
 
     @property
     def port_min(self) -> int:

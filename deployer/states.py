@@ -31,6 +31,7 @@ class Event(StrEnum):
     WIRED = "WIRED"
     PROXIES_APPLIED = "PROXIES_APPLIED"
     DRAINED = "DRAINED"
+    JOB_SCHEDULED = "JOB_SCHEDULED"  # a scheduled job's definition in place: nothing runs until its time
     DEPLOYMENT_PROMOTED = "DEPLOYMENT_PROMOTED"
     DEPLOYMENT_FAILED = "DEPLOYMENT_FAILED"
     WIRING_RESTORED = "WIRING_RESTORED"

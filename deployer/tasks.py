@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from deployer import job_runs
 from deployer.context import Context
 from deployer.lifecycle import Lifecycle
 from deployer.operations import reconcile, undeploy
@@ -93,3 +94,21 @@ def reconcile_all() -> dict[str, list]:
         finally:
             lock.release()
     return done
+
+
+@celery.task(name="deployer.schedule_runs")
+def schedule_runs() -> list[str]:
+    """Claim the scheduled jobs' runs that are due and queue each (deployer/job_runs.py)."""
+    queued = []
+    for deployment, run in job_runs.due_runs(context()):
+        # a run no worker starts within QUEUED_FOR is dropped here and marked lost by a later beat
+        run_job.apply_async((deployment, run), expires=job_runs.QUEUED_FOR)
+        queued.append(f"{deployment}@{run}")
+    return queued
+
+
+@celery.task(name="deployer.run_job")
+def run_job(deployment: str, run: str) -> dict | None:
+    """Run one claimed run of a scheduled job to its end and record it."""
+    done = job_runs.execute(context(), deployment, run)
+    return {k: done[k] for k in ("id", "status", "exit_code")} if done else None

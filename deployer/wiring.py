@@ -2,15 +2,18 @@
 
 Only keys this app owns are written or removed: locations `<app>_<loc>` and aliases `<app>_<n>`
 (app names hold no "_"), upstreams `<app>-<version>-<port>`. Other apps' keys on a shared host
-are never touched.
+are never touched. A host's own setting `hosts/<host>/x-frame-options` is written (always, the
+default DENY too) by every app wiring the host, so on a shared host the last one wired sets it;
+it is removed once no app has a location or alias left on the host.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 from deployer.gating import GateFailed
-from deployer.proxy_spec import owner_of
+from deployer.proxy_spec import X_FRAME_DEFAULT, owner_of
 from deployer.records import Record
 from totem.contracts import yoda as layout  # `yoda` here is the base prefix ("/yoda/")
 from totem.waiting import WaitTimeout, wait
@@ -38,11 +41,17 @@ def _app_keys(store, yoda: str, app: str) -> dict[str, str]:
     return owned
 
 
+def frame_key(yoda: str, host: str) -> str:
+    return layout.host_prefix(yoda, host) + layout.X_FRAME_OPTIONS
+
+
 def desired(yoda: str, record: Record, canary: str | None = None, base_upstream: str | None = None) -> dict[str, str]:
     """The keys that route this app's hosts to the record's upstream (or, for a/b, split it)."""
     keys: dict[str, str] = {}
     app = record["app"]
     for host, entry in record["spec"]["wiring"].items():
+        if entry["aliases"] or entry["locations"]:  # a host this app routes nothing on is not its to set
+            keys[frame_key(yoda, host)] = entry.get("x-frame-options", X_FRAME_DEFAULT)  # written even when DENY
         for index, alias in enumerate(entry["aliases"]):
             keys[layout.alias_key(yoda, host, f"{app}_{index}")] = alias
         for loc_id, loc in entry["locations"].items():
@@ -65,14 +74,28 @@ def apply(store, yoda: str, app: str, keys: dict[str, str]) -> None:
     for key, value in keys.items():
         if store.get(key) != value:
             store.put(key, value)
-    for key in _app_keys(store, yoda, app):
-        if key not in keys:
-            store.delete(key)
+    gone = [key for key in _app_keys(store, yoda, app) if key not in keys]
+    for key in gone:
+        store.delete(key)
+    _drop_unrouted_settings(store, yoda, gone)
 
 
 def unwire(store, yoda: str, app: str) -> None:
-    for key in _app_keys(store, yoda, app):
+    gone = list(_app_keys(store, yoda, app))
+    for key in gone:
         store.delete(key)
+    _drop_unrouted_settings(store, yoda, gone)
+
+
+def _drop_unrouted_settings(store, yoda: str, removed: list[str]) -> None:
+    """A host's x-frame-options outlives no app: removed once the host has no location or alias left."""
+    hosts = {parsed.host for parsed in (layout.parse_host_key(yoda, key) for key in removed) if parsed}
+    if not hosts:
+        return
+    left = (layout.parse_host_key(yoda, key) for key in store.list(layout.hosts_prefix(yoda)))
+    routed = {parsed.host for parsed in left if parsed}
+    for host in sorted(hosts - routed):
+        store.delete(frame_key(yoda, host))
 
 
 def routed_upstreams(store, yoda: str, app: str) -> set[str]:
@@ -123,8 +146,29 @@ def covers(applied: str | None, revision: str) -> bool:
     return applied == revision or revision_counter(applied) >= revision_counter(revision) >= 0
 
 
-def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going) -> list[str]:
-    """Wait until every live proxy node has applied `revision` (or a later one); returns those nodes."""
+def skipped_for(store, yoda: str, app: str) -> list[str]:
+    """`<node>: <key>: <why>` for each entry a live proxy left out (proxy-nodes/<node>/skipped) that is,
+    or holds, one of `app`'s keys: its location or alias, or the host they are on."""
+    mine = list(_app_keys(store, yoda, app))
+    found = []
+    for key, value in store.list(layout.proxy_nodes_prefix(yoda)).items():
+        parsed = layout.parse_proxy_node_key(yoda, key)
+        if not parsed or parsed[1] != layout.SKIPPED:
+            continue
+        try:
+            entries = json.loads(value)
+        except ValueError:
+            continue
+        for ref, why in sorted(entries.items()) if isinstance(entries, dict) else ():
+            root = layout.prefix(yoda) + ref
+            if any(k == root or k.startswith(root + "/") for k in mine):
+                found.append(f"{parsed[0]}: {ref}: {why}")
+    return found
+
+
+def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going, app: str | None = None) -> list[str]:
+    """Wait until every live proxy node has applied `revision` (or a later one); returns those nodes.
+    With `app`, a proxy that applied it but skipped one of the app's entries fails the wait."""
 
     def done():
         keep_going()
@@ -138,4 +182,7 @@ def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going) ->
         raise GateFailed(
             f"proxies {', '.join(lagging)} did not apply wiring revision {revision} in {timeout:.0f}s"
         ) from None
+    bad = skipped_for(store, yoda, app) if app else []
+    if bad:
+        raise GateFailed(f"proxies applied wiring revision {revision} but skipped {app}'s: {'; '.join(bad[:5])}")
     return [n for n in nodes if n != "-"]

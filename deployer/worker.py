@@ -1,4 +1,4 @@
-"""The deployer Celery worker, with the beat schedule for the sweep and reconcile.
+"""The deployer Celery worker, with the beat schedule for the sweep, the reconcile and scheduled jobs' runs.
 
 Run: celery -A deployer.worker worker -Q deployer -B   (or a separate `celery -A deployer.worker beat`)
 With TOTEM_DEPLOYER_QUEUE set, pass the same name to -Q.
@@ -7,13 +7,15 @@ With TOTEM_DEPLOYER_QUEUE set, pass the same name to -Q.
 from celery.signals import worker_ready
 from kombu import Queue
 
+from deployer.job_runs import BEAT as RUN_BEAT
 from deployer.settings import DeployerSettings, load_or_exit
 from totem.settings import load_or_exit as load_settings_or_exit
 from totem.workers import make_celery
 
 
 def configure(app, options: DeployerSettings) -> None:
-    """Route every deployer task to the cluster's queue and schedule the sweep and reconcile."""
+    """Route every deployer task to the cluster's queue and schedule the sweep, the reconcile and the
+    look for scheduled jobs' runs that are due (deployer/job_runs.py)."""
     app.conf.update(
         task_default_queue=options.queue,
         task_queues=[Queue(options.queue)],
@@ -31,6 +33,12 @@ def configure(app, options: DeployerSettings) -> None:
                 "task": "deployer.reconcile",
                 "schedule": options.reconcile_interval,
                 "options": {"expires": options.reconcile_interval},
+            },
+            # each due run is claimed in etcd before it is queued: two beats (or workers) never run it twice
+            "deployer-schedule-runs": {
+                "task": "deployer.schedule_runs",
+                "schedule": RUN_BEAT,
+                "options": {"expires": RUN_BEAT},
             },
         },
     )

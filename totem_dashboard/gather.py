@@ -20,14 +20,16 @@ def hosts_of(record: dict) -> list[str]:
 
 
 def health_of(record: dict) -> dict:
-    """Instances placed, and how many passed the deployer's HTTP check."""
+    """Instances placed, and how many passed the deployer's HTTP check (all, when it ran none)."""
     instances = record.get("instances") or {}
     checked: dict = {}
+    skipped = False  # check.path "" or check.port 0: the deployer ran no HTTP check
     for event in record.get("timeline") or []:
         if event.get("type") == "CHECK_PASSED":
-            checked = (event.get("details") or {}).get("checked") or {}
+            details = event.get("details") or {}
+            checked, skipped = details.get("checked") or {}, "skipped" in details
     state = record.get("state")
-    healthy = len(checked) if state == State.PROMOTED else 0
+    healthy = (len(instances) if skipped else len(checked)) if state == State.PROMOTED else 0
     return {
         "instances": len(instances),
         "healthy": healthy,

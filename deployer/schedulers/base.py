@@ -1,14 +1,18 @@
-"""The scheduler interface: deploy, start, status, stop, destroy — one adapter per backend."""
+"""The scheduler interface: deploy, start, status, stop, destroy — one adapter per backend — and,
+for scheduled jobs, prepare_job and run_once (deployer/job_runs.py decides when)."""
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from totem.contracts.labels import instance_labels
+from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, VERSION, instance_labels
 
 Record = dict[str, Any]
+RUN = "totem.run"  # a scheduled job's run (its id); such containers carry no upstream: never discovered
+OUTPUT_LIMIT = 4096  # bytes of a run's output kept (the end of it)
 
 
 @dataclass(frozen=True)
@@ -20,8 +24,21 @@ class Instance:
     address: str = ""  # the address it is reached at, when the scheduler knows it
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """One run of a scheduled job."""
+
+    exit_code: int | None  # None: it did not finish (killed at the timeout, or never started)
+    output: str  # the tail of its stdout and stderr, at most OUTPUT_LIMIT bytes
+    started: str  # records.now() format
+    finished: str
+    host: str
+    error: str | None = None  # why there is no exit code
+
+
 class Scheduler(ABC):
     name: str
+    runs_schedules = False  # True: the backend runs scheduled jobs itself (fleet: systemd timers)
 
     def place(self, record: Record) -> dict[str, dict]:
         """{node: {"host", "address", "port"}} for every instance the record asks for (spread over hosts).
@@ -61,7 +78,18 @@ class Scheduler(ABC):
 
     @abstractmethod
     def instances(self, app: str) -> list[Instance]:
-        """Every instance this cluster runs for `app` (exact name), for reconcile."""
+        """Every instance this cluster runs for `app` (exact name), for reconcile; a scheduled job's
+        runs are not instances."""
+
+    def prepare_job(self, record: Record) -> dict:
+        """Put a scheduled job's definition in place without running it (its image on the hosts);
+        details for the timeline. Raises when it cannot be run."""
+        raise NotImplementedError(f"the {self.name} scheduler runs no scheduled jobs itself")
+
+    def run_once(self, record: Record, run_id: str, environment: dict[str, str], timeout: float) -> RunResult:
+        """Run the job once to its end (killed after `timeout` s), no restart, nothing left behind;
+        `environment` is decrypted."""
+        raise NotImplementedError(f"the {self.name} scheduler runs no scheduled jobs itself")
 
 
 def labels(record: Record, node: str, port: int) -> dict[str, str]:
@@ -76,3 +104,26 @@ def labels(record: Record, node: str, port: int) -> dict[str, str]:
         deployment=record["id"],
         cluster=record["cluster"],
     )
+
+
+def job_labels(record: Record, run_id: str, name: str) -> dict[str, str]:
+    """A run's labels: the deployment's, no upstream, port or health (yoda-discover ignores it)."""
+    return {
+        APP: record["app"],
+        VERSION: record["version"],
+        NODE: name,
+        DEPLOYMENT: record["id"],
+        CLUSTER: record["cluster"],
+        RUN: run_id,
+    }
+
+
+def output_tail(raw: bytes) -> str:
+    """The last OUTPUT_LIMIT bytes of a run's output as text."""
+    return raw[-OUTPUT_LIMIT:].decode("utf-8", errors="replace")
+
+
+def run_name(record: Record, run_id: str) -> str:
+    """A run's container or service name: unique, a DNS label (swarm service names are), at most 53 characters."""
+    digest = hashlib.sha256(f"{record['id']}/{run_id}".encode()).hexdigest()[:12]
+    return f"{record['app'][:36].rstrip('-')}-run-{digest}"

@@ -4,7 +4,10 @@ one port per instance reserved on its host (the PORT variable), restart policy `
 
 New instances go to the hosts that answer a ping, spread by deployer/placement.py. Every operation
 skips a host that does not answer (deployer/engine_pool.py) rather than waiting on it; `relocate`
-gives the reconcile new places for the instances of a host that stopped answering."""
+gives the reconcile new places for the instances of a host that stopped answering.
+
+A scheduled job's run (`run_once`) is one container on the least loaded answering host, with no
+restart policy and no upstream label, waited for, its logs read, then removed."""
 
 from __future__ import annotations
 
@@ -12,13 +15,26 @@ import logging
 from collections.abc import Callable
 
 import docker
+import requests
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from deployer import placement
-from deployer.engine_pool import HostDown
+from deployer.engine_pool import UNREACHABLE, HostDown
 from deployer.engines import address
-from deployer.schedulers.base import Instance, Record, Scheduler, labels
+from deployer.records import now
+from deployer.schedulers.base import (
+    OUTPUT_LIMIT,
+    RUN,
+    Instance,
+    Record,
+    RunResult,
+    Scheduler,
+    job_labels,
+    labels,
+    output_tail,
+    run_name,
+)
 from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, selector
 
 log = logging.getLogger("deployer.docker")
@@ -178,14 +194,81 @@ class DockerScheduler(Scheduler):
         found = []
         for host in self._up(self.ctx.docker_hosts):
             with self.engines.reaching(host):
-                found += [_instance(c, host) for c in self._containers(host, app=app) if c.labels.get(APP) == app]
+                found += [
+                    _instance(c, host)
+                    for c in self._containers(host, app=app)
+                    if c.labels.get(APP) == app and RUN not in c.labels
+                ]
         return found
+
+    # -- scheduled jobs ----------------------------------------------------------
+    def prepare_job(self, record: Record) -> dict:
+        """The image on every answering host (pulled when missing): a run may go to any of them."""
+        hosts = self._up(self.ctx.docker_hosts, fresh=True)
+        ready = []
+        for host in hosts:
+            with self.engines.reaching(host):
+                self._ensure_image(self.client(host), record["spec"]["image"])
+                ready.append(host)
+        if not ready:
+            raise HostDown(f"no Docker host answers: {', '.join(self.unavailable()) or 'none configured'}")
+        return {"image": record["spec"]["image"], "hosts": ready}
+
+    def run_once(self, record: Record, run_id: str, environment: dict[str, str], timeout: float) -> RunResult:
+        loads = self._loads(self.ctx.docker_hosts, record["app"]) or self._loads(
+            self.ctx.docker_hosts, record["app"], fresh=True
+        )
+        if not loads:
+            raise HostDown(f"no Docker host answers: {', '.join(self.unavailable()) or 'none configured'}")
+        host = placement.spread(loads, 1, rotate=record["sequence"])[0]
+        name = run_name(record, run_id)
+        try:
+            client = self.client(host)
+            self._ensure_image(client, record["spec"]["image"])
+            ours = {"label": [selector(DEPLOYMENT, record["id"]), RUN]}
+            for old in client.containers.list(all=True, filters=ours):
+                if old.name == name or old.status != "running":
+                    _remove(old)  # left by a run cut short (its worker died), or an earlier attempt of this one
+            container = client.containers.create(
+                record["spec"]["image"],
+                name=name,
+                network_mode="host",
+                labels=job_labels(record, run_id, name),
+                environment=environment,
+                restart_policy={"Name": "no"},
+            )
+            started = now()
+            try:
+                container.start()
+                exit_code, error = _wait(container, timeout)
+                output = container.logs(stdout=True, stderr=True, tail=OUTPUT_LIMIT // 16)
+            finally:
+                _remove(container)
+        except UNREACHABLE as exc:
+            self.engines.failed(host, exc)
+            raise HostDown(f"{host} stopped answering during run {run_id}") from None
+        return RunResult(exit_code, output_tail(output), started, now(), host, error)
 
 
 def _instance(container: Container, host: str, deployment: str | None = None) -> Instance:
     node = container.labels.get(NODE, container.name)
     running = container.status == "running"
     return Instance(node, deployment or container.labels.get(DEPLOYMENT, ""), running, host, address(host))
+
+
+def _wait(container: Container, timeout: float) -> tuple[int | None, str | None]:
+    """(exit code, None), or (None, why) when it was still running at `timeout` and was killed."""
+    try:
+        return int(container.wait(timeout=max(1, int(timeout)))["StatusCode"]), None
+    except (requests.ReadTimeout, requests.ConnectionError):
+        container.reload()  # an engine that stopped answering raises here
+        if container.status not in ("running", "restarting", "created"):
+            return int(container.attrs["State"]["ExitCode"]), None
+    try:
+        container.kill()
+    except APIError:
+        pass  # it ended meanwhile
+    return None, f"still running after {timeout:.0f}s: killed"
 
 
 def _remove(container) -> None:

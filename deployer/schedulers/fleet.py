@@ -13,6 +13,7 @@ FLEET_HOST = "fleet"
 
 class FleetScheduler(Scheduler):
     name = "fleet"
+    runs_schedules = True  # a scheduled job's timer units start it: the deployer's beat leaves it alone
 
     def __init__(self, ctx):
         self.ctx = ctx

@@ -6,19 +6,37 @@ replicas (`deploy`), scaled to 1 (`start`) and back to 0 (`stop`).
 The swarm places the tasks: `deployment.placement` (constraints, spread preferences)
 goes into each service, and an instance is reached at the address of the node its task runs on
 (`status`), known once it runs. Ports are reserved on the swarm as a whole (unique across its
-nodes), so an instance's port is free on whichever node the swarm picks or moves it to."""
+nodes), so an instance's port is free on whichever node the swarm picks or moves it to.
+
+A scheduled job's run (`run_once`) is a one-off `replicated-job` service (Docker API 1.41+) with
+restart condition `none`, the request's placement, no upstream label: its task's exit code and the
+service's logs are read once the task ends, then the service is removed."""
 
 from __future__ import annotations
 
 import docker
-from docker.errors import NotFound
+from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import Healthcheck, RestartPolicy, ServiceMode
 
 from deployer.engines import address
-from deployer.schedulers.base import Instance, Record, Scheduler, labels
+from deployer.records import now
+from deployer.schedulers.base import (
+    OUTPUT_LIMIT,
+    RUN,
+    Instance,
+    Record,
+    RunResult,
+    Scheduler,
+    job_labels,
+    labels,
+    output_tail,
+    run_name,
+)
 from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, selector
+from totem.waiting import WaitTimeout, wait
 
 SECOND = 1_000_000_000  # Docker durations are in nanoseconds
+ENDED = ("complete", "failed", "rejected", "shutdown", "orphaned", "remove")  # a task's terminal states
 
 
 class SwarmScheduler(Scheduler):
@@ -87,6 +105,8 @@ class SwarmScheduler(Scheduler):
 
     def _scale(self, record: Record, replicas: int) -> None:
         for service in self._services(deployment=record["id"]):
+            if RUN in service.attrs["Spec"]["Labels"]:
+                continue  # a job's run: removed by destroy, never scaled
             if service.attrs["Spec"]["Mode"].get("Replicated", {}).get("Replicas") != replicas:
                 service.scale(replicas)
 
@@ -121,7 +141,52 @@ class SwarmScheduler(Scheduler):
             self.ctx.ports.release(where["host"], where["port"], node)
 
     def instances(self, app: str) -> list[Instance]:
-        return self._found([s for s in self._services(app=app) if s.attrs["Spec"]["Labels"].get(APP) == app])
+        def ours(labels: dict) -> bool:
+            return labels.get(APP) == app and RUN not in labels  # a job's run is no instance
+
+        return self._found([s for s in self._services(app=app) if ours(s.attrs["Spec"]["Labels"])])
+
+    # -- scheduled jobs ----------------------------------------------------------
+    def prepare_job(self, record: Record) -> dict:
+        """The image on the manager (pulled when missing); nodes pull it from its registry."""
+        image = record["spec"]["image"]
+        try:
+            self.client.images.get(image)
+        except ImageNotFound:
+            self.client.images.pull(image)
+        return {"image": image, "hosts": [self.host]}
+
+    def run_once(self, record: Record, run_id: str, environment: dict[str, str], timeout: float) -> RunResult:
+        name = run_name(record, run_id)
+        for old in self.client.services.list(filters={"label": [selector(DEPLOYMENT, record["id"]), RUN]}):
+            if old.name == name or all(t["Status"]["State"] in ENDED for t in old.tasks()):
+                _remove_service(old)  # left by a run cut short (its worker died), or an earlier attempt of this one
+        run_labels = job_labels(record, run_id, name)
+        service = self.client.services.create(
+            record["spec"]["image"],
+            name=name,
+            env=[f"{k}={v}" for k, v in environment.items()],
+            labels=run_labels,
+            container_labels=run_labels,
+            networks=["host"],
+            mode=ServiceMode("replicated-job", concurrency=1, replicas=1),
+            restart_policy=RestartPolicy(condition="none"),
+            **placement(record),
+        )
+        started = now()
+        exit_code: int | None = None
+        error: str | None = f"still running after {timeout:.0f}s: removed"
+        output, node_id = b"", ""
+        try:
+            task = _ended_task(service, timeout)
+            if task is not None:
+                exit_code, error = _exit(task["Status"])
+                node_id = task.get("NodeID", "")
+                output = b"".join(service.logs(stdout=True, stderr=True, tail=OUTPUT_LIMIT // 16))
+        finally:
+            _remove_service(service)
+        nodes = {n.id: node_address(n.attrs) for n in self.client.nodes.list()} if node_id else {}
+        return RunResult(exit_code, output_tail(output), started, now(), nodes.get(node_id, self.host), error)
 
 
 def placement(record: Record) -> dict:
@@ -141,3 +206,36 @@ def node_address(attrs: dict) -> str:
     if found in ("", "0.0.0.0"):
         found = attrs.get("ManagerStatus", {}).get("Addr", "").rsplit(":", 1)[0]
     return found
+
+
+def _ended_task(service, timeout: float) -> dict | None:
+    """The service's task once it has ended, or None at `timeout`."""
+
+    def ended() -> dict | None:
+        tasks = [t for t in service.tasks() if t.get("Status", {}).get("State") in ENDED]
+        return tasks[0] if tasks else None
+
+    try:
+        return wait(ended, timeout, 0.5, what=f"the task of {service.name} ended")
+    except WaitTimeout:
+        return None
+
+
+def _exit(status: dict) -> tuple[int | None, str | None]:
+    """(exit code, None) of an ended task, or (None, why) when its container never ran to an end."""
+    code = (status.get("ContainerStatus") or {}).get("ExitCode")
+    if status.get("State") == "complete":
+        return int(code or 0), None  # the engine leaves a zero exit code out
+    if status.get("State") == "failed" and code:
+        return int(code), None
+    return None, status.get("Err") or f"task {status.get('State')}"
+
+
+def _remove_service(service) -> None:
+    try:
+        service.remove()
+    except NotFound:
+        pass
+    except APIError as exc:
+        if exc.status_code != 404:
+            raise

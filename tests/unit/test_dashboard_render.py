@@ -92,3 +92,14 @@ def test_a_running_deployment_has_pending_phases():
 def test_durations_read_well():
     assert duration(None) == "—" and duration(0.25) == "250 ms"
     assert duration(12.34) == "12.3 s" and duration(125) == "2 min 05 s"
+
+
+def test_an_app_whose_http_check_was_skipped_counts_its_instances_healthy():
+    """check.path "" (or check.port 0) runs no HTTP check; as in 2015 a promoted app is healthy."""
+    from totem_dashboard.gather import health_of
+
+    timeline = [{"type": "CHECK_PASSED", "details": {"skipped": "check.path is empty"}}]
+    record = {"state": "PROMOTED", "instances": {"a-1": {}, "a-2": {}}, "timeline": timeline}
+    assert health_of(record) == {"instances": 2, "healthy": 2, "ok": True}
+    checked = [{"type": "CHECK_PASSED", "details": {"checked": {"a-1": 200}}}]
+    assert health_of({**record, "timeline": checked}) == {"instances": 2, "healthy": 1, "ok": False}

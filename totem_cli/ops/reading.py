@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 from image_factory.states import BuildStatus
 from totem_cli.ops.output import FAILED, command, emit_json, table
 from totem_dashboard import gather
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a job's output never drives the terminal
 
 
 def register(subparsers) -> None:
@@ -73,6 +76,7 @@ def _app(args, clients, settings) -> int:
                 "live": (page["live"] or {}).get("id"),
                 "live_version": (page["live"] or {}).get("version"),
                 "phases": [vars(p) | {"duration": p.duration} for p in page["phases"]],
+                "schedule": page["app"].get("schedule"),
             }
         )
         return 0
@@ -97,7 +101,27 @@ def _app(args, clients, settings) -> int:
             ["HOST", "PATH", "UPSTREAM", "ALLOWED", "DENIED"],
         )
     )
+    schedule = page["app"].get("schedule")
+    if schedule:
+        _print_schedule(schedule)
     return 0
+
+
+def _print_schedule(schedule: dict) -> None:
+    """A scheduled job: its calendar event, next run and last runs with their exit codes."""
+    print(f"\nSCHEDULE {schedule['schedule']} (UTC), next run {schedule['next'] or '-'}, run by {schedule['runner']}")
+    rows = [
+        [
+            r["scheduled"],
+            r["status"],
+            "-" if r["exit_code"] is None else r["exit_code"],
+            r["host"] or "-",
+            r["finished"] or "-",
+            _CONTROL.sub("?", r["reason"] or (r["output"].strip().splitlines() or [""])[-1])[:60],
+        ]
+        for r in schedule["runs"]
+    ]
+    print(table(rows, ["SCHEDULED", "STATUS", "EXIT", "HOST", "FINISHED", "LAST LINE / REASON"]))
 
 
 @command
