@@ -174,18 +174,10 @@ class Lifecycle:
     def drain(self, record: Record) -> dict:
         if record["mode"] == "a/b":
             return {"kept": [o["id"] for o in self._others(record)]}
-        others = self._others(record)
-        if others:
+        if self._others(record):
             pause(record["spec"]["drain"], self.lock.lost)  # a lost lock ends the drain at once
             self.keep_going()
-        routed = wiring.routed_upstreams(self.ctx.store, self.yoda, record["app"])
-        stopped = []
-        for other in others:
-            if other["upstream"] in routed and other["upstream"] != record["upstream"]:
-                continue  # the proxy still points at it: never stop what serves traffic
-            decommission(self.ctx, other, reason=f"replaced by {record['id']}", keep_upstream=record["upstream"])
-            stopped.append(other["id"])
-        return {"seconds": record["spec"]["drain"], "decommissioned": stopped}
+        return {"seconds": record["spec"]["drain"], **self._retire(record)}
 
     # -- scheduled jobs ----------------------------------------------------------
     def schedule_job(self, record: Record) -> dict:
@@ -207,17 +199,8 @@ class Lifecycle:
         return {**details, "units": sorted(record["instances"])}
 
     def retire_others(self, record: Record) -> dict:
-        """Older versions decommissioned at once (a job serves no traffic to drain), except one the
-        proxy still routes to."""
-        routed = wiring.routed_upstreams(self.ctx.store, self.yoda, record["app"])
-        stopped, kept = [], []
-        for other in self._others(record):
-            if other["upstream"] in routed and other["upstream"] != record["upstream"]:
-                kept.append(other["id"])  # never stop what serves traffic
-                continue
-            decommission(self.ctx, other, reason=f"replaced by {record['id']}", keep_upstream=record["upstream"])
-            stopped.append(other["id"])
-        return {"seconds": 0, "decommissioned": stopped, **({"kept": kept} if kept else {})}
+        """Older versions decommissioned at once: a job serves no traffic to drain."""
+        return {"seconds": 0, **self._retire(record)}
 
     # -- failure -----------------------------------------------------------------
     def fail(self, record: Record, reason: str) -> Record:
@@ -256,6 +239,18 @@ class Lifecycle:
         return {"wiring": f"restored to {previous['id']}" if previous else "removed"}
 
     # -- helpers -----------------------------------------------------------------
+    def _retire(self, record: Record) -> dict:
+        """Decommission the app's other promoted versions, except one the proxy still routes to."""
+        routed = wiring.routed_upstreams(self.ctx.store, self.yoda, record["app"])
+        stopped, kept = [], []
+        for other in self._others(record):
+            if other["upstream"] in routed and other["upstream"] != record["upstream"]:
+                kept.append(other["id"])  # the proxy still points at it: never stop what serves traffic
+                continue
+            decommission(self.ctx, other, reason=f"replaced by {record['id']}", keep_upstream=record["upstream"])
+            stopped.append(other["id"])
+        return {"decommissioned": stopped, **({"kept": kept} if kept else {})}
+
     def _others(self, record: Record) -> list[Record]:
         return [
             r for r in self.records.for_app(record["app"]) if r["id"] != record["id"] and r["state"] == State.PROMOTED

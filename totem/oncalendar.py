@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from totem.errors import TotemError
+
 MIN_YEAR, MAX_YEAR = 1970, 9999
 CYCLE = 400  # the Gregorian calendar (weekdays included) repeats every 400 years
 
@@ -40,7 +42,7 @@ WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturd
 _NUMBER = re.compile(r"^\d{1,4}$")
 
 
-class CalendarError(ValueError):
+class CalendarError(TotemError, ValueError):
     """The expression is not a calendar event this parser accepts; the message says why."""
 
 

@@ -15,8 +15,12 @@ from jinja2 import Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from orchestrator.errors import OrchestratorError
 
-class TemplateFailure(Exception):
+
+class TemplateFailure(OrchestratorError):
+    """A template that cannot be rendered; `reason` says why (the caller names the key path)."""
+
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason

@@ -4,7 +4,6 @@ endpoints served, and one app's bad keys never stalling another app's deploy."""
 
 from __future__ import annotations
 
-import json
 import socket
 import socketserver
 import threading
@@ -177,7 +176,8 @@ def test_x_frame_options_default_and_per_host_override(store, proxy, backends):
 
 def test_a_host_name_endpoint_is_served(store, proxy, backends):
     """2015's HAProxy resolved endpoint names at config load; an unresolvable one broke the config for
-    everyone. Now it is resolved when read, and an unresolvable one is skipped alone."""
+    everyone. Now it is resolved when read (an unresolvable one is skipped alone: the unit test, which
+    answers the lookup itself so no DNS query leaves the machine)."""
     app = backends("named")
     commit(
         store,
@@ -185,14 +185,10 @@ def test_a_host_name_endpoint_is_served(store, proxy, backends):
         {
             "hosts/named.localhost/locations/-/path": "/",
             "hosts/named.localhost/locations/-/upstream": "named-v1-1",
-            "upstreams/named-v1-1/endpoints/n1": f"localhost:{app.port}",
-            "upstreams/named-v1-1/endpoints/n2": "no-such-host.invalid:80",
+            "upstreams/named-v1-1/endpoints/n1": f"localhost:{app.port}",  # /etc/hosts: no DNS query
         },
     )
     assert proxy.get("named.localhost").json()["name"] == "named"
-    skipped = json.loads(store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/{yoda.SKIPPED}"))
-    assert list(skipped) == ["upstreams/named-v1-1/endpoints/n2"]
-    commit(store, proxy, {}, deletes=("upstreams/named-v1-1/endpoints/n2",))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ X-Frame-Options set, and one bad entry never holding back the rest."""
 from __future__ import annotations
 
 import shutil
+import socket
 
 import pytest
 
@@ -140,10 +141,18 @@ def test_tcp_listener_acls_are_rendered(tmp_path):
     assert "    tcp-request connection reject\n" in closed and "nobody" not in text
 
 
-def test_host_name_endpoints_are_resolved_and_a_bad_one_is_skipped_alone():
+def test_host_name_endpoints_are_resolved_and_a_bad_one_is_skipped_alone(monkeypatch):
     """2015's HAProxy resolved `server node1 host:port` at config load (and refused the whole config
     when a name did not resolve). Totem resolves when it reads the key; an unresolvable endpoint alone
-    is left out and reported."""
+    is left out and reported. The unresolvable name is answered here: no DNS query leaves the machine."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "no-such-host.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     wiring = parse(
         {
             "upstreams/a-v1-1/endpoints/n1": "localhost:8090",
