@@ -3,6 +3,9 @@ handling (before and after wiring), modes, anchored ownership, resume, reconcile
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 import uuid
 
 import pytest
@@ -138,30 +141,50 @@ def test_unacknowledged_wiring_is_restored_to_the_previous_version(ctx):
         lease.revoke()
 
 
-def test_proxies_must_acknowledge_the_revision(ctx):
+@contextlib.contextmanager
+def acking_proxy(ctx, skipped=lambda revision: {}):
+    """A live proxy node "p1" that applies whatever revision is current, publishing `skipped(revision)`
+    (its {entry key: why}) with each acknowledgement, as yoda-proxy does."""
     lease = ctx.store.lease(30)
     ctx.store.put(yoda.proxy_node_info_key(ctx.yoda, "p1"), "{}", lease)
-    import threading
-
     stop = threading.Event()
 
-    def proxy() -> None:  # acknowledges whatever revision is current
+    def proxy() -> None:
         while not stop.wait(0.02):
             revision = ctx.store.get(yoda.revision_key(ctx.yoda))
             if revision:
+                ctx.store.put(yoda.proxy_node_key(ctx.yoda, "p1", yoda.SKIPPED), json.dumps(skipped(revision)), lease)
                 ctx.store.put(yoda.proxy_node_key(ctx.yoda, "p1", yoda.APPLIED), revision, lease)
 
     thread = threading.Thread(target=proxy, daemon=True)
     thread.start()
     try:
-        record = run(ctx, submit(ctx, "shop", "v1"))
+        yield
     finally:
         stop.set()
         thread.join(5)
         lease.revoke()
+
+
+def test_proxies_must_acknowledge_the_revision(ctx):
+    with acking_proxy(ctx):
+        record = run(ctx, submit(ctx, "shop", "v1"))
     assert record["state"] == "PROMOTED"
     applied = [e for e in record["events"] if e["type"] == "PROXIES_APPLIED"][0]["details"]
     assert applied["proxies"] == ["p1"]
+
+
+def test_a_deploy_whose_entries_a_proxy_skipped_fails_and_the_previous_version_serves(ctx):
+    """A proxy acknowledges every revision (one app's bad keys never stall the others) and names what it
+    skipped: a deploy whose own location was skipped is not promoted, and its routes go back."""
+    v1 = run(ctx, submit(ctx, "shop", "v1"))
+    bad = {"hosts/shop.localhost/locations/shop_home": "path 'x' must start with /"}
+    v2 = submit(ctx, "shop", "v2")
+    with acking_proxy(ctx, lambda revision: bad if revision.endswith(v2["id"]) else {}):
+        v2 = run(ctx, v2)
+    assert v2["state"] == "FAILED" and "skipped" in v2["error"] and "shop_home" in v2["error"]
+    assert location(ctx, "shop") == "shop-v1-8080"
+    assert ctx.records.get(v1["id"])["state"] == "PROMOTED"
 
 
 def test_other_apps_routes_are_never_touched(ctx):
