@@ -8,10 +8,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, VERSION, instance_labels
+from totem.contracts.labels import instance_labels, run_labels
 
 Record = dict[str, Any]
-RUN = "totem.run"  # a scheduled job's run (its id); such containers carry no upstream: never discovered
 OUTPUT_LIMIT = 4096  # bytes of a run's output kept (the end of it)
 
 
@@ -107,15 +106,15 @@ def labels(record: Record, node: str, port: int) -> dict[str, str]:
 
 
 def job_labels(record: Record, run_id: str, name: str) -> dict[str, str]:
-    """A run's labels: the deployment's, no upstream, port or health (yoda-discover ignores it)."""
-    return {
-        APP: record["app"],
-        VERSION: record["version"],
-        NODE: name,
-        DEPLOYMENT: record["id"],
-        CLUSTER: record["cluster"],
-        RUN: run_id,
-    }
+    """The contract's labels (totem/contracts/labels.py) of one run of the scheduled job."""
+    return run_labels(
+        app=record["app"],
+        version=record["version"],
+        node=name,
+        deployment=record["id"],
+        cluster=record["cluster"],
+        run=run_id,
+    )
 
 
 def output_tail(raw: bytes) -> str:

@@ -25,7 +25,6 @@ from deployer.engines import address
 from deployer.records import now
 from deployer.schedulers.base import (
     OUTPUT_LIMIT,
-    RUN,
     Instance,
     Record,
     RunResult,
@@ -35,7 +34,7 @@ from deployer.schedulers.base import (
     output_tail,
     run_name,
 )
-from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, selector
+from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, RUN, selector
 
 log = logging.getLogger("deployer.docker")
 

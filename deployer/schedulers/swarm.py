@@ -22,7 +22,6 @@ from deployer.engines import address
 from deployer.records import now
 from deployer.schedulers.base import (
     OUTPUT_LIMIT,
-    RUN,
     Instance,
     Record,
     RunResult,
@@ -32,7 +31,7 @@ from deployer.schedulers.base import (
     output_tail,
     run_name,
 )
-from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, selector
+from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, RUN, selector
 from totem.waiting import WaitTimeout, wait
 
 SECOND = 1_000_000_000  # Docker durations are in nanoseconds

@@ -21,13 +21,12 @@ import pytest
 from deployer import fleet_units, job_runs
 from deployer.lifecycle import Lifecycle
 from deployer.openapi import document
-from deployer.schedulers.base import RUN
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request
 from tests.fixtures.deployer.private_swarm import PrivateSwarm
 from tests.integration.test_deployer_fleet import ctx, fleet, record_for  # noqa: F401  (ctx, fleet: fixtures)
 from tests.openapi_contract import check_answer
 from totem.contracts import yoda
-from totem.contracts.labels import DEPLOYMENT, selector
+from totem.contracts.labels import DEPLOYMENT, RUN, selector
 from totem.waiting import WaitTimeout, wait
 
 pytest_plugins = ["tests.images.fixtures"]  # docker_client

@@ -62,3 +62,16 @@ def test_the_names_and_the_required_ones():
 
 def test_a_selector_is_a_docker_label_filter():
     assert labels.selector(labels.CLUSTER, "local") == "totem.cluster=local"
+
+
+def test_a_scheduled_jobs_run_is_never_an_instance_to_register():
+    run = labels.run_labels(app="nightly", version="v1", node="nightly-run-1", deployment="d-1", cluster="c", run="r1")
+    assert run == {
+        "totem.app": "nightly",
+        "totem.version": "v1",
+        "totem.node": "nightly-run-1",
+        "totem.deployment": "d-1",
+        "totem.cluster": "c",
+        "totem.run": "r1",
+    }
+    assert not labels.is_instance(run)

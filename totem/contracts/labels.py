@@ -6,6 +6,7 @@
     totem.node       its unique instance name, the endpoint key's last segment       required
     totem.health     HTTP check path; empty or absent: a TCP connect check
     totem.app, totem.version, totem.deployment, totem.cluster
+    totem.run        on a scheduled job's run instead of the four above: its run id (never discovered)
 
 The schedulers also filter their own instances by these labels (Docker `label=` filters).
 """
@@ -24,6 +25,7 @@ NODE = "totem.node"
 HEALTH = "totem.health"
 DEPLOYMENT = "totem.deployment"
 CLUSTER = "totem.cluster"
+RUN = "totem.run"
 
 # What yoda-discover cannot register an instance without; UPSTREAM alone marks a container as Totem's.
 REQUIRED = (UPSTREAM, PORT, NODE)
@@ -43,6 +45,12 @@ def instance_labels(
         DEPLOYMENT: deployment,
         CLUSTER: cluster,
     }
+
+
+def run_labels(*, app: str, version: str, node: str, deployment: str, cluster: str, run: str) -> dict[str, str]:
+    """A scheduled job's run: the deployment's labels and its run id, no upstream, port or health,
+    so yoda-discover never registers it."""
+    return {APP: app, VERSION: version, NODE: node, DEPLOYMENT: deployment, CLUSTER: cluster, RUN: run}
 
 
 def selector(label: str, value: str) -> str:
