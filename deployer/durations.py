@@ -1,16 +1,12 @@
 """Durations as the config writes them: "10s", "500ms", "1m", "2h", "1d", "1w" or a bare number of seconds.
 
-The units are the deploy request's (totem.contracts.deploy_request.DURATION_UNITS); the limit
+Read by the deploy request's own `duration_seconds` (totem.contracts.deploy_request); the limit
 (MAX_DURATION) is checked by the caller, which names the field.
 """
 
 from __future__ import annotations
 
-import re
-
-from totem.contracts.deploy_request import DURATION_UNITS
-
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)?$")
+from totem.contracts.deploy_request import duration_seconds
 
 
 def seconds(value: str | int | float | None, default: float) -> float:
@@ -18,7 +14,7 @@ def seconds(value: str | int | float | None, default: float) -> float:
         return default
     if isinstance(value, (int, float)):
         return float(value)
-    match = _DURATION.match(value.strip())
-    if not match:
+    duration = duration_seconds(value)
+    if duration is None:
         raise ValueError(f"{value!r} is not a duration like 10s, 500ms, 1m, 2h or 1d")
-    return int(match.group(1)) * DURATION_UNITS[match.group(2) or "s"]
+    return duration

@@ -13,14 +13,13 @@ import re
 from typing import Any
 
 from orchestrator.config.errors import key_path
-from totem.contracts.deploy_request import DURATION, DURATION_UNITS, MAX_DURATION
+from totem.contracts.deploy_request import DURATION, MAX_DURATION, duration_seconds
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on"})  # 2015's BOOLEAN_TRUE_VALUES
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "off", "none", ""})
 BOOLEAN_KEYS = frozenset({"enabled", "force-ssl"})  # where no schema says (2015's list)
 INTEGER_KEYS = frozenset({"port", "nodes", "min-nodes", "attempts"})
 _INTEGER = re.compile(r"[+-]?\d+")
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)?")
 _TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
 
 
@@ -90,8 +89,8 @@ def _text(value: str, key: Any, branches: list[dict] | None) -> Any:
 
 
 def _check_duration(value: str) -> None:
-    match = _DURATION.fullmatch(value.strip())
-    if match and int(match.group(1)) * DURATION_UNITS[match.group(2) or "s"] > MAX_DURATION:
+    seconds = duration_seconds(value)
+    if seconds is not None and seconds > MAX_DURATION:
         raise ValueError(f"{value!r} is longer than {MAX_DURATION} s (1d)")
 
 

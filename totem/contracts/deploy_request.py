@@ -49,8 +49,18 @@ _GIT = {
     "required": list(git_names.FIELDS),
     "properties": {field: git_names.schema(field) for field in git_names.FIELDS},  # what totem.git_names checks
 }
-# seconds per unit of a duration ("10s", "2h", "1d"; a bare number is seconds): deployer.durations reads them
+# seconds per unit of a duration ("10s", "2h", "1d"; a bare number is seconds): `duration_seconds` reads them
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION_TEXT = re.compile(r"^(\d+)(ms|s|m|h|d|w)?$")
+
+
+def duration_seconds(text: str) -> float | None:
+    """The seconds of a duration as DURATION spells it ("10s", "1d"); None when it is not one. The
+    one reader of durations: the deployer and the config check both call it."""
+    match = _DURATION_TEXT.match(text.strip())
+    return int(match.group(1)) * DURATION_UNITS[match.group(2) or "s"] if match else None
+
+
 DURATION = {
     "type": "string",
     "pattern": r"^\d{1,9}(ms|s|m|h|d|w)?$",
