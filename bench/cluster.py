@@ -29,6 +29,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import percentile, record  # noqa: E402
 from tests.cluster.harness import RigDeployer, edge_loads, push_app, revive, through  # noqa: E402
 from tests.fixtures.deployer.harness import deploy_request  # noqa: E402
 from totem.settings import Settings  # noqa: E402
@@ -36,11 +37,6 @@ from totem.waiting import wait  # noqa: E402
 from totem_cluster.rig import Cluster  # noqa: E402
 
 NODES = 3
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def live(edge, vhost: str, expect: str) -> bool:
@@ -130,9 +126,10 @@ def main() -> int:
             took = batch(deployer, cluster.edges[0], tags["v1"], count)
             print(
                 f"deploy request -> live, {count} app(s) at once x {NODES} instances: "
-                f"median {statistics.median(took):.2f}s  p90 {percentile(took, 0.9):.2f}s",
+                f"median {statistics.median(took):.2f}s  p90 {percentile(took, 90):.2f}s",
                 flush=True,
             )
+            record(f"cluster: deploy request → live, {count} app(s) x {NODES}, p90", percentile(took, 90), "s")
         print(switch(cluster, deployer, tags), flush=True)
         print(host_loss(cluster, deployer, tags["v1"]), flush=True)
     finally:

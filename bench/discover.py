@@ -23,17 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import docker  # noqa: E402
 
+from bench.figures import percentile, record  # noqa: E402
 from tests.images import busybox_httpd  # noqa: E402
 from tests.support import terminate  # noqa: E402
 from totem.contracts import yoda  # noqa: E402
 from totem.net import free_port  # noqa: E402
 from totem.store import connect  # noqa: E402
 from totem.waiting import WaitTimeout, wait  # noqa: E402
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 class KeyTimes:
@@ -109,6 +105,7 @@ def main() -> int:
             f"{name:34} {statistics.median(values) * 1000:10.1f} {percentile(values, 99) * 1000:10.1f} "
             f"{max(values) * 1000:10.1f}"
         )
+        record(f"discover: {name} p99", percentile(values, 99) * 1000, "ms")
     return 0
 
 

@@ -21,6 +21,7 @@ import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import record  # noqa: E402
 from tests.browser.fullstack import FullStack  # noqa: E402
 from tests.faults import FaultOutcome  # noqa: E402
 from tests.faults import deployer as deployer_faults  # noqa: E402
@@ -110,6 +111,9 @@ def main() -> int:
             for outcome in SCENARIOS[name](client, Path(work)):
                 print(outcome.line(), flush=True)
                 stuck += bool(outcome.stuck)
+                record(f"fault: {outcome.fault}, requests failed", outcome.failed, f"of {outcome.sent}")
+                record(f"fault: {outcome.fault}, recovered after", outcome.recovered_s, "s", at_most=2)
+    record("faults: anything left stuck", stuck, "faults", at_most=0)
     return 1 if stuck else 0
 
 

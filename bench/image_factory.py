@@ -25,6 +25,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from bench.figures import percentile, record  # noqa: E402
 from image_factory.app import create_app  # noqa: E402
 from tests.images.image_factory.environment import FactoryEnvironment  # noqa: E402
 from tests.images.image_factory.git_repos import DOCKERFILE, GitRepo  # noqa: E402
@@ -35,11 +36,6 @@ from totem.settings import Settings  # noqa: E402
 from totem.waiting import WaitTimeout, wait  # noqa: E402
 
 WAIT = 300.0
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 class Bench:
@@ -143,9 +139,11 @@ def main() -> None:
     print(f"  {'':28}{'median':>10}{'p99':>10}")
     for label, values in (("first build of a commit", first), ("rebuild of unchanged commit", rebuild)):
         print(f"  {label:28}{statistics.median(values):>9.2f}s{percentile(values, 99):>9.2f}s")
+        record(f"webhook → image in registry, {label}, median", statistics.median(values), "s")
     print(f"throughput ({args.builds} builds queued at once, worker concurrency 1)")
     print(f"  1 worker : {one:6.1f} builds/min")
     print(f"  2 workers: {two:6.1f} builds/min  (x{two / one:.2f})")
+    record("image builds per minute, 2 workers", two, "builds/min")
     print(f"builder hooks received: {len(receiver.hooks)}, rejected signatures: {receiver.rejected}")
 
 
