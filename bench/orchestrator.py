@@ -1,16 +1,20 @@
 """Orchestrator benchmark on the real stack (Redis, etcd): hook ingestion and last-hook → deploy latency.
 
-    python bench/orchestrator.py [--hooks 2000] [--concurrency 32] [--deploys 50]
+    python bench/orchestrator.py [--duration 10] [--connections 32] [--threads 2] [--deploys 30]
 
-Starts gunicorn (2 workers) and a Celery worker on loopback, plays the deployer with a local HTTP
-server, and prints figures; it asserts nothing. Uses Redis DB 12 and its own key prefixes, and
-removes what it wrote.
+Starts the orchestrator as deployed (gunicorn, 2 workers, totem.api.gunicorn_conf) and its Celery
+worker on loopback, plays the deployer with a local HTTP server, and prints figures; it asserts
+nothing. The ingestion load comes from wrk (Debian package `wrk`), a C client that leaves the
+server's CPU to the server: it replays hooks signed here the way the senders sign them, each a new
+commit of one of 100 apps, while the worker processes the jobs they open. Uses Redis DB 12 and its
+own key prefixes, and removes what it wrote.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -22,14 +26,13 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import redis
 import requests
 
-from totem import signed_post
+from totem import signatures, signed_post
 from totem.api import gunicorn_conf
 from totem.net import free_port
 from totem.waiting import WaitTimeout, wait
@@ -37,6 +40,8 @@ from totem.waiting import WaitTimeout, wait
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret"
 REDIS_URL = "redis://127.0.0.1:6379/12"
+WRK = shutil.which("wrk")
+HOOKS_PER_SECOND = 4000  # distinct hooks made per second of load: more than the server answers
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -90,25 +95,111 @@ def post(session: requests.Session, base: str, body: bytes) -> tuple[float, int]
     return time.perf_counter() - started, response.status_code
 
 
-def ingestion(base: str, count: int, concurrency: int, run: str) -> None:
-    sessions = threading.local()
+# wrk's script: each thread takes every n-th line of the hooks file ("signature<TAB>body"), formats
+# them once, and sends them in turn; done() prints one line of counts and latencies (microseconds)
+WRK_SCRIPT = """
+local DATA, THREADS = %(data)s, %(threads)d
+local threads, started = {}, 0
+function setup(thread)
+  thread:set("id", started)
+  started = started + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  requests_, n, next_ = {}, 0, 0
+  accepted, other, wrapped = 0, 0, 0
+  for line in io.lines(DATA) do
+    if n %% THREADS == id then
+      local signature, body = line:match("^([^\\t]*)\\t(.*)$")
+      requests_[#requests_ + 1] = wrk.format("POST", "/hooks/generic",
+        {["Content-Type"] = "application/json", ["X-Hook-Signature"] = signature}, body)
+    end
+    n = n + 1
+  end
+end
+function request()
+  next_ = next_ + 1
+  if next_ > #requests_ then next_, wrapped = 1, wrapped + 1 end
+  return requests_[next_]
+end
+function response(status, headers, body)
+  if status == 202 then accepted = accepted + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local a, o, w = 0, 0, 0
+  for _, t in ipairs(threads) do
+    a, o, w = a + t:get("accepted"), o + t:get("other"), w + t:get("wrapped")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "TOTEM requests=%%.0f duration_us=%%.0f accepted=%%.0f other=%%.0f wrapped=%%.0f connect=%%.0f read=%%.0f " ..
+    "write=%%.0f timeout=%%.0f p50_us=%%.0f p90_us=%%.0f p99_us=%%.0f max_us=%%.0f\\n",
+    summary.requests, summary.duration, a, o, w, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
 
-    def send(i: int):
-        if not hasattr(sessions, "s"):
-            sessions.s = requests.Session()
-        sha = uuid.uuid4().hex + uuid.uuid4().hex[:8]
-        return post(sessions.s, base, hook(f"bench{run}", f"app{i % 100}", f"b{i}", sha, "builder", "image-factory"))
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(send, range(count)))
+def hook_lines(count: int, run: str) -> list[str]:
+    """`count` signed builder hooks, each a new commit of one of 100 apps (no hook repeats, so
+    every one opens or moves a job and must be answered 202)."""
+    lines = []
+    for i in range(count):
+        sha = hashlib.sha1(f"{run}-{i}".encode()).hexdigest()
+        body = signed_post.encode(
+            {
+                "git": {"owner": f"bench{run}", "repo": f"app{i % 100}", "ref": "main", "commit": sha},
+                "type": "builder",
+                "name": "image-factory",
+                "status": "success",
+                "result": {"image": f"127.0.0.1:5000/app{i % 100}:{sha[:12]}"},
+            }
+        )
+        lines.append(f"{signatures.sign(SECRET, body)}\t{body.decode()}")
+    return lines
+
+
+def run_wrk(base: str, workdir: Path, lines: list[str], args: argparse.Namespace) -> dict[str, float]:
+    data, script = workdir / "hooks.txt", workdir / "hooks.lua"
+    data.write_text("\n".join(lines) + "\n")
+    script.write_text(WRK_SCRIPT % {"data": json.dumps(str(data)), "threads": args.threads})
+    argv = [WRK, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s"]
+    argv += ["--latency", "-s", str(script), base]
+    finished = subprocess.run(argv, capture_output=True, text=True, timeout=args.duration + 60)
+    line = next((x for x in finished.stdout.splitlines() if x.startswith("TOTEM ")), None)
+    if finished.returncode or line is None:
+        raise SystemExit(f"wrk failed ({finished.returncode}): {(finished.stderr or finished.stdout)[-500:]}")
+    return {k: float(v) for k, v in (field.split("=") for field in line.split()[1:])}
+
+
+def ingestion(base: str, workdir: Path, run: str, args: argparse.Namespace, deployer: Deployer) -> None:
+    lines = hook_lines(HOOKS_PER_SECOND * args.duration, run)
+    deploys_before = len(deployer.arrivals)
+    r = run_wrk(base, workdir, lines, args)
+    seconds, total = r["duration_us"] / 1e6, int(r["requests"])
+    errors = {k: int(r[k]) for k in ("connect", "read", "write", "timeout")}
+    print(f"hook ingestion  (wrk -t{args.threads} -c{args.connections} -d{args.duration}s; gunicorn as deployed;")
+    print(f"                 worker running; {total} hooks over 100 apps, each a new commit)")
+    print(f"  throughput      {total / seconds:8.1f} req/s   accepted (202) {int(r['accepted'])}/{total}")
+    for name in ("p50", "p90", "p99", "max"):
+        print(f"  latency {name:<7} {r[name + '_us'] / 1000:8.1f} ms")
+    print(f"  other answers   {int(r['other']):8d}      socket errors {sum(errors.values())} {errors}")
+    print(f"  deploy requests {len(deployer.arrivals) - deploys_before:8d}      sent by the worker during the load")
+    if r["wrapped"]:
+        print("  note: wrk ran out of distinct hooks and replayed some (answered 200, superseded commits)")
+
+
+def drain(client: redis.Redis, deployer: Deployer, seconds: float) -> None:
+    """Give the worker `seconds` to finish the load's backlog, then drop what is left (the next part
+    times single deploys, which a queue of thousands would only delay)."""
+    started, before = time.perf_counter(), len(deployer.arrivals)
+    with contextlib.suppress(WaitTimeout):
+        wait(lambda: not client.llen("orchestrator"), seconds, 0.2, what="the orchestrator queue drained")
+    left = client.llen("orchestrator")
+    client.delete("orchestrator")
     elapsed = time.perf_counter() - started
-    latencies = [latency for latency, _ in results]
-    accepted = sum(1 for _, status in results if status == 202)
-    print(f"hook ingestion  (gunicorn -w 2, {concurrency} clients, {count} hooks)")
-    print(f"  throughput      {count / elapsed:8.1f} req/s   accepted {accepted}/{count}")
-    print(f"  latency p50     {percentile(latencies, 50) * 1000:8.1f} ms")
-    print(f"  latency p99     {percentile(latencies, 99) * 1000:8.1f} ms")
+    print(f"  backlog         {left:8d} tasks left after {elapsed:.0f} s more (dropped); ", end="")
+    print(f"{len(deployer.arrivals) - before} more deploy requests meanwhile")
 
 
 def last_hook_to_deploy(base: str, deployer: Deployer, configs: Path, count: int, run: str) -> None:
@@ -167,12 +258,19 @@ def stop(process: subprocess.Popen) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hooks", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--deploys", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--deploys", type=int, default=30, help="last-hook → deploy samples (default 30)")
+    parser.add_argument("--drain", type=float, default=20, help="seconds to let the worker catch up (default 20)")
     args = parser.parse_args()
+    if not WRK:
+        raise SystemExit("wrk not found: install the Debian package `wrk` (apt-get install wrk)")
+    if min(args.duration, args.threads, args.deploys) < 1 or args.connections < args.threads:
+        raise SystemExit("--duration, --threads and --deploys must be >= 1, and --connections >= --threads")
     run, deployer, port = uuid.uuid4().hex[:8], Deployer(), free_port()
-    configs = Path(tempfile.mkdtemp(prefix="totem-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="totem-bench-"))
+    configs = workdir / "configs"
     prefix = f"totem:bench:{run}"
     env = {
         **os.environ,
@@ -205,10 +303,9 @@ def main() -> None:
         ],
         env,
     )
-    api = start(
-        gunicorn_conf.command("orchestrator", f"127.0.0.1:{port}", "--threads", "16", "--log-level", "error"), env
-    )
+    api = start(gunicorn_conf.command("orchestrator", f"127.0.0.1:{port}", "--log-level", "error"), env)
     base = f"http://127.0.0.1:{port}"
+    client = redis.Redis.from_url(REDIS_URL)
     try:
         try:
             wait(
@@ -220,20 +317,18 @@ def main() -> None:
             )
         except WaitTimeout:
             raise SystemExit("orchestrator did not start") from None
-        ingestion(base, args.hooks, args.concurrency, run)
-        client = redis.Redis.from_url(REDIS_URL)
-        with contextlib.suppress(WaitTimeout):  # let the backlog drain first
-            wait(lambda: not client.llen("orchestrator"), 120, 0.2, what="the orchestrator queue drained")
+        ingestion(base, workdir, run, args, deployer)
+        drain(client, deployer, args.drain)
         last_hook_to_deploy(base, deployer, configs, args.deploys, run)
     finally:
         stop(api)
         stop(worker)
         deployer.server.shutdown()
-        client = redis.Redis.from_url(REDIS_URL)
+        client.delete("orchestrator", "_kombu.binding.orchestrator", "_kombu.binding_permanent.orchestrator")
         for pattern in (f"{prefix}:*", "celery-task-meta-*"):
             for key in client.scan_iter(pattern, count=1000):
                 client.delete(key)
-        shutil.rmtree(configs, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

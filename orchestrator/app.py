@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, options: OrchestratorSettings |
     )
     settings = app.config["TOTEM_SETTINGS"]
     options = options or options_or_exit(settings.config_providers)
-    app.extensions["orchestrator"] = Runtime.create(settings, options)
+    runtime = app.extensions["orchestrator"] = Runtime.create(settings, options)
+    runtime.warm_up()
     app.register_blueprint(hook_routes.blueprint)
     app.register_blueprint(routes.blueprint)
     app.register_blueprint(openapi.blueprint)

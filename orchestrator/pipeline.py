@@ -16,7 +16,7 @@ from orchestrator.config import ConfigError, Location, load_config
 from orchestrator.config import providers as config_providers
 from orchestrator.deploy import client
 from orchestrator.deploy.request import RequestError, build, enabled_deployers
-from orchestrator.jobs import freeze
+from orchestrator.jobs import freeze, queued
 from orchestrator.jobs.gate import DEPLOY, FAIL, NOT_CONFIGURED, decide, forcing, required_hooks, unconfigured
 from orchestrator.jobs.store import Job, JobStore
 from orchestrator.runtime import Runtime
@@ -58,19 +58,26 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
         current["scheduled"] = time.time()  # config loaded: its hooks are waited for from now (jobs.missing)
         return current, current
 
-    updated = jobs.update(job["id"], change)
-    if updated is None:
-        return
-    if state == State.FAILED:
-        failure = cast(dict, error)  # State.FAILED is only ever set together with the ConfigError's dict
-        events.emit(rt, updated, (Event.CONFIG_INVALID, failure), (Event.JOB_FAILED, {"reason": failure["message"]}))
-        notify.send(rt, updated, Level.FAILED, f"invalid totem.yml: {failure['message']}")
-    elif state == State.NOOP:
-        events.emit(rt, updated, (Event.JOB_NOOP, {"reason": reason}))
-    else:
+    def describe(updated: Job) -> list[dict]:
+        if state == State.FAILED:
+            failure = cast(dict, error)  # State.FAILED is only ever set together with the ConfigError's dict
+            invalid = (Event.CONFIG_INVALID, failure)
+            return events.of_job(updated, invalid, (Event.JOB_FAILED, {"reason": failure["message"]}))
+        if state == State.NOOP:
+            return events.of_job(updated, (Event.JOB_NOOP, {"reason": reason}))
         hooks = cast(list[str], required)  # still SCHEDULED: the config loaded and required_hooks ran
         ignored = [(Event.HOOK_IGNORED, {"hook": key, "reason": NOT_CONFIGURED}) for key in unconfigured(updated)]
-        events.emit(rt, updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}), *ignored)
+        return events.of_job(updated, (Event.CONFIG_LOADED, {"sources": sources, "required-hooks": hooks}), *ignored)
+
+    staged = events.Staged(rt, describe)
+    updated = jobs.update(job["id"], change, staged)
+    if updated is None:
+        return
+    staged.announce()
+    if state == State.FAILED:
+        notify.send(rt, updated, Level.FAILED, f"invalid totem.yml: {cast(dict, error)['message']}")
+    elif state == State.SCHEDULED:
+        hooks = cast(list[str], required)
         notify.send(rt, updated, Level.PENDING, "waiting for " + (", ".join(hooks) or "no hooks"))
 
 
@@ -89,17 +96,23 @@ def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
             return None, None
         return job, (decision, hooks, job)
 
-    result = jobs.update(job_id, change)
+    def describe(result) -> list[dict]:
+        decision, hooks, job = result
+        if decision == FAIL:
+            failed = (Event.HOOK_FAILED, {"hooks": hooks})
+            return events.of_job(job, failed, (Event.JOB_FAILED, {"reason": job["error"]["message"]}))
+        forced = bool(job.get("force-deploy"))
+        return events.of_job(job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": forced}))
+
+    staged = events.Staged(rt, describe)
+    result = jobs.update(job_id, change, staged)
     if result is None:
         return False
+    staged.announce()
     decision, hooks, job = result
     if decision == FAIL:
-        events.emit(
-            rt, job, (Event.HOOK_FAILED, {"hooks": hooks}), (Event.JOB_FAILED, {"reason": job["error"]["message"]})
-        )
         notify.send(rt, job, Level.FAILED, f"not deployed: {', '.join(hooks)} failed")
         return False
-    events.emit(rt, job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": bool(job.get("force-deploy"))}))
     notify.send(rt, job, Level.STARTED, "deploying to " + ", ".join(enabled_deployers(job["config"])))
     return True
 
@@ -156,19 +169,25 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
             current["state"] = State.COMPLETE
         return current, current
 
-    final = jobs.update(job_id, finish)
+    def describe(final: Job) -> list[dict]:
+        if final["state"] == State.COMPLETE:
+            return events.of_job(final, (Event.JOB_COMPLETE, {"deployers": sorted(final["deploy"]["deployers"])}))
+        return events.of_job(final, (Event.JOB_FAILED, {"reason": final["error"]["message"]}))
+
+    staged = events.Staged(rt, describe)
+    final = jobs.update(job_id, finish, staged)
     if final is None:
         return
+    staged.announce()
     if final["state"] == State.COMPLETE:
-        events.emit(rt, final, (Event.JOB_COMPLETE, {"deployers": sorted(final["deploy"]["deployers"])}))
         notify.send(rt, final, Level.SUCCESS, "deploy requested on " + ", ".join(sorted(final["deploy"]["deployers"])))
     else:
-        events.emit(rt, final, (Event.JOB_FAILED, {"reason": final["error"]["message"]}))
         notify.send(rt, final, Level.FAILED, final["error"]["message"])
 
 
 def process(rt: Runtime, job_id: str, task_id: str) -> str | None:
     """Advance a job as far as it can go now; returns its state."""
+    queued.release(rt, job_id)  # before reading the job: a hook landing after this queues a new task
     jobs = JobStore(rt)
     for _ in range(4):
         job = jobs.get(job_id)

@@ -46,6 +46,12 @@ class Runtime:
 
         return make_celery("orchestrator", self.settings)
 
+    def warm_up(self) -> None:
+        """Import and build what the first `enqueue` would (Celery's app, router, result backend; no
+        connection is made), so the first hooks a new API process answers do not pay for it."""
+        self.celery.amqp.router  # noqa: B018 - built on first access
+        self.celery.backend  # noqa: B018
+
     def enqueue(self, task: str, *args) -> None:
         """Queue an orchestrator task (names: process_job, undeploy). Nobody reads their results: not
         subscribing to them keeps the sender off the result backend (one Redis connection fewer to lose)."""

@@ -28,19 +28,24 @@ _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
     "totem_log_context", default=MappingProxyType({})
 )
 _secrets: set[str] = set()
+_longest_first: list[str] = []  # _secrets, longest first (a secret containing another is masked whole)
 _SECRET_NAMES = re.compile(r"secret|password|passwd|token|authorization|signature|credential", re.I)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 def register_secret(value: str | None) -> None:
-    if value and len(value) >= 4:
+    if value and len(value) >= 4 and value not in _secrets:
         _secrets.add(value)
+        _longest_first[:] = sorted(_secrets, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
+    for secret in _longest_first:
+        if secret in text:
+            text = text.replace(secret, "***")
+    if "@" not in text:  # no user:password@ in a URL (the common case: skip the regex)
+        return text
     return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
 
 
@@ -63,9 +68,10 @@ def _fields(record: logging.LogRecord, service: str) -> dict[str, Any]:
         "msg": redact(record.getMessage()),
     }
     fields.update(_context.get())
-    for name, value in vars(record).items():
-        if name not in _STANDARD and not name.startswith("_"):
-            fields[name] = "***" if _SECRET_NAMES.search(name) else value
+    if record.__dict__.keys() - _STANDARD:  # the record's own fields (`extra=`), in their order
+        for name, value in vars(record).items():
+            if name not in _STANDARD and not name.startswith("_"):
+                fields[name] = "***" if _SECRET_NAMES.search(name) else value
     if record.exc_info:
         fields["exc"] = redact(logging.Formatter().formatException(record.exc_info))
     return fields

@@ -6,6 +6,8 @@ only: the built-in `default` deployer is dropped then, unless a level names `def
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 import yaml
@@ -20,6 +22,13 @@ __all__ = ["Location", "load_config", "merged_config", "parse", "finish"]
 
 
 def parse(text: str, source: str) -> dict:
+    """The document `text` holds (a fresh copy: parsing is cached, since the same files, the built-in
+    defaults first, are read for every job)."""
+    return copy.deepcopy(_parse(text, source))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str, source: str) -> dict:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -113,6 +115,62 @@ def _leaves(error):
 
 def check(config: Any, evaluated: bool) -> None:
     """Raise ConfigError listing every violation with its key path (the first in the message)."""
+    key = _frozen(config)
+    if key is None:
+        errors = _problems(config, evaluated)
+    else:  # the same config (every job of an app before evaluation) is judged once: the verdict is kept
+        errors = _cached_problems((evaluated, key), config, evaluated)
+    if errors:
+        stage = "schema" if evaluated else "schema-raw"
+        raise ConfigError(f"{errors[0]['path']}: {errors[0]['message']}", copy.deepcopy(errors), stage)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable image of a YAML/JSON value that tells apart what JSON Schema tells apart (1, 1.0,
+    True and "1"; key order kept); None when it holds anything else (then nothing is cached)."""
+    kind = type(value)
+    if kind is dict:
+        items = []
+        for name, item in value.items():
+            inner = _frozen(item)
+            if type(name) is not str or inner is None:
+                return None
+            items.append((name, inner))
+        return ("d", tuple(items))
+    if kind is list:
+        inner_items = tuple(_frozen(item) for item in value)
+        return None if any(item is None for item in inner_items) else ("l", inner_items)
+    if kind in (str, int, bool) or value is None or (kind is float and value == value):  # NaN never equals
+        return (kind.__name__, value)
+    return None
+
+
+class _Verdicts:
+    """The last MAX checks' problems, by frozen config (errors are plain data)."""
+
+    MAX = 512
+
+    def __init__(self) -> None:
+        self.kept: OrderedDict[Any, list[dict]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __call__(self, key: Any, config: Any, evaluated: bool) -> list[dict]:
+        with self.lock:
+            if key in self.kept:
+                self.kept.move_to_end(key)
+                return self.kept[key]
+        errors = _problems(config, evaluated)
+        with self.lock:
+            self.kept[key] = errors
+            while len(self.kept) > self.MAX:
+                self.kept.popitem(last=False)
+        return errors
+
+
+_cached_problems = _Verdicts()
+
+
+def _problems(config: Any, evaluated: bool) -> list[dict]:
     schema = EVALUATED_SCHEMA if evaluated else RAW_SCHEMA
     errors = []
     for error in _VALIDATORS[id(schema)].iter_errors(config):
@@ -124,7 +182,5 @@ def check(config: Any, evaluated: bool) -> None:
             oncalendar.parse(schedule)
         except oncalendar.CalendarError as exc:
             errors.append({"path": "schedule", "message": str(exc)})
-    if errors:
-        errors.sort(key=lambda e: e["path"])
-        stage = "schema" if evaluated else "schema-raw"
-        raise ConfigError(f"{errors[0]['path']}: {errors[0]['message']}", errors, stage)
+    errors.sort(key=lambda e: e["path"])
+    return errors

@@ -1,12 +1,13 @@
-"""Land hooks on jobs (atomically), record events, queue the work, and say what happened."""
+"""Land hooks on jobs (atomically, with their events), queue the work, and say what happened."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from orchestrator import events
-from orchestrator.jobs import freeze
+from orchestrator.jobs import freeze, queued
+from orchestrator.jobs.atomic import Batch
 from orchestrator.jobs.model import Hook, Outcome, apply_hook
 from orchestrator.jobs.store import JobStore, app_name
 from orchestrator.runtime import Runtime
@@ -18,15 +19,28 @@ log = logging.getLogger("orchestrator.hooks")
 
 
 def accept(rt: Runtime, hook: Hook) -> dict:
-    """Persist the hook on its job and queue the job's processing; the answer for the sender."""
+    """Persist the hook on its job, with its events, and queue the job's processing (unless a task
+    for it is queued already: jobs.queued), all before answering; the answer for the sender."""
     if hook.type == "scm-create" and freeze.unfreeze(rt, hook.app):
         events.record(rt, events.make(Event.BRANCH_UNFROZEN, hook.git))
-    outcome: Outcome = JobStore(rt).update_current(hook.app, lambda job: apply_hook(job, hook))
+    staged: list[dict] = []
+
+    def effects(outcome: Outcome, batch: Batch) -> None:
+        if outcome.process:
+            queued.claim(rt, batch, cast(str, outcome.job_id))  # first: its reply is replies[0]
+        staged[:] = [events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events]
+        events.stage(rt, batch, *staged)
+
+    outcome, replies = JobStore(rt).land(hook.app, lambda job: apply_hook(job, hook), effects)
     ids = {"job_id": outcome.job_id} if outcome.job_id is not None else {}
     with log_context(**ids):
-        events.record(rt, *(events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events))
-        if outcome.process:
-            rt.enqueue("process_job", outcome.job_id)
+        events.announce(*staged)
+        if outcome.process and queued.claimed(replies[0]):
+            try:
+                rt.enqueue("process_job", outcome.job_id)
+            except Exception:
+                queued.forget(rt, cast(str, outcome.job_id))  # the sender's retry must queue it
+                raise
     answer: dict[str, Any] = {"status": "ignored" if outcome.ignored else "accepted", "hook": hook.key}
     if outcome.ignored:
         answer["reason"] = outcome.ignored

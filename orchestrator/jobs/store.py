@@ -1,4 +1,5 @@
-"""Jobs in Redis. Every change is a WATCH/MULTI read-modify-write, so concurrent hooks never lose updates.
+"""Jobs in Redis. Every change is an atomic read-modify-write (orchestrator.jobs.atomic: one read,
+then one compare-and-write), so concurrent hooks never lose updates.
 
 `update` and `update_current` follow the store's atomic-update contract (totem.store `Change`):
 `change(job) -> (job to write or None, result)`, run again on a fresh copy after a lost race.
@@ -13,12 +14,14 @@ from typing import Any, TypeVar, cast
 
 import redis
 
+from orchestrator.jobs import atomic
 from orchestrator.runtime import Runtime
 from totem.store import Change
 
 Job = dict[str, Any]
 R = TypeVar("R")
 MAX_ATTEMPTS = 1000  # optimistic retries under contention (each round one writer wins)
+Effects = Callable[[Any, atomic.Batch], None]  # (the change's result, the batch to add writes to)
 
 
 def app_name(owner: str, repo: str, ref: str) -> str:
@@ -45,59 +48,61 @@ class JobStore:
         # the client decodes responses (Runtime.create sets decode_responses=True)
         return cast("str | None", self.redis.get(self._current_key(app)))
 
-    def _write(self, pipe, job: Job, make_current: bool) -> None:
+    def _write(self, batch: atomic.Batch, job: Job, make_current: bool) -> None:
         job["updated"] = time.time()
-        pipe.set(self._job_key(job["id"]), json.dumps(job), ex=self.ttl)
-        pipe.zadd(self.rt.key("jobs"), {job["id"]: job["created"]})
+        batch.add("SET", self._job_key(job["id"]), json.dumps(job), "EX", self.ttl)
+        batch.add("ZADD", self.rt.key("jobs"), job["created"], job["id"])
         if make_current:
-            pipe.set(self._current_key(job["app"]), job["id"], ex=self.ttl)
+            batch.add("SET", self._current_key(job["app"]), job["id"], "EX", self.ttl)
 
-    def _optimistic(self, what: str, attempt: Callable[[Any], Any]) -> Any:
-        """Run `attempt(pipeline)` under WATCH until no watched key changed meanwhile."""
-        for _ in range(MAX_ATTEMPTS):
-            with self.redis.pipeline() as pipe:
-                try:
-                    return attempt(pipe)
-                except redis.WatchError:
-                    continue
-        raise redis.RedisError(f"{what}: too many concurrent updates")
-
-    def _apply(self, pipe, job: Job | None, change: Change[Any, R], make_current: bool) -> R:
+    def _apply(
+        self,
+        read: dict[str, str | None],
+        job: Job | None,
+        change: Change[Any, R],
+        current: bool,
+        effects: Effects | None,
+    ) -> tuple[bool, R, list[Any]]:
+        """(written?, result, the effects' replies): `change`, then `effects`, in one compare-and-write."""
         new_job, result = change(job)
-        pipe.multi()
+        batch = atomic.Batch()
         if new_job is not None:
-            self._write(pipe, new_job, make_current=make_current)
-        pipe.execute()
-        return result
+            self._write(batch, new_job, make_current=current)
+        own = batch.count
+        if effects is not None:
+            effects(result, batch)
+        replies = atomic.write(self.redis, batch, read)
+        return replies is not None, result, (replies or [])[own:]
+
+    def land(self, app: str, change: Change[Job | None, R], effects: Effects | None = None) -> tuple[R, list[Any]]:
+        """`update_current`, with `effects(result, batch)` adding writes (events, the queued mark) that
+        land in the same atomic step as the job; (the result, the replies to those writes)."""
+        current_key = self._current_key(app)
+        for _ in range(MAX_ATTEMPTS):
+            found = atomic.run(self.redis, atomic.READ_CURRENT, [current_key], [self._job_key("")])
+            job_id, raw = (list(found) + [None, None])[:2]
+            read = {current_key: job_id, **({self._job_key(job_id): raw} if job_id else {})}
+            written, result, replies = self._apply(read, json.loads(raw) if raw else None, change, True, effects)
+            if written:
+                return result, replies
+        raise redis.RedisError(f"{app}: too many concurrent updates")
 
     def update_current(self, app: str, change: Change[Job | None, R]) -> R:
         """Atomically apply `change` to the app's current job (None when it has none); its result."""
-        current_key = self._current_key(app)
+        return self.land(app, change)[0]
 
-        def attempt(pipe) -> Any:
-            pipe.watch(current_key)
-            job_id = pipe.get(current_key)
-            job = None
-            if job_id:
-                pipe.watch(self._job_key(job_id))
-                raw = pipe.get(self._job_key(job_id))
-                job = json.loads(raw) if raw else None
-            return self._apply(pipe, job, change, make_current=True)
-
-        return self._optimistic(app, attempt)
-
-    def update(self, job_id: str, change: Change[Job, R]) -> R | None:
-        """Atomically apply `change` to the job; its result, or None when the job is gone."""
+    def update(self, job_id: str, change: Change[Job, R], effects: Effects | None = None) -> R | None:
+        """Atomically apply `change` to the job; its result, or None when the job is gone. `effects`:
+        as for `land` (e.g. the events the change makes, stored with it)."""
         key = self._job_key(job_id)
-
-        def attempt(pipe) -> Any:
-            pipe.watch(key)
-            raw = pipe.get(key)
+        for _ in range(MAX_ATTEMPTS):
+            raw = cast("str | None", self.redis.get(key))  # decoded: decode_responses=True
             if not raw:
                 return None
-            return self._apply(pipe, json.loads(raw), change, make_current=False)
-
-        return self._optimistic(f"job {job_id}", attempt)
+            written, result, _ = self._apply({key: raw}, json.loads(raw), change, False, effects)
+            if written:
+                return result
+        raise redis.RedisError(f"job {job_id}: too many concurrent updates")
 
     def list(self, filters: dict[str, str], limit: int, offset: int) -> tuple[list[Job], int]:
         """Newest first, filtered by owner/repo/ref/state; returns (page, total matching)."""

@@ -10,8 +10,11 @@ from flask import request
 from jsonschema import Draft202012Validator
 
 from totem.api.errors import ApiError
+from totem.api.quickcheck import Check, compile_check
 
-_validators: dict[int, Draft202012Validator] = {}
+# per schema (by identity; the schemas are module constants): jsonschema's validator, and the quick
+# yes/no check that lets a valid body skip it (None when the schema is beyond the quick check)
+_validators: dict[int, tuple[Draft202012Validator, Check | None]] = {}
 MAX_DEPTH = 64  # deeper bodies are refused before anything recursive (validation, copies) sees them
 
 
@@ -66,10 +69,13 @@ def _path(parts) -> str:
 
 def validate(data: Any, schema: dict) -> Any:
     """Raise a 400 `validation_failed` listing every problem, the first in the message."""
-    validator = _validators.get(id(schema))
-    if validator is None:
+    compiled = _validators.get(id(schema))
+    if compiled is None:
         Draft202012Validator.check_schema(schema)
-        validator = _validators[id(schema)] = Draft202012Validator(schema)
+        compiled = _validators[id(schema)] = (Draft202012Validator(schema), compile_check(schema))
+    validator, quick = compiled
+    if quick is not None and quick(data):
+        return data
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         problems = [{"path": _path(e.absolute_path), "message": e.message} for e in errors]
