@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'swarm' (or 'auto'): this node's Swarm address, asked of --docker-host",
     )
     add("--docker-host", default=settings.docker_host, help="Docker engine for --advertise swarm (DOCKER_HOST)")
-    add("--debounce", type=float, default=0.01, help="quiet seconds before applying a burst")
+    add("--debounce", type=float, default=0.01, help="quiet seconds before a burst needing a full re-plan")
     add(
         "--endpoint-grace",
         type=float,

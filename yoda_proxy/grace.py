@@ -84,6 +84,17 @@ class Grace:
                 kept.append((node, ip, port))
         return tuple(kept)
 
+    def passes(self, up: Upstream) -> bool:
+        """True when serve() would keep nothing of `up` in grace (none held, none vanishing now):
+        the incremental path may then serve its endpoints as they are, and `record()` them."""
+        if any(upstream == up.name for upstream, _ in self.held):
+            return False
+        return not (up.checked and self.seconds > 0 and self._vanished(up, self.clock(), {}))
+
+    def record(self, up: Upstream) -> None:
+        """`up`'s endpoints are served as they are (after `passes(up)`)."""
+        self._served[up.name] = up.endpoints
+
     def expired(self) -> list[Key]:
         now = self.clock()
         return [key for key, entry in self.held.items() if entry.until <= now]

@@ -313,8 +313,7 @@ def cross_check(wiring: Wiring) -> None:
     whose upstream was left out (so the app that wrote the location learns of it)."""
     owners: dict[str, str] = {h: h for h in wiring.hosts}
     raw = {h.name: key for key, h in wiring.raw_hosts.items()}
-    skipped = {ref[len(UPSTREAMS) :]: why for ref, why in wiring.skipped().items() if ref.startswith(UPSTREAMS)}
-    bad_upstreams = {up: why for up, why in skipped.items() if "/" not in up}
+    bad = bad_upstreams(wiring)
     for host in wiring.hosts.values():
         host_ref = HOSTS + raw.get(host.name, host.name)
         for alias_id, alias in host.alias_ids:
@@ -322,22 +321,7 @@ def cross_check(wiring: Wiring) -> None:
                 wiring.errors.append(
                     f"{host_ref}/{yoda.ALIASES}/{alias_id}: alias {alias} already belongs to {owners[alias]}"
                 )
-        paths: dict[str, str] = {}
-        for loc in host.locations:
-            loc_ref = f"{host_ref}/{yoda.LOCATIONS}/{loc.name}"
-            if paths.setdefault(loc.path.rstrip("/") or "/", loc.name) != loc.name:
-                wiring.errors.append(
-                    f"{loc_ref}: path {loc.path} also used by location {paths[loc.path.rstrip('/') or '/']}"
-                )
-            for acl in loc.allowed + loc.denied:
-                if acl not in wiring.acls:
-                    wiring.errors.append(f"{loc_ref}: unknown acl {acl}")
-            for upstream in filter(None, (loc.upstream, loc.canary)):
-                up = wiring.upstreams.get(upstream)
-                if up and up.mode != "http":
-                    wiring.errors.append(f"{loc_ref}: upstream {up.name} is tcp")
-                if upstream in bad_upstreams:
-                    wiring.errors.append(f"{loc_ref}: upstream {upstream} has errors ({bad_upstreams[upstream]})")
+        wiring.errors += location_errors(host, host_ref, wiring, bad)
     for key, listener in wiring.listeners.items():
         up = wiring.upstreams.get(listener.upstream)
         if up is None or up.mode != "tcp":
@@ -345,3 +329,29 @@ def cross_check(wiring: Wiring) -> None:
         for acl in listener.allowed + listener.denied:
             if acl not in wiring.acls:
                 wiring.errors.append(f"{LISTENERS}{key}: unknown acl {acl}")
+
+
+def bad_upstreams(wiring: Wiring) -> dict[str, str]:
+    """{upstream: why} of the upstreams left out (errors of the upstream itself, not of one endpoint)."""
+    skipped = {ref[len(UPSTREAMS) :]: why for ref, why in wiring.skipped().items() if ref.startswith(UPSTREAMS)}
+    return {up: why for up, why in skipped.items() if "/" not in up}
+
+
+def location_errors(host: Host, host_ref: str, wiring: Wiring, bad: dict[str, str]) -> list[str]:
+    """A host's locations against each other and the rest of the wiring (the incremental path asks too)."""
+    errors = []
+    paths: dict[str, str] = {}
+    for loc in host.locations:
+        loc_ref = f"{host_ref}/{yoda.LOCATIONS}/{loc.name}"
+        if paths.setdefault(loc.path.rstrip("/") or "/", loc.name) != loc.name:
+            errors.append(f"{loc_ref}: path {loc.path} also used by location {paths[loc.path.rstrip('/') or '/']}")
+        for acl in loc.allowed + loc.denied:
+            if acl not in wiring.acls:
+                errors.append(f"{loc_ref}: unknown acl {acl}")
+        for upstream in filter(None, (loc.upstream, loc.canary)):
+            up = wiring.upstreams.get(upstream)
+            if up and up.mode != "http":
+                errors.append(f"{loc_ref}: upstream {up.name} is tcp")
+            if upstream in bad:
+                errors.append(f"{loc_ref}: upstream {upstream} has errors ({bad[upstream]})")
+    return errors

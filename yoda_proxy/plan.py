@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from yoda_proxy.model import Health, Listener, Wiring
+from yoda_proxy.model import Health, Host, Listener, Wiring
 from yoda_proxy.slots import SlotTable
 
 UNAVAILABLE = "yoda_unavailable"
@@ -68,6 +70,43 @@ def carry_over(applied: Plan, new: Plan) -> None:
         new.servers[backend.name] = {}
 
 
+def runtime_commands(
+    old: Plan,
+    new: Plan,
+    gen: Path,
+    backends: Collection[str] | None = None,
+    keys: dict[str, set[str]] | None = None,
+) -> list[str]:
+    """Runtime API commands that turn `old` into `new` (same structure). With `backends` and `keys`
+    (map name -> keys), only those servers and map entries are compared: the incremental path
+    knows what it touched, and comparing every map at 1,000 hosts costs more than the change."""
+    adds, removals = [], []
+    for backend in new.servers if backends is None else sorted(backends):
+        slots, before = new.servers.get(backend, {}), old.servers.get(backend, {})
+        if before == slots:
+            continue
+        for slot, (ip, port) in sorted(slots.items()):
+            if before.get(slot) != (ip, port):
+                adds += [
+                    f"set server {backend}/s{slot} addr {ip} port {port}",
+                    f"set server {backend}/s{slot} state ready",
+                ]
+        removals += [f"set server {backend}/s{slot} state maint" for slot in sorted(before) if slot not in slots]
+    updates, deletes = [], []
+    for name in MAPS:
+        path, was, now = gen / f"{name}.map", old.maps[name], new.maps[name]
+        if keys is None and was == now:
+            continue
+        touched = sorted(now.keys() | was.keys()) if keys is None else sorted(keys.get(name, ()))
+        updates += [
+            f"{'set' if key in was else 'add'} map {path} {key} {now[key]}"
+            for key in touched
+            if key in now and was.get(key) != now[key]
+        ]
+        deletes += [f"del map {path} {key}" for key in touched if key in was and key not in now]
+    return adds + updates + deletes + removals
+
+
 def backend_name(upstream: str) -> str:
     return f"u_{upstream}"
 
@@ -118,23 +157,30 @@ def fill_maps(plan: Plan, wiring: Wiring, modes: dict[str, str]) -> None:
     for host in sorted(wiring.hosts.values(), key=lambda h: h.name):
         for alias in host.aliases:
             hosts.setdefault(alias, host.name)
-        for loc in host.locations:
-            backend, canary = (
-                backend_name(u) if modes.get(u) == "http" else UNAVAILABLE
-                for u in (loc.upstream, loc.canary or loc.upstream)
-            )
-            value = "|".join(
-                (
-                    backend,
-                    "1" if loc.force_ssl else "0",
-                    "," + ",".join(loc.allowed) + ",",
-                    "," + ",".join(loc.denied) + ",",
-                    canary,
-                    str(loc.canary_percent if loc.canary else 0),
-                    host.frame_options,
-                )
-            )
-            routes.setdefault(route_key(host.name, loc.path), value)
+        routes.update(host_routes(host, modes))  # keys start with the host's name: never another host's
     for listener in wiring.listeners.values():
         if modes.get(listener.upstream) == "tcp":
             listeners[listener.name] = backend_name(listener.upstream)
+
+
+def host_routes(host: Host, modes: dict[str, str]) -> dict[str, str]:
+    """The routes map entries of one host (the first location of a path wins)."""
+    routes: dict[str, str] = {}
+    for loc in host.locations:
+        backend, canary = (
+            backend_name(u) if modes.get(u) == "http" else UNAVAILABLE
+            for u in (loc.upstream, loc.canary or loc.upstream)
+        )
+        value = "|".join(
+            (
+                backend,
+                "1" if loc.force_ssl else "0",
+                "," + ",".join(loc.allowed) + ",",
+                "," + ",".join(loc.denied) + ",",
+                canary,
+                str(loc.canary_percent if loc.canary else 0),
+                host.frame_options,
+            )
+        )
+        routes.setdefault(route_key(host.name, loc.path), value)
+    return routes

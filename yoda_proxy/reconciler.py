@@ -1,9 +1,12 @@
 """Keep HAProxy in line with the wiring in etcd.
 
-Watch events update a local copy of the keys; after a short quiet time (bursts are
-coalesced) the wiring is parsed and planned. Map and server-slot changes go through
-the runtime API; anything new to declare goes through a checked, confirmed, hitless
-reload. A failure leaves the running proxy as it was, and is reported.
+Watch events update a local copy of the keys. A change that only rewrites runtime state of
+what is declared (a blue-green switch, endpoints within their slots, a new revision) is applied
+at once through the incremental path (incremental.py); any other change waits for a short quiet
+time (bursts are coalesced), then the wiring is parsed and planned: map and server-slot changes
+go through the runtime API, anything new to declare through a checked, confirmed, hitless
+reload. Once changes stop, a full re-plan confirms what the incremental path did. A failure
+leaves the running proxy as it was, and is reported.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from yoda_proxy.announce import Announcer
 from yoda_proxy.certs import ensure_default
 from yoda_proxy.grace import Grace, names
 from yoda_proxy.haproxy import HAProxy, HAProxyError
+from yoda_proxy.incremental import Patch, patch
 from yoda_proxy.keytree import KeyTree
 from yoda_proxy.model import Wiring
 from yoda_proxy.parse import IGNORED, parse
-from yoda_proxy.plan import MAPS, Plan, backend_name, build, carry_over, fits
+from yoda_proxy.plan import Plan, backend_name, build, carry_over, fits, runtime_commands
 from yoda_proxy.render import write_generation
 from yoda_proxy.runtime import RuntimeAPI, RuntimeCommandError
 from yoda_proxy.settings import ProxySettings
@@ -37,34 +41,9 @@ log = logging.getLogger("yoda_proxy.reconciler")
 WATCH_EVERY = 0.1  # how often the loop checks that HAProxy runs (a dead worker takes its master along)
 SUPERVISE_EVERY = 1.0  # announcements, etcd-back resync, wiring cache
 RESTART_RETRY = 1.0  # a failed HAProxy start is retried this often
-
-
-def runtime_commands(old: Plan, new: Plan, gen: Path) -> list[str]:
-    """Runtime API commands that turn `old` into `new` (same structure)."""
-    adds, removals = [], []
-    for backend, slots in new.servers.items():
-        before = old.servers.get(backend, {})
-        if before == slots:
-            continue
-        for slot, (ip, port) in sorted(slots.items()):
-            if before.get(slot) != (ip, port):
-                adds += [
-                    f"set server {backend}/s{slot} addr {ip} port {port}",
-                    f"set server {backend}/s{slot} state ready",
-                ]
-        removals += [f"set server {backend}/s{slot} state maint" for slot in sorted(before) if slot not in slots]
-    updates, deletes = [], []
-    for name in MAPS:
-        path, was, now = gen / f"{name}.map", old.maps[name], new.maps[name]
-        if was == now:
-            continue
-        updates += [
-            f"{'set' if key in was else 'add'} map {path} {key} {value}"
-            for key, value in sorted(now.items())
-            if was.get(key) != value
-        ]
-        deletes += [f"del map {path} {key}" for key in sorted(was) if key not in now]
-    return adds + updates + deletes + removals
+CONFIRM_AFTER = 1.0  # quiet seconds after an incremental apply before the full re-plan confirms it
+CONFIRM_WITHIN = 10.0  # under a steady stream of changes, the full path takes one at the latest this late
+__all__ = ["Reconciler", "runtime_commands"]
 
 
 class Reconciler:
@@ -78,6 +57,8 @@ class Reconciler:
         self.status = Status(opts.node)
         self.keys = KeyTree()
         self.changed: set[str] = set()  # entities touched since the last parse
+        self.pending: set[str] = set()  # entities touched since the last apply (parse or incremental)
+        self.pending_flat: set[str] = set()  # flat keys (revision, pages) touched since the last apply
         self.cache = self.work / "wiring.json"
         self._from_cache = self._full_parse = self._cache_dirty = False
         self._logged_errors: set[str] = set()
@@ -92,6 +73,8 @@ class Reconciler:
         self._lock = threading.Lock()
         self._changed = threading.Event()
         self._first_change = self._last_event = self._restart_at = 0.0
+        self._in_step = False  # the last apply succeeded: `applied` is what `wiring` plans
+        self._unconfirmed: tuple[float, float] | None = None  # (first, last) incremental apply since a full one
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="yoda-reconciler", daemon=True)
         self.watcher: Watcher | None = None
@@ -143,6 +126,9 @@ class Reconciler:
                 entity = self.keys.put(key, event.value or "") if event.type == "put" else self.keys.delete(key)
                 if entity:
                     self.changed.add(entity)
+                    self.pending.add(entity)
+                else:
+                    self.pending_flat.add(key)
             self._last_event = time.monotonic()
             if not self._changed.is_set():
                 self._first_change = self._last_event
@@ -161,9 +147,15 @@ class Reconciler:
             self._restart_if_down()
             self._check_grace()
             if not changed:
+                if self._unconfirmed and time.monotonic() - self._unconfirmed[1] >= CONFIRM_AFTER:
+                    self.apply(confirm=True)
                 if time.monotonic() - supervised >= SUPERVISE_EVERY:
                     supervised = time.monotonic()
                     self._supervise()
+                continue
+            self._changed.clear()
+            overdue = self._unconfirmed and time.monotonic() - self._unconfirmed[0] >= CONFIRM_WITHIN
+            if not overdue and self._apply_incremental():
                 continue
             while not self._stopped.is_set():  # coalesce a burst: wait for a quiet moment
                 now = time.monotonic()
@@ -226,32 +218,79 @@ class Reconciler:
             self.apply()
 
     # -- apply ---------------------------------------------------------------------
-    def apply(self) -> None:
+    def _apply_incremental(self) -> bool:
+        """Apply the pending change at once when incremental.py can (False: the full path must)."""
         started = time.monotonic()
+        with self._lock:
+            if not self._in_step or self._full_parse or self._from_cache:
+                return False
+            if self.wiring is None or self.applied is None or self.gen_dir is None:
+                return False
+            if not self.pending and not self.pending_flat:
+                return True  # woken by an event the last apply already took along
+            pending = (self.pending, self.pending_flat)
+            change: Patch | None = patch(
+                self.keys, self.wiring, self.applied, *pending, self.slots, self.grace, self.gen_dir
+            )
+            if change is None:
+                return False
+            self.pending, self.pending_flat = set(), set()
+            self.wiring = change.wiring
+        try:
+            self._runtime(change.plan, change.commands)
+        except (HAProxyError, RuntimeCommandError, OSError) as exc:
+            self._failed(exc, started)
+            return True
+        self.applied = change.plan
+        now = time.monotonic()
+        self._unconfirmed = (self._unconfirmed[0] if self._unconfirmed else now, now)
+        self._applied(change.wiring, started)
+        return True
+
+    def apply(self, confirm: bool = False) -> None:
+        """Parse (only the entities that changed) and plan the whole wiring, and apply it. With
+        `confirm`, after incremental applies: anything it still changes is reported."""
+        started = time.monotonic()
+        self._unconfirmed = None
         with self._lock:  # events wait while the (mostly incremental) parse runs
             changed, self.changed = (None if self._full_parse else self.changed), set()
+            self.pending, self.pending_flat = set(), set()
             self._full_parse = False
             self.wiring = wiring = parse(self.keys, self.wiring, changed)
         plan, grown = build(self.grace.serve(wiring), self.slots)
         self.status.endpoints_in_grace, self.status.endpoints_held = len(self.grace.held), self.grace.total
         try:
             if self.applied is None or grown or not fits(self.applied, plan):
+                if confirm:
+                    log.warning("the full re-plan needs a reload the incremental path did not do")
                 self._reload(plan)
                 self.status.reloads += 1
             else:
                 carry_over(self.applied, plan)
-                self._runtime(plan)
+                assert self.gen_dir is not None
+                commands = runtime_commands(self.applied, plan, self.gen_dir)
+                if confirm and commands:
+                    log.warning("the full re-plan changed what the incremental path applied: %s", commands[:5])
+                self._runtime(plan, commands)
             self.applied = plan
         except (HAProxyError, RuntimeCommandError, OSError) as exc:
-            self.status.failed(f"apply failed, previous config kept: {exc}")
-            log.error("apply failed, previous config kept: %s", exc)
+            self._failed(exc, started)
             return
-        finally:
-            self.status.last_apply_seconds = time.monotonic() - started
+        self._log_once(wiring)
+        self._applied(wiring, started)
+
+    def _failed(self, exc: Exception, started: float) -> None:
+        self._in_step = False
+        self.status.failed(f"apply failed, previous config kept: {exc}")
+        self.status.last_apply_seconds = time.monotonic() - started
+        log.error("apply failed, previous config kept: %s", exc)
+
+    def _applied(self, wiring: Wiring, started: float) -> None:
+        """HAProxy has it: report, and acknowledge the revision (after the change, never before)."""
+        self._in_step = True
         self.status.applied(wiring, time.monotonic() - started)
         self._cache_dirty = True
         gc.freeze()  # the wiring is long-lived: keep the cyclic GC from rescanning it on every apply
-        self._log_once(wiring)
         if self.announcer:  # bad entries are skipped, never a reason to hold back the acknowledgement
             self.announcer.acknowledge(wiring.revision, wiring.skipped())
 
@@ -265,9 +304,7 @@ class Reconciler:
             log.warning("ignored key %s: %s", key, why)
         self._logged_ignored = ignored
 
-    def _runtime(self, plan: Plan) -> None:
-        assert self.applied is not None and self.gen_dir is not None
-        commands = runtime_commands(self.applied, plan, self.gen_dir)
+    def _runtime(self, plan: Plan, commands: list[str]) -> None:
         if not commands:
             return
         try:
@@ -289,6 +326,7 @@ class Reconciler:
             raise HAProxyError("haproxy -c rejected the config: " + " | ".join(output.splitlines()[-5:]))
         previous = self.gen_dir
         self._point_config_at(cfg)
+        self.runtime.close()  # its connection would talk to the old worker
         try:
             if self.haproxy.running():
                 self.haproxy.reload()

@@ -42,7 +42,7 @@ class ProxySettings(EnvSettings):
     haproxy: str = "/usr/sbin/haproxy"
     default_cert: Path | None = None  # generated (self-signed) when not given
     advertise: str | None = None  # address announced in proxy-nodes/<node>/info
-    debounce: float = 0.01  # quiet time before applying a burst of changes
+    debounce: float = 0.01  # quiet time before a burst that needs the full path (runtime-only changes: at once)
     max_delay: float = 0.2  # apply at the latest this long after the first change
     hard_stop_after: str = "30s"  # how long old workers may finish in-flight requests
     lease_ttl: int = 10

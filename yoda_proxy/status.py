@@ -15,10 +15,7 @@ class Status:
         self.wanted_revision: str | None = None
         self.last_error: str | None = None
         self.last_error_at: float | None = None
-        self.wiring_errors: list[str] = []
-        self.skipped: dict[str, str] = {}  # entity key -> why the applied revision left it out
-        self.ignored: dict[str, str] = {}  # key -> why yoda-proxy does not read it (2015 keys)
-        self.counts: dict[str, int] = {}
+        self.wiring = Wiring()  # the last applied (never changed afterwards): read when asked, not per apply
         self.reloads = 0
         self.runtime_updates = 0
         self.haproxy_restarts = 0  # HAProxy found dead and started again
@@ -36,10 +33,7 @@ class Status:
         with self._lock:
             self.applies += 1
             self.wanted_revision = self.applied_revision = wiring.revision  # bad entries skipped, not blocking
-            self.wiring_errors = list(wiring.errors)
-            self.skipped = wiring.skipped()
-            self.ignored = dict(wiring.ignored)
-            self.counts = wiring.counts()
+            self.wiring = wiring
             self.last_apply_seconds = seconds
             self.last_applied_at = time.time()
             if wiring.errors:
@@ -47,6 +41,24 @@ class Status:
                     f"invalid wiring skipped: {wiring.errors[0]}"
                     + (f" (and {len(wiring.errors) - 1} more)" if len(wiring.errors) > 1 else "")
                 )
+
+    @property
+    def wiring_errors(self) -> list[str]:
+        return list(self.wiring.errors)
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Entity key -> why the applied revision left it out."""
+        return self.wiring.skipped()
+
+    @property
+    def ignored(self) -> dict[str, str]:
+        """Key -> why yoda-proxy does not read it (2015 keys)."""
+        return dict(self.wiring.ignored)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.wiring.counts()
 
     def failed(self, message: str) -> None:
         with self._lock:
