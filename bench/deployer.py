@@ -2,7 +2,8 @@
 
 Prints:
   * deploy request → live latency (POST /apps until the proxy serves the new version) for a
-    pre-built image: median, p90 and max of 10 blue-green deployments;
+    pre-built image: median, p90 and max of 10 blue-green deployments, and the same from the
+    deployer's own timeline (NEW_DEPLOYMENT → PROXIES_APPLIED) with each step's median and p90;
   * errors seen by a client hammering the proxy during 20 consecutive blue-green switches.
 
 Run: .venv/bin/python bench/deployer.py [--deploys 10] [--switches 20] [--drain 1]
@@ -26,9 +27,12 @@ from tests.fixtures.deployer import images  # noqa: E402
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request  # noqa: E402
 from tests.load import Load  # noqa: E402
 from totem.waiting import wait  # noqa: E402
+from totem_demo import timeline  # noqa: E402
 
 
-def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, image: str, expect: str) -> float:
+def deploy_until_live(
+    stack: DeployerStack, app: str, host: str, version: str, image: str, expect: str, steps: list | None = None
+) -> float:
     started = time.monotonic()
     answer = stack.deploy(
         deploy_request(
@@ -53,12 +57,24 @@ def deploy_until_live(stack: DeployerStack, app: str, host: str, version: str, i
     elapsed = time.monotonic() - started
     record = stack.wait_finished(deployment_id, 120)
     assert record["state"] == "PROMOTED", record.get("error")
+    if steps is not None:
+        steps.append(dict(timeline.deployer_steps(record["timeline"])))
     return elapsed
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def step_table(samples: list[dict[str, float]]) -> str:
+    names = [name for _, name, _ in timeline.DEPLOYER_STEPS] + ["request → live"]
+    rows = [f"  {'deployer step':<28} {'median s':>9} {'p90 s':>8}"]
+    for name in names:
+        values = [s[name] for s in samples if name in s]
+        if values:
+            rows.append(f"  {name:<28} {statistics.median(values):>9.3f} {percentile(values, 0.9):>8.3f}")
+    return "\n".join(rows)
 
 
 def main() -> int:
@@ -76,15 +92,19 @@ def main() -> int:
     host = f"{app}.localhost"
     try:
         deploy_until_live(stack, app, host, "warmup", tags[1], texts[1])
+        steps: list[dict[str, float]] = []
         latencies = [
-            deploy_until_live(stack, app, host, f"l{i}", tags[i % 2], texts[i % 2]) for i in range(args.deploys)
+            deploy_until_live(stack, app, host, f"l{i}", tags[i % 2], texts[i % 2], steps) for i in range(args.deploys)
         ]
         print(
             f"deploy request -> live (pre-built image, 1 instance, blue-green, drain {args.drain:g}s, "
             f"n={len(latencies)}): median {statistics.median(latencies):.2f}s  "
             f"p90 {percentile(latencies, 0.9):.2f}s  max {max(latencies):.2f}s"
         )
+        print(step_table(steps))
 
+        if not args.switches:
+            return 0
         started = time.monotonic()
         with Load(stack.proxy.url("/"), host) as load:
             for i in range(args.switches):

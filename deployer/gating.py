@@ -13,9 +13,10 @@ from collections.abc import Callable
 import requests
 
 from deployer.errors import DeployerError
+from deployer.polling import poll
 from deployer.records import Record
 from totem.contracts.yoda import endpoints_prefix, parse_endpoint_key
-from totem.waiting import WaitTimeout, wait
+from totem.waiting import WaitTimeout
 
 
 class GateFailed(DeployerError, RuntimeError):
@@ -44,7 +45,7 @@ def wait_running(scheduler, record: Record, timeout: float, keep_going: Callable
         return count if count >= need else 0
 
     try:
-        return wait(running, timeout, 0.5, what=f"{need} instance(s) running")
+        return poll(running, timeout, what=f"{need} instance(s) running")
     except WaitTimeout:
         raise GateFailed(f"fewer than {need} instance(s) running after {timeout:.0f}s") from None
 
@@ -68,7 +69,7 @@ def wait_discovered(store, yoda: str, record: Record, timeout: float, keep_going
         return found if len(found) >= need else {}
 
     try:
-        return wait(discovered, timeout, 0.25, what=f"{need} endpoint(s) under upstream {record['upstream']}")
+        return poll(discovered, timeout, what=f"{need} endpoint(s) under upstream {record['upstream']}")
     except WaitTimeout:
         raise GateFailed(
             f"fewer than {need} endpoint(s) registered under upstream {record['upstream']} after {timeout:.0f}s"

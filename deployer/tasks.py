@@ -29,11 +29,15 @@ def lock_name(app: str) -> str:
     return f"deployer/{app}"
 
 
-def _locked(task, app: str, work):
+_BUSY = object()  # another worker holds the app's lock
+
+
+def _with_lock(app: str, work):
+    """`work(ctx, lock)` under the app's lock; _BUSY when another worker holds it, None when it was lost."""
     ctx = context()
     lock = ctx.store.lock(lock_name(app), ttl=ctx.options.lock_ttl)
     if not lock.acquire(blocking=False):
-        raise task.retry(countdown=BUSY_RETRY, max_retries=BUSY_RETRIES)
+        return _BUSY
     try:
         return work(ctx, lock)
     except LockLost:
@@ -43,6 +47,17 @@ def _locked(task, app: str, work):
         lock.release()
 
 
+def _locked(task, app: str, work):
+    done = _with_lock(app, work)
+    if done is _BUSY:
+        raise task.retry(countdown=BUSY_RETRY, max_retries=BUSY_RETRIES)
+    return done
+
+
+def _pending(ctx, app: str) -> list:
+    return [r for r in ctx.records.for_app(app) if r["state"] in ACTIVE]
+
+
 @celery.task(name="deployer.run_app", bind=True)
 def run_app(self, app: str) -> list[str]:
     """Take the app's deployments that are not finished, oldest first, to PROMOTED or FAILED."""
@@ -50,13 +65,21 @@ def run_app(self, app: str) -> list[str]:
     def work(ctx, lock):
         finished = []
         while True:
-            pending = [r for r in ctx.records.for_app(app) if r["state"] in ACTIVE]
+            pending = _pending(ctx, app)
             if not pending:
                 return finished
             record = Lifecycle(ctx, lock).run(pending[0]["id"])
             finished.append(f"{record['id']}:{record['state']}")
 
-    return _locked(self, app, work)
+    finished = _locked(self, app, work)
+    # A request that came in after our last look found the lock still held and will retry in
+    # BUSY_RETRY: take its deployment now instead (when nobody else has meanwhile).
+    while finished is not None and _pending(context(), app):
+        more = _with_lock(app, work)
+        if more is _BUSY or more is None:
+            break
+        finished += more
+    return finished
 
 
 @celery.task(name="deployer.undeploy", bind=True)

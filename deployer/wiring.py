@@ -13,10 +13,11 @@ import json
 import time
 
 from deployer.gating import GateFailed
+from deployer.polling import poll
 from deployer.proxy_spec import X_FRAME_DEFAULT, owner_of
 from deployer.records import Record
 from totem.contracts import yoda as layout  # `yoda` here is the base prefix ("/yoda/")
-from totem.waiting import WaitTimeout, wait
+from totem.waiting import WaitTimeout
 
 
 def register_upstream(store, yoda: str, record: Record) -> None:
@@ -176,7 +177,7 @@ def wait_applied(store, yoda: str, revision: str, timeout: float, keep_going, ap
         return sorted(proxies) or ["-"] if all(covers(v, revision) for v in proxies.values()) else None
 
     try:
-        nodes = wait(done, timeout, 0.1, what=f"every live proxy applying wiring revision {revision}")
+        nodes = poll(done, timeout, what=f"every live proxy applying wiring revision {revision}", longest=0.1)
     except WaitTimeout:
         lagging = sorted(n for n, v in live_proxies(store, yoda).items() if not covers(v, revision))
         raise GateFailed(

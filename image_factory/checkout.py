@@ -16,7 +16,16 @@ class CheckoutError(ImageFactoryError, RuntimeError):
     """A commit could not be fetched or checked out."""
 
 
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "true",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "LC_ALL": "C",
+    # a fetch is kept as the pack it comes in: unpacking it into loose objects compresses each again
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "fetch.unpackLimit",
+    "GIT_CONFIG_VALUE_0": "1",
+}
 
 
 def clone_url(template: str, owner: str, repo: str) -> str:
@@ -24,8 +33,9 @@ def clone_url(template: str, owner: str, repo: str) -> str:
     return template.format(owner=owner, repo=repo)
 
 
-def checkout(url: str, commit: str, directory: Path, timeout: float, say: Callable[[str], None]) -> None:
-    """Fetch `commit` (shallow when the server allows it, else full history) and check it out."""
+def checkout(url: str, commit: str, directory: Path, timeout: float, say: Callable[[str], None]) -> str:
+    """Fetch `commit` (shallow when the server allows it, else full history) and check it out;
+    returns its tree's hash (the same files give the same hash, whatever the commit)."""
     validate_git({"commit": commit}, ("commit",))
     deadline = Deadline(timeout)
     directory.mkdir(parents=True, exist_ok=False)
@@ -41,9 +51,10 @@ def checkout(url: str, commit: str, directory: Path, timeout: float, say: Callab
         except CheckoutError:
             raise CheckoutError(f"commit {commit} is not in the repository") from None
     git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, "--")
-    head = git("rev-parse", "--verify", "HEAD^{commit}").strip()
+    head, _, tree = git("rev-parse", "HEAD^{commit}", "HEAD^{tree}").strip().partition("\n")
     if head != commit:
         raise CheckoutError(f"checked out {head}, expected {commit}")
+    return tree
 
 
 def _runner(directory: Path, deadline: Deadline, say: Callable[[str], None]):

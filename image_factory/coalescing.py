@@ -36,7 +36,7 @@ def request_build(
                 return store.get(existing["id"]) or existing, True
             if _reusable(existing, recent_seconds):
                 return existing, False
-        record = store.create(git, trigger)
+        record = store.create(git, trigger, forced=force)
         older_id = store.redis.get(queued_key)
         if older_id and older_id != record["id"]:
             store.transition(

@@ -10,6 +10,7 @@ from docker.errors import APIError, DockerException
 from requests.exceptions import RequestException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from image_factory import image_labels
 from image_factory.errors import ImageFactoryError
 from image_factory.repo_config import BuildOptions
 from totem.waiting import Deadline
@@ -67,21 +68,35 @@ def build(
     timeout: float,
     say: Callable[[str], None],
 ) -> str:
-    """Build the image, apply every tag; returns the image id."""
+    """Build the image, label it, apply every tag; returns the image id.
+
+    The build API turns each label into a step of its own (a container created and committed,
+    every build, as the labels name the commit): the labels are set afterwards in one commit
+    instead (image_labels.py), and only an image with no command takes the slow way."""
     deadline = Deadline(timeout)
+    prefixed = {LABEL_PREFIX + k: v for k, v in labels.items()}
+    image_id = _build(api, options, tags[0], {}, deadline, say)
+    labelled = image_labels.commit(api, image_id, prefixed)
+    if labelled is None:
+        labelled = _build(api, options, tags[0], prefixed, deadline, say)
+    tag_all(api, labelled, tags)
+    return labelled
+
+
+def _build(api, options: BuildOptions, tag: str, labels: dict[str, str], deadline: Deadline, say) -> str:
     stream = api.build(
         path=str(options.context),
         dockerfile=options.dockerfile,
         buildargs=options.args or None,
         target=options.target,
-        tag=tags[0],
-        labels={LABEL_PREFIX + k: v for k, v in labels.items()},
+        tag=tag,
+        labels=labels or None,
         network_mode="host",
         rm=True,
         forcerm=True,
         pull=False,
         decode=True,
-        timeout=max(1, int(timeout)),
+        timeout=max(1, int(deadline.remaining())),
     )
     chunks: list[dict] = []
     try:
@@ -94,10 +109,24 @@ def build(
     )
     if not image_id:
         raise ImageError("docker build produced no image")
-    for tag in tags[1:]:
+    return image_id
+
+
+def tag_all(api, image_id: str, tags: tuple[str, ...]) -> None:
+    for tag in tags:
         repository, _, name = tag.rpartition(":")
         api.tag(image_id, repository, name, force=True)
-    return image_id
+
+
+def built_for_tree(api, owner: str, repo: str, tree: str) -> dict | None:
+    """The newest local image the factory built for `owner/repo` from exactly this git tree (its
+    `totem.build.tree` label), as the Docker API lists it; None when there is none."""
+    wanted = [f"{LABEL_PREFIX}owner={owner}", f"{LABEL_PREFIX}repo={repo}", f"{LABEL_PREFIX}tree={tree}"]
+    try:
+        images = api.images(filters={"label": wanted})
+    except (APIError, DockerException, RequestException, Urllib3Error, OSError) as exc:
+        raise ImageError(f"looking for the image of tree {tree} failed: {exc}") from None
+    return max(images, key=lambda i: i.get("Created", 0), default=None)
 
 
 def _stop_step_container(api, chunks: list[dict]) -> None:

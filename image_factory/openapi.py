@@ -58,6 +58,9 @@ BUILD_SCHEMA = {
         "steps",
         "superseded_by",
         "attempts",
+        "forced",
+        "tree",
+        "reused_from",
     ],
     "properties": {
         "id": {"type": "string", "pattern": BUILD_ID_PATTERN},
@@ -76,6 +79,12 @@ BUILD_SCHEMA = {
             "type": "integer",
             "minimum": 0,
             "description": "how many workers took it (more than one: a worker died before it finished)",
+        },
+        "forced": {"type": "boolean", "description": "asked with `force`: built again, reusing no earlier image"},
+        "tree": {"type": ["string", "null"], "description": "the commit's git tree hash, once checked out"},
+        "reused_from": {
+            "type": ["string", "null"],
+            "description": "the earlier build whose image (built from the same tree) was tagged and pushed instead",
         },
     },
 }

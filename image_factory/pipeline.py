@@ -179,12 +179,14 @@ def _produce_image(factory: Factory, record: dict, steps: StepRecorder, say) -> 
     try:
         with steps.step("checkout"):
             url = checkout.clone_url(settings.git_url_template, record["owner"], record["repo"])
-            checkout.checkout(url, record["commit"], directory, config.checkout_timeout, say)
+            tree = checkout.checkout(url, record["commit"], directory, config.checkout_timeout, say)
+            factory.store.update(record["id"], tree=tree)
         with steps.step("build"), closing(docker_image.client(settings.docker_host, config.build_timeout)) as docker:
-            options = build_options(directory)
-            labels = {k: record[k] for k in ("owner", "repo", "ref", "commit")} | {"id": record["id"]}
-            image_id = docker_image.build(docker.api, options, tags, labels, config.build_timeout, say)
-            say(f"built {image_id}, tagged {', '.join(tags)}")
+            if not _reuse(factory, record, docker.api, tree, tags, say):
+                options = build_options(directory)
+                labels = {k: record[k] for k in ("owner", "repo", "ref", "commit")} | {"id": record["id"], "tree": tree}
+                image_id = docker_image.build(docker.api, options, tags, labels, config.build_timeout, say)
+                say(f"built {image_id}, tagged {', '.join(tags)}")
         with steps.step("push"), closing(docker_image.client(settings.docker_host, config.push_timeout)) as docker:
             for tag in tags:
                 digest = docker_image.push(docker.api, tag, config.registry_auth(), config.push_timeout, say)
@@ -192,3 +194,18 @@ def _produce_image(factory: Factory, record: dict, steps: StepRecorder, say) -> 
         return BuildStatus.SUCCEEDED, tags[0], list(tags), None
     except StepFailed as exc:
         return BuildStatus.FAILED, None, [], str(exc)
+
+
+def _reuse(factory: Factory, record: dict, api, tree: str, tags: tuple[str, ...], say) -> bool:
+    """Tag the image an earlier build made from the same git tree (the same files: the same image),
+    instead of building it again; False when there is none, reuse is off or the build was forced."""
+    if record.get("forced") or not factory.config.reuse_images:
+        return False
+    found = docker_image.built_for_tree(api, record["owner"], record["repo"], tree)
+    if found is None:
+        return False
+    docker_image.tag_all(api, found["Id"], tags)
+    earlier = (found.get("Labels") or {}).get(docker_image.LABEL_PREFIX + "id")
+    factory.store.update(record["id"], reused_from=earlier)
+    say(f"tree {tree} was built already ({earlier}): reusing {found['Id']}, tagged {', '.join(tags)}")
+    return True

@@ -98,7 +98,7 @@ class BuildStore:
     def _index_keys(self, owner: str, repo: str) -> tuple[str, str]:
         return self.key("builds"), self.key("builds", f"{owner}/{repo}")
 
-    def create(self, git: dict[str, str], trigger: str) -> dict[str, Any]:
+    def create(self, git: dict[str, str], trigger: str, forced: bool = False) -> dict[str, Any]:
         now = time.time()
         record: dict[str, Any] = {
             "id": new_build_id(),
@@ -117,6 +117,9 @@ class BuildStore:
             "steps": [],
             "superseded_by": None,
             "attempts": 0,  # how many times a worker took it
+            "forced": forced,  # asked with `force`: built again, never reusing an earlier image
+            "tree": None,  # the commit's git tree, once checked out
+            "reused_from": None,  # the earlier build whose image (same tree) this one tagged instead of building
         }
         encoded = _encode(record)
         pipe = self.redis.pipeline()
@@ -203,8 +206,9 @@ def _decode(raw: dict[str, str]) -> dict[str, Any]:
         record[name] = json.loads(raw.get(name) or "[]")
     for name in ("created_at", "started_at", "finished_at"):
         record[name] = float(raw[name]) if raw.get(name) else None
-    for name in ("image", "error", "superseded_by"):
+    for name in ("image", "error", "superseded_by", "tree", "reused_from"):
         record[name] = raw.get(name) or None
+    record["forced"] = raw.get("forced") == "True"
     record["attempts"] = int(raw.get("attempts") or 0)
     return record
 

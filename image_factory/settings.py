@@ -48,6 +48,9 @@ class ImageFactorySettings(EnvSettings):
     lease_seconds: float = setting("TOTEM_IMAGE_FACTORY_LEASE", 20.0, minimum=1)
     sweep_interval: float = setting("TOTEM_IMAGE_FACTORY_SWEEP_INTERVAL", 15.0, minimum=1)
     build_attempts: int = setting("TOTEM_IMAGE_FACTORY_BUILD_ATTEMPTS", 3, minimum=1)
+    # a commit whose git tree an earlier build of the repo built (a revert, a merge of the same
+    # files, the same commit on another branch) gets that image tagged and pushed, not built again
+    reuse_images: bool = setting("TOTEM_IMAGE_FACTORY_REUSE", True)
 
     def check(self) -> None:
         logs.register_secret(self.registry_password)  # masked even when the settings are refused below

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     secret = secrets.load_or_create(Path(args.secrets))["TOTEM_HOOK_SECRET"]
     print(f"ci: {args.owner}/{args.repo} {args.ref} {args.commit[:12]}: started", flush=True)
-    report(args, HookStatus.PENDING, {}, secret)
+    # "pending" goes out while the tests run; the result is sent after it, so they arrive in order
+    pending = threading.Thread(target=report, args=(args, HookStatus.PENDING, {}, secret), daemon=True)
+    pending.start()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="totem-ci-") as tmp:
         try:
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             code = 1
     status = HookStatus.SUCCESS if code == 0 else HookStatus.FAILED
     result = {"tests": TESTS, "exit-code": code, "duration-s": round(time.monotonic() - started, 3)}
+    pending.join()
     answer = report(args, status, result, secret)
     print(f"ci: {args.ref} {args.commit[:12]}: {status}, reported ({answer or 'not delivered'})", flush=True)
     return 0 if answer is not None and answer < 400 else 1

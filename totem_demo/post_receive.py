@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -28,6 +29,14 @@ def deliver(url: str, secret: str, event: str, payload: dict, retry_for: float =
         return str(signed_post.post(url, body, headers, retry_for=retry_for, timeout=10).status_code)
     except requests.RequestException as exc:
         return f"unreachable ({type(exc).__name__})"
+
+
+def deliver_all(urls: list[str], secret: str, event: str, payload: dict) -> list[tuple[str, str]]:
+    """The same event to every receiver at once (as GitHub sends each webhook on its own): the image
+    factory starts building while the orchestrator is still answering. (url, answer) in `urls` order."""
+    with ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
+        answers = list(pool.map(lambda url: deliver(url, secret, event, payload), urls))
+    return list(zip(urls, answers, strict=True))
 
 
 def start_ci(args: argparse.Namespace, ref: str, commit: str) -> None:
@@ -62,11 +71,11 @@ def handle(args: argparse.Namespace, secret: str, old: str, new: str, full_ref: 
     repo = Path.cwd()
     if old == ZERO and new != ZERO:
         created = github_push.create_payload(args.owner, args.repo, ref)
-        for url in args.receiver:
-            print(f"totem: create {ref} -> {url}: {deliver(url, secret, 'create', created)}")
+        for url, answer in deliver_all(args.receiver, secret, "create", created):
+            print(f"totem: create {ref} -> {url}: {answer}")
     payload = github_push.push_payload(repo, args.owner, args.repo, old, new, full_ref)
-    for url in args.receiver:
-        print(f"totem: push {ref} {new[:12]} -> {url}: {deliver(url, secret, 'push', payload)}")
+    for url, answer in deliver_all(args.receiver, secret, "push", payload):
+        print(f"totem: push {ref} {new[:12]} -> {url}: {answer}")
     if new != ZERO and args.ci_report:
         start_ci(args, ref, new)
         print(f"totem: CI started for {ref} {new[:12]}")

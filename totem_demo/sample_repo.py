@@ -65,6 +65,12 @@ def ensure_remote(home: DemoHome, settings: Settings, owner: str, repo: str) -> 
     if not (bare / "HEAD").exists():
         bare.mkdir(parents=True, exist_ok=True)
         git(bare, "init", "--quiet", "--bare")
+    elif not list((bare / "objects" / "pack").glob("*.pack")):
+        git(bare, "repack", "-adq")  # a remote made before pushes were kept as packs
+    # Keep each push as the pack it came in (git unpacks small ones into loose objects): the image
+    # factory's and the CI's fetches then reuse its compressed objects instead of compressing the
+    # sample's busybox again on every fetch.
+    git(bare, "config", "receive.unpackLimit", "1")
     hook = bare / "hooks" / "post-receive"
     hook.parent.mkdir(exist_ok=True)
     hook.write_text(HOOK.format(python=sys.executable, argv=hook_argv(home, settings, owner, repo)))

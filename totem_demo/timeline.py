@@ -24,6 +24,18 @@ DEPLOYER_EVENTS = {
 }
 
 
+# The deployer's own steps, each timed from the event before it: where "deploy request → live" goes.
+DEPLOYER_STEPS = (
+    ("NEW_DEPLOYMENT", "queued (request → worker)", "DEPLOYMENT_STARTED"),
+    ("DEPLOYMENT_STARTED", "containers started", "INSTANCES_STARTED"),
+    ("INSTANCES_STARTED", "running", "INSTANCES_RUNNING"),
+    ("INSTANCES_RUNNING", "discovered", "NODES_DISCOVERED"),
+    ("NODES_DISCOVERED", "HTTP check", "CHECK_PASSED"),
+    ("CHECK_PASSED", "wired", "WIRED"),
+    ("WIRED", "proxies acked", "PROXIES_APPLIED"),
+)
+
+
 def epoch(date: str) -> float:
     return datetime.fromisoformat(date).timestamp()
 
@@ -39,6 +51,17 @@ def phases(milestones: dict[str, float]) -> list[tuple[str, float]]:
             found.append((name, max(0.0, points[name] - points[start])))
     if "webhook received" in points and "proxies applied" in points:
         found.append(("hook to live", points["proxies applied"] - points["webhook received"]))
+    return found
+
+
+def deployer_steps(events: list[dict]) -> list[tuple[str, float]]:
+    """(step, seconds) from a deployment's timeline, and "request → live" (NEW_DEPLOYMENT → PROXIES_APPLIED)."""
+    at: dict[str, float] = {}
+    for event in events:
+        at.setdefault(event["type"], epoch(event["date"]))
+    found = [(name, at[end] - at[start]) for start, name, end in DEPLOYER_STEPS if start in at and end in at]
+    if "NEW_DEPLOYMENT" in at and "PROXIES_APPLIED" in at:
+        found.append(("request → live", at["PROXIES_APPLIED"] - at["NEW_DEPLOYMENT"]))
     return found
 
 

@@ -41,7 +41,10 @@ def deployment_name(ref: str) -> str:
 def app_containers(settings, client, app: str | None = None) -> list:
     """Containers the deployer runs for the sample app (or one of its branches), on this cluster."""
     prefix = f"{layout.OWNER}-{layout.REPO}-"
-    found = client.containers.list(all=True, filters={"label": selector(CLUSTER, settings.cluster)})
+    # the deployer may be removing some meanwhile: one gone between the list and its inspect is skipped
+    found = client.containers.list(
+        all=True, filters={"label": selector(CLUSTER, settings.cluster)}, ignore_removed=True
+    )
     return [c for c in found if (c.labels.get(APP) == app if app else c.labels.get(APP, "").startswith(prefix))]
 
 
@@ -72,8 +75,9 @@ def undeploy_sample(settings, home: DemoHome, out: TextIO) -> None:
             if answer == 202:
                 _wait_gone(settings, client, deployment_name(ref))
         for container in app_containers(settings, client):  # the deployer did not get to them
-            container.remove(force=True)
-            out.write(f"  removed container {container.name}\n")
+            with contextlib.suppress(docker.errors.NotFound):  # or it did, just now
+                container.remove(force=True)
+                out.write(f"  removed container {container.name}\n")
     finally:
         client.close()
     out.flush()

@@ -26,7 +26,8 @@ class CheckPolicy:
     timeout: float = 2.0  # seconds a single check may take
     fall: int = 3  # consecutive failures that deregister
     ttl: int = 5  # lease TTL in seconds
-    startup_interval: float = 0.1  # seconds between checks until the first pass
+    startup_interval: float = 0.1  # longest pause between checks until the first pass
+    startup_first: float = 0.01  # the first of those pauses; each next one doubles up to startup_interval
 
 
 class Registration:
@@ -82,6 +83,7 @@ class Registration:
 
     # -- loop -------------------------------------------------------------------
     def _run(self) -> None:
+        startup = self.policy.startup_first  # a just-started app answers within milliseconds: look again soon
         while not self.stopped:
             try:
                 result = self.check()
@@ -98,7 +100,11 @@ class Registration:
                 if self.failures >= self.policy.fall and self.registered:
                     with self._lock:
                         self._delete(f"{self.failures} failed checks: {result.detail}")
-            idle = self.policy.interval if self.registered else min(self.policy.startup_interval, self.policy.interval)
+            if self.registered:
+                idle = self.policy.interval
+            else:
+                idle = min(startup, self.policy.startup_interval, self.policy.interval)
+                startup = min(startup * 2, self.policy.startup_interval)
             pause(idle, self._stopped)
 
     def _register(self) -> None:

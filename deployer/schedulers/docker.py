@@ -11,8 +11,10 @@ restart policy and no upstream label, waited for, its logs read, then removed.""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import docker
 import requests
@@ -37,6 +39,7 @@ from deployer.schedulers.base import (
 from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, NODE, RUN, selector
 
 log = logging.getLogger("deployer.docker")
+PARALLEL = 8  # containers created, started or stopped at once
 
 
 class DockerScheduler(Scheduler):
@@ -112,17 +115,39 @@ class DockerScheduler(Scheduler):
             filters["label"].append(selector(APP, app))
         return self.client(host).containers.list(all=True, filters=filters)
 
-    def _each_placed(self, record: Record, work: Callable[[str, Container], None]) -> None:
+    def _each_placed(self, record: Record, work: Callable[[str, Container], None], parallel: bool = False) -> None:
         """`work(host, container)` for each of the deployment's containers on the host the record
-        places it on (a stray copy elsewhere is left to the reconcile), answering hosts only."""
+        places it on (a stray copy elsewhere is left to the reconcile), answering hosts only;
+        `parallel`: all at once (starting or stopping N containers takes about as long as one)."""
         nodes: dict[str, set[str]] = {}
         for node, where in record["instances"].items():
             nodes.setdefault(where["host"], set()).add(node)
+        placed: list[tuple[str, Container]] = []
         for host in self._up(nodes):
             with self.engines.reaching(host):
                 for container in self._containers(host, deployment=record["id"]):
                     if container.labels.get(NODE, container.name) in nodes[host]:
-                        work(host, container)
+                        if not parallel:
+                            work(host, container)
+                        placed.append((host, container))
+        if parallel:
+            self._at_once([functools.partial(self._reaching, host, work, host, c) for host, c in placed])
+
+    def _reaching(self, host: str, work: Callable, *args) -> None:
+        with self.engines.reaching(host):
+            work(*args)
+
+    @staticmethod
+    def _at_once(jobs: list[Callable[[], None]]) -> None:
+        """Run `jobs` in threads (one alone inline); the first error raised is raised again."""
+        if len(jobs) <= 1:
+            for job in jobs:
+                job()
+            return
+        with ThreadPoolExecutor(max_workers=min(len(jobs), PARALLEL), thread_name_prefix="docker") as pool:
+            futures = [pool.submit(job) for job in jobs]
+        for future in futures:
+            future.result()
 
     def _ensure_image(self, client: docker.DockerClient, image: str) -> None:
         try:
@@ -133,11 +158,17 @@ class DockerScheduler(Scheduler):
 
     def deploy(self, record: Record, environment: dict[str, str]) -> None:
         up = set(self._up({w["host"] for w in record["instances"].values()}, fresh=True))
-        for node, where in sorted(record["instances"].items()):
-            if where["host"] not in up:
-                continue  # the gate counts what runs; the reconcile moves it once the host is known dead
-            with self.engines.reaching(where["host"]):
-                self._create(self.client(where["host"]), record, node, where, environment)
+        # a host that is down is skipped: the gate counts what runs; the reconcile moves it once the host is known dead
+        self._at_once(
+            [
+                functools.partial(self._reaching, where["host"], self._create_on, record, node, where, environment)
+                for node, where in sorted(record["instances"].items())
+                if where["host"] in up
+            ]
+        )
+
+    def _create_on(self, record: Record, node: str, where: dict, environment: dict[str, str]) -> None:
+        self._create(self.client(where["host"]), record, node, where, environment)
 
     def _create(self, client: docker.DockerClient, record: Record, node: str, where: dict, environment) -> None:
         try:
@@ -158,7 +189,7 @@ class DockerScheduler(Scheduler):
         )
 
     def start(self, record: Record) -> None:
-        self._each_placed(record, lambda _host, c: c.start() if c.status != "running" else None)
+        self._each_placed(record, lambda _host, c: c.start() if c.status != "running" else None, parallel=True)
 
     def status(self, record: Record) -> list[Instance]:
         found: list[Instance] = []
@@ -167,7 +198,9 @@ class DockerScheduler(Scheduler):
 
     def stop(self, record: Record) -> None:
         timeout = int(record["spec"].get("stop_timeout", 30))
-        self._each_placed(record, lambda _host, c: c.stop(timeout=timeout) if c.status == "running" else None)
+        self._each_placed(
+            record, lambda _host, c: c.stop(timeout=timeout) if c.status == "running" else None, parallel=True
+        )
 
     def destroy(self, record: Record) -> None:
         """Every container of the deployment on the hosts that answer (one that does not keeps its

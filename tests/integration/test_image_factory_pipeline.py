@@ -277,3 +277,53 @@ def build_containers(env) -> list:
         ]
     finally:
         api.close()
+
+
+def image_id(env, tag: str) -> str:
+    import docker
+
+    api = docker.APIClient(base_url=env.env.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=30)
+    try:
+        return api.inspect_image(tag)["Id"]
+    finally:
+        api.close()
+
+
+def test_a_tree_built_already_is_tagged_and_pushed_not_built_again(factory):
+    env, client, receiver, worker = factory
+    repo, first = new_repo(env, {"Dockerfile": DOCKERFILE, "message.txt": f"same {uuid.uuid4().hex}\n"})
+    built = finished(client, send_push(env, client, repo, "main", first).get_json()["build"]["id"])
+    assert built["status"] == "succeeded" and built["reused_from"] is None and built["tree"]
+
+    again = repo.commit({}, message="same files, new commit")  # a revert, a merge of the same files
+    repo.push("release")
+    record = finished(client, send_push(env, client, repo, "release", again).get_json()["build"]["id"])
+
+    assert record["status"] == "succeeded", record["error"]
+    assert (record["tree"], record["reused_from"]) == (built["tree"], built["id"])
+    assert record["image"].endswith(f":{again}") and image_id(env, record["image"]) == image_id(env, built["image"])
+    for image in record["images"]:  # the new tags are in the registry
+        assert env.manifest(image).status_code == 200
+    hook = wait(lambda: receiver.for_commit(again), timeout=30)[0]
+    assert hook["status"] == "success" and hook["result"]["image"] == record["image"]
+    assert "reusing" in client.get(f"/builds/{record['id']}/log").text
+
+    forced = client.post(
+        "/builds",
+        json={"owner": repo.owner, "repo": repo.repo, "ref": "release", "commit": again, "force": True},
+        headers={"Authorization": f"Bearer {env.api_token}"},
+    )
+    assert forced.status_code == 202, forced.get_json()
+    rebuilt = finished(client, forced.get_json()["build"]["id"])
+    assert rebuilt["status"] == "succeeded" and rebuilt["forced"] and rebuilt["reused_from"] is None
+
+
+def test_a_changed_tree_is_built(factory):
+    env, client, receiver, worker = factory
+    repo, first = new_repo(env, {"Dockerfile": DOCKERFILE, "message.txt": f"one {uuid.uuid4().hex}\n"})
+    built = finished(client, send_push(env, client, repo, "main", first).get_json()["build"]["id"])
+    second = repo.commit({"message.txt": "two\n"})
+    repo.push("main")
+    record = finished(client, send_push(env, client, repo, "main", second).get_json()["build"]["id"])
+    assert record["status"] == "succeeded" and record["reused_from"] is None
+    assert record["tree"] != built["tree"] and image_id(env, record["image"]) != image_id(env, built["image"])
