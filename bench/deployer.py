@@ -23,6 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import percentile, record  # noqa: E402
 from tests.fixtures.deployer import images  # noqa: E402
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request  # noqa: E402
 from tests.load import Load  # noqa: E402
@@ -62,18 +63,13 @@ def deploy_until_live(
     return elapsed
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
 def step_table(samples: list[dict[str, float]]) -> str:
     names = [name for _, name, _ in timeline.DEPLOYER_STEPS] + ["request → live"]
     rows = [f"  {'deployer step':<28} {'median s':>9} {'p90 s':>8}"]
     for name in names:
         values = [s[name] for s in samples if name in s]
         if values:
-            rows.append(f"  {name:<28} {statistics.median(values):>9.3f} {percentile(values, 0.9):>8.3f}")
+            rows.append(f"  {name:<28} {statistics.median(values):>9.3f} {percentile(values, 90):>8.3f}")
     return "\n".join(rows)
 
 
@@ -99,9 +95,10 @@ def main() -> int:
         print(
             f"deploy request -> live (pre-built image, 1 instance, blue-green, drain {args.drain:g}s, "
             f"n={len(latencies)}): median {statistics.median(latencies):.2f}s  "
-            f"p90 {percentile(latencies, 0.9):.2f}s  max {max(latencies):.2f}s"
+            f"p90 {percentile(latencies, 90):.2f}s  max {max(latencies):.2f}s"
         )
         print(step_table(steps))
+        record("deployer: deploy request → live p90 (pre-built image)", percentile(latencies, 90), "s", at_most=0.3)
 
         if not args.switches:
             return 0
@@ -116,6 +113,7 @@ def main() -> int:
             f"{elapsed:.1f}s ({load.sent / elapsed:.0f} req/s), errors {load.failed}"
             + (f" {dict(errors)}" if errors else "")
         )
+        record(f"deployer: requests failed during {args.switches} switches", load.failed, "requests", at_most=0)
     finally:
         stack.stop()
         client.close()

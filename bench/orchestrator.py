@@ -32,21 +32,19 @@ from pathlib import Path
 import redis
 import requests
 
-from totem import signatures, signed_post
-from totem.api import gunicorn_conf
-from totem.net import free_port
-from totem.waiting import WaitTimeout, wait
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.figures import percentile, record  # noqa: E402
+from totem import signatures, signed_post  # noqa: E402
+from totem.api import gunicorn_conf  # noqa: E402
+from totem.net import free_port  # noqa: E402
+from totem.waiting import WaitTimeout, wait  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 WRK = shutil.which("wrk")
 HOOKS_PER_SECOND = 4000  # distinct hooks made per second of load: more than the server answers
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 class Deployer:
@@ -185,6 +183,9 @@ def ingestion(base: str, workdir: Path, run: str, args: argparse.Namespace, depl
         print(f"  latency {name:<7} {r[name + '_us'] / 1000:8.1f} ms")
     print(f"  other answers   {int(r['other']):8d}      socket errors {sum(errors.values())} {errors}")
     print(f"  deploy requests {len(deployer.arrivals) - deploys_before:8d}      sent by the worker during the load")
+    record("hook ingestion throughput (worker running)", total / seconds, "hooks/s", at_least=1000)
+    record("hook ingestion latency p99", r["p99_us"] / 1000, "ms", at_most=50)
+    record("hooks not answered 202", total - int(r["accepted"]), "hooks", at_most=0)
     if r["wrapped"]:
         print("  note: wrk ran out of distinct hooks and replayed some (answered 200, superseded commits)")
 
@@ -219,6 +220,7 @@ def last_hook_to_deploy(base: str, deployer: Deployer, configs: Path, count: int
     print(f"last hook → deploy request  ({count} jobs, builder hook after ci success)")
     print(f"  median          {statistics.median(latencies) * 1000:8.1f} ms")
     print(f"  p99             {percentile(latencies, 99) * 1000:8.1f} ms")
+    record("last hook → deploy request median", statistics.median(latencies) * 1000, "ms")
 
 
 def wait_scheduled(session: requests.Session, base: str, job: str) -> None:

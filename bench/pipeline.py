@@ -24,6 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.figures import percentile, record  # noqa: E402
 from tests.e2e.demo_run import DemoRun  # noqa: E402
 from totem_demo import layout, timeline  # noqa: E402
 from totem_demo.environment import DEMO_DEFAULTS  # noqa: E402
@@ -34,8 +35,7 @@ BUILD_STEPS = ("checkout", "build", "push", "hook")
 
 
 def p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return percentile(values, 90)
 
 
 def table(samples: list[dict[str, float]], names: list[str], title: str) -> str:
@@ -120,6 +120,8 @@ def main() -> int:
             f"\nhook → live median {statistics.median(hook):.2f}s  p90 {p90(hook):.2f}s; "
             f"deploy request → live (deployer timeline) median {statistics.median(live):.3f}s  p90 {p90(live):.3f}s"
         )
+        record("pipeline: push hook → live median", statistics.median(hook), "s", at_most=1.5)
+        record("pipeline: deploy request → live p90", p90(live), "s", at_most=0.3)
     demo = first_push(first.stdout)
     print(
         f"first push (`totem demo`, cold caches): hook to live {demo.get('hook to live', float('nan')):.2f}s, "

@@ -28,6 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import percentile, record  # noqa: E402
 from totem.contracts import yoda  # noqa: E402
 from totem.net import free_port  # noqa: E402
 from totem.settings import Settings  # noqa: E402
@@ -45,13 +46,9 @@ from yoda_proxy.testing import Backend, ProxyProcess  # noqa: E402
 HOST = "bench.localhost"
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-
-
 def ms(values: list[float]) -> str:
-    return f"median {statistics.median(values) * 1000:7.2f} ms   p99 {p99(values) * 1000:7.2f} ms   (n={len(values)})"
+    median, p99 = statistics.median(values) * 1000, percentile(values, 99) * 1000
+    return f"median {median:7.2f} ms   p99 {p99:7.2f} ms   (n={len(values)})"
 
 
 class Poller:
@@ -145,6 +142,8 @@ def bench_convergence(store, proxy, blue: Backend, green: Backend, switches: int
     print("(1) convergence: etcd write -> first request served by the new backend")
     print(f"    blue-green switch (runtime API, no reload): {ms(runtime)}")
     print(f"    change needing a reload (new upstream):      {ms(reload)}")
+    record("proxy: blue-green switch p99, 1 host", percentile(runtime, 99) * 1000, "ms", at_most=10)
+    record("proxy: change needing a reload p99", percentile(reload, 99) * 1000, "ms", at_most=200)
     time.sleep(0.2)  # the counter moves just after the new worker starts serving
     print(f"    reloads during the reload series: {proxy.status()['reloads'] - before}")
 
@@ -191,6 +190,8 @@ def bench_dropped(store, proxy, blue: Backend, green: Backend, reloads: int, thr
         f"    requests sent {counts['sent']}   non-2xx {counts['non_2xx']}   "
         f"connection errors {counts['conn_errors']}   ({counts['sent'] / elapsed:.0f} req/s)"
     )
+    failed = counts["non_2xx"] + counts["conn_errors"]
+    record(f"proxy: requests failed during {reloads} reloads + {reloads} switches", failed, "requests", at_most=0)
 
 
 def rss_kb(pid: int) -> int:
@@ -287,6 +288,7 @@ def bench_scale_live(store, hosts: int, endpoints: int, switches: int) -> None:
         poller.close()
         print(f"    live proxy through etcd: process start to first acknowledged apply {first:.2f} s")
         print(f"    blue-green switch at this scale: {ms(times)}")
+        record(f"proxy: blue-green switch p99, {hosts} hosts", percentile(times, 99) * 1000, "ms", at_most=10)
     finally:
         proxy.stop()
         store.delete_prefix(proxy.prefix)
