@@ -23,7 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.figures import percentile, record  # noqa: E402
+from bench.figures import percentile, record, table  # noqa: E402
 from tests.fixtures.deployer import images  # noqa: E402
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request  # noqa: E402
 from tests.load import Load  # noqa: E402
@@ -63,16 +63,6 @@ def deploy_until_live(
     return elapsed
 
 
-def step_table(samples: list[dict[str, float]]) -> str:
-    names = [name for _, name, _ in timeline.DEPLOYER_STEPS] + ["request → live"]
-    rows = [f"  {'deployer step':<28} {'median s':>9} {'p90 s':>8}"]
-    for name in names:
-        values = [s[name] for s in samples if name in s]
-        if values:
-            rows.append(f"  {name:<28} {statistics.median(values):>9.3f} {percentile(values, 90):>8.3f}")
-    return "\n".join(rows)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deploys", type=int, default=10)
@@ -97,7 +87,8 @@ def main() -> int:
             f"n={len(latencies)}): median {statistics.median(latencies):.2f}s  "
             f"p90 {percentile(latencies, 90):.2f}s  max {max(latencies):.2f}s"
         )
-        print(step_table(steps))
+        names = [name for _, name, _ in timeline.DEPLOYER_STEPS] + ["request → live"]
+        print(table(steps, names, "deployer step"))
         record("deployer: deploy request → live p90 (pre-built image)", percentile(latencies, 90), "s", at_most=0.3)
 
         if not args.switches:

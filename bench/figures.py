@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 
 FIGURES_ENV = "TOTEM_BENCH_FIGURES"
 
@@ -16,6 +17,16 @@ def percentile(values: list[float], pct: float) -> float:
     """The nearest-rank percentile (`pct` in 0..100) of a non-empty list."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def table(samples: list[dict[str, float]], names: list[str], title: str) -> str:
+    """Seconds per named step over `samples`: n, median and p90, one row a step that has values."""
+    rows = [f"{title:<30} {'n':>3} {'median s':>9} {'p90 s':>8}"]
+    for name in names:
+        values = [s[name] for s in samples if name in s]
+        if values:
+            rows.append(f"{name:<30} {len(values):>3} {statistics.median(values):>9.3f} {percentile(values, 90):>8.3f}")
+    return "\n".join(rows)
 
 
 def record(

@@ -24,7 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.figures import percentile, record  # noqa: E402
+from bench.figures import percentile, record, table  # noqa: E402
 from tests.e2e.demo_run import DemoRun  # noqa: E402
 from totem_demo import layout, timeline  # noqa: E402
 from totem_demo.environment import DEMO_DEFAULTS  # noqa: E402
@@ -36,15 +36,6 @@ BUILD_STEPS = ("checkout", "build", "push", "hook")
 
 def p90(values: list[float]) -> float:
     return percentile(values, 90)
-
-
-def table(samples: list[dict[str, float]], names: list[str], title: str) -> str:
-    rows = [f"{title:<30} {'n':>3} {'median s':>9} {'p90 s':>8}"]
-    for name in names:
-        values = [s[name] for s in samples if name in s]
-        if values:
-            rows.append(f"{name:<30} {len(values):>3} {statistics.median(values):>9.3f} {p90(values):>8.3f}")
-    return "\n".join(rows)
 
 
 def build_record(run: DemoRun, commit: str) -> dict:

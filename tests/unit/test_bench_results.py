@@ -60,3 +60,12 @@ def test_every_benchmark_takes_the_options_run_all_gives_it(bench):
     assert done.returncode == 0, done.stderr
     for option in (arg for arg in bench.args if arg.startswith("--")):
         assert option in done.stdout, f"{bench.name}.py has no {option}"
+
+
+def test_step_table_has_one_row_per_step_with_values():
+    samples = [{"build": 1.0, "push": 0.5}, {"build": 3.0}]
+    text = figures.table(samples, ["build", "push", "absent"], "step")
+    lines = text.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("step")
+    assert lines[1].split() == ["build", "2", "2.000", "3.000"]
+    assert lines[2].split() == ["push", "1", "0.500", "0.500"]
