@@ -43,7 +43,6 @@ SUPERVISE_EVERY = 1.0  # announcements, etcd-back resync, wiring cache
 RESTART_RETRY = 1.0  # a failed HAProxy start is retried this often
 CONFIRM_AFTER = 1.0  # quiet seconds after an incremental apply before the full re-plan confirms it
 CONFIRM_WITHIN = 10.0  # under a steady stream of changes, the full path takes one at the latest this late
-__all__ = ["Reconciler", "runtime_commands"]
 
 
 class Reconciler:

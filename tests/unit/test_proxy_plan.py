@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from yoda_proxy.parse import parse
-from yoda_proxy.plan import build, carry_over, fits, route_key
-from yoda_proxy.reconciler import runtime_commands
+from yoda_proxy.plan import build, carry_over, fits, route_key, runtime_commands
 from yoda_proxy.slots import SlotTable, capacity_for
 
 KEYS = {
