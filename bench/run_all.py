@@ -51,6 +51,7 @@ BENCHES = (
     Bench("image_factory", ("--rounds", "3", "--builds", "4"), 300),
     Bench("deployer", ("--deploys", "10", "--switches", "10"), 300),
     Bench("pipeline", ("--pushes", "5"), 300),
+    Bench("canary", ("--good", "2", "--pause", "3", "--window", "20"), 300),
     Bench("faults", (), 900, optional=True),
     Bench("cluster", ("--batches", "1,10"), 900, optional=True),
 )

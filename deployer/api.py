@@ -1,4 +1,5 @@
-"""Routes: deployments in (`POST /apps`), apps and versions out, undeploy, rollback, timelines."""
+"""Routes: deployments in (`POST /apps`), apps and versions out, undeploy, rollback, promote and
+abort of a rollout, timelines."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import redis
 from flask import Blueprint, current_app, jsonify, request
 from kombu.exceptions import OperationalError
 
-from deployer import intake, job_runs, views, wiring
+from deployer import intake, job_runs, traffic, views, wiring
 from deployer.records import add_event
 from deployer.states import ACTIVE, Event
 from totem.api import ApiError, json_body, require_token
@@ -29,6 +30,17 @@ ROLLBACK_SCHEMA = {
         "version": {"type": "string", "pattern": VERSION_PATTERN, "description": "default: the previous one"}
     },
 }
+PROMOTE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"full": {"type": "boolean", "description": "skip every remaining step: switch now"}},
+}
+ABORT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"reason": {"type": "string", "maxLength": 200}},
+}
+PROMOTABLE = frozenset({"awaiting-promote", "analysing", "waiting"})  # rollout phases a promote ends
 QUEUE_DOWN = (OperationalError, redis.RedisError, OSError)
 
 
@@ -134,8 +146,56 @@ def show_app(name: str):
             "live": live,
             "deployments": [views.summary(r) for r in reversed(records)],
             "schedule": job_runs.view(ctx, next((r for r in records if r["id"] == live), None)),
+            "rollout": views.rollout(records),
+            "traffic": traffic.state(ctx, name),
         }
     )
+
+
+def _control(name: str, action: str, what: str, change) -> dict:
+    """Apply `change(record) -> control fields or None` to the app's deployment in progress (read by
+    the lifecycle between steps and by a rollout every second); 409 `nothing_to_<action>` otherwise."""
+    active = [r for r in _records_of(name) if r["state"] in ACTIVE]
+
+    def update(record: dict):
+        fields = change(record) if record["state"] in ACTIVE else None
+        if fields is None:
+            return None, None
+        event = fields.pop("event")
+        record["control"] = {**(record.get("control") or {}), **fields, "by": "operator"}
+        add_event(record, event, **fields)
+        return record, record
+
+    updated = _runtime().ctx.records.update(active[-1]["id"], update) if active else None
+    if updated is None:
+        raise ApiError(409, f"nothing_to_{action}", f"{name} has no {what}")
+    return {"name": name, "deployment": views.summary(updated), "action": action}
+
+
+@blueprint.post("/apps/<name>/promote")
+@require_token
+def promote(name: str):
+    """End the rollout's current wait (a manual step, the preview gate, a step's pause), or all of them."""
+    full = bool(intake.check(json_body() if request.content_length else {}, PROMOTE_SCHEMA).get("full"))
+
+    def change(record: dict) -> dict | None:
+        shown = record.get("rollout") or {}
+        if shown.get("phase") not in PROMOTABLE:
+            return None
+        return {"event": Event.PROMOTE_REQUESTED, "promote": shown.get("step"), "full": full}
+
+    return jsonify(_control(name, "promote", "rollout waiting to be promoted", change)), 202
+
+
+@blueprint.post("/apps/<name>/abort")
+@require_token
+def abort(name: str):
+    """Stop the deployment in progress: its canary gets no more traffic, its instances go, FAILED."""
+    reason = intake.check(json_body() if request.content_length else {}, ABORT_SCHEMA).get("reason") or "operator"
+    answer = _control(
+        name, "abort", "deployment in progress", lambda r: {"event": Event.ABORT_REQUESTED, "abort": reason}
+    )
+    return jsonify(answer), 202
 
 
 @blueprint.get("/apps/<name>/versions")

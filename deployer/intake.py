@@ -88,6 +88,24 @@ def _schedule(value: str | None) -> str | None:
     return value.strip()
 
 
+def _rollout(deployment: dict) -> dict | None:
+    """Canary mode: its steps (pause in seconds, None for manual), checks (None: the defaults)."""
+    if deployment["mode"] != "canary":
+        return None
+    canary = deployment["canary"]
+    steps = []
+    for index, step in enumerate(canary["steps"]):
+        pause = step.get("pause", "30s")
+        path = f"body.deployment.canary.steps[{index}].pause"
+        steps.append({"weight": int(step["weight"]), "pause": None if pause == "manual" else _duration(pause, path)})
+    return {"steps": steps, "checks": canary.get("analysis"), "min_requests": int(canary["min-requests"])}
+
+
+def _preview(deployment: dict) -> dict | None:
+    preview = deployment["preview"]
+    return {"prefix": preview["host-prefix"], "gate": preview["gate"]} if preview["enabled"] else None
+
+
 def plan(request: dict) -> dict[str, Any]:
     """What the lifecycle needs, from a request with its defaults filled in (a 400 when unusable)."""
     deployment = request["deployment"]
@@ -124,6 +142,8 @@ def plan(request: dict) -> dict[str, Any]:
         "attempts": int(check["attempts"]),
         "port": port,
         "ab_weight": int(deployment["ab-weight"]),
+        "rollout": _rollout(deployment),
+        "preview": _preview(deployment) if not schedule else None,
         "schedule": schedule,
         **({"ignored_proxy_hosts": ignored} if ignored else {}),
         "upstream_config": upstream,
@@ -172,6 +192,8 @@ def new_record(ctx, request: dict | Prepared, scheduler: str | None = None) -> R
         "error": None,
         "events": [],
     }
+    if spec["rollout"] or spec["preview"]:
+        record["rollout"] = {"phase": "starting", "step": None, "weight": 0}
     meta = request["meta-info"]
     add_event(record, Event.NEW_DEPLOYMENT, job=meta.get("job-id"), git=meta.get("git"))
     return record

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from deployer import gating, job_runs, notify, relocation, wiring
+from deployer import gating, job_runs, notify, relocation, rollout, wiring
 from deployer.decommission import decommission, remove_instances
 from deployer.records import Record, add_event, has_event, with_fields
 from deployer.secrets import decrypt_environment
@@ -60,7 +60,11 @@ class Lifecycle:
                 for event, step in self.steps(record):
                     if not has_event(record, event):
                         self.keep_going()
-                        details = step(self.records.get(deployment_id)) or {}
+                        current = self.records.get(deployment_id)
+                        aborted = (current.get("control") or {}).get("abort")
+                        if aborted is not None:
+                            raise gating.GateFailed(f"aborted by {current['control'].get('by', 'operator')}: {aborted}")
+                        details = step(current) or {}
                         record = self.event(
                             record, event, State.PROMOTED if event is Event.DEPLOYMENT_PROMOTED else None, **details
                         )
@@ -73,6 +77,8 @@ class Lifecycle:
                     f"{type(exc).__name__}: {exc}" if not isinstance(exc, gating.GateFailed) else str(exc),
                 )
             self.records.set_live(record["app"], deployment_id)
+            if record.get("rollout") is not None:
+                rollout.Rollout(self).show(record, phase="promoted", step=None, weight=100)
             self._notify(record, Level.SUCCESS, "promoted")
             return record
 
@@ -91,6 +97,13 @@ class Lifecycle:
             (Event.INSTANCES_RUNNING, self.wait_running),
             (Event.NODES_DISCOVERED, self.discover),
             (Event.CHECK_PASSED, self.check),
+        ]
+        progressive = rollout.Rollout(self)
+        if record["spec"].get("preview"):
+            steps.append((Event.PREVIEW_READY, progressive.preview))
+        if record["spec"].get("rollout"):
+            steps.append((Event.ROLLOUT_COMPLETE, progressive.canary))
+        steps += [
             (Event.WIRED, self.wire),
             (Event.PROXIES_APPLIED, self.wait_proxies),
             (Event.DRAINED, self.drain),
@@ -215,6 +228,8 @@ class Lifecycle:
         def change(r: Record) -> tuple[Record, Record]:
             r["state"], r["error"] = State.FAILED, reason
             r.pop("failing", None)
+            if r.get("rollout") is not None:  # the dashboard's rollout panel says how it ended
+                r["rollout"].update(phase="aborted" if rollout.started(r) else "failed", reason=reason)
             add_event(r, Event.DEPLOYMENT_FAILED, **details)
             return r, r
 

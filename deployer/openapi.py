@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import current_app
 
-from deployer import api, intake
+from deployer import api, api_traffic, intake
 from deployer.job_runs import MAX_RUNS, RUN_STATES
 from deployer.proxy_spec import PROXY_SCHEMA
 from deployer.schedulers.base import OUTPUT_LIMIT
 from deployer.settings import DeployerSettings
-from deployer.states import Event, State
+from deployer.states import ROLLOUT_PHASES, Event, State
 from totem.api import openapi
 from totem.api.openapi import nullable, obj, operation, path_param, ref, service_paths
 from totem.api.validation import MAX_DEPTH
@@ -53,7 +53,7 @@ SUMMARY_PROPERTIES: dict[str, Any] = {
     "app": {"type": "string", "pattern": NAME_PATTERN},
     "version": {"type": "string", "pattern": VERSION_PATTERN},
     "state": ref("State"),
-    "mode": {"enum": ["blue-green", "red-green", "a/b"]},
+    "mode": {"enum": ["blue-green", "red-green", "a/b", "canary"]},
     "scheduler": {"enum": ["docker", "swarm", "fleet"]},
     "upstream": {"type": "string", "description": "<app>-<version>-<port>"},
     "created": TIMESTAMP,
@@ -160,6 +160,33 @@ def schemas(request: dict) -> dict[str, Any]:
                 "schedule": nullable(
                     {**ref("Schedule"), "description": "the live deployment's, when it is a scheduled job"}
                 ),
+                "rollout": nullable({**ref("Rollout"), "description": "the newest deployment's canary or preview"}),
+                "traffic": {"type": "object", "description": "maintenance and pause of the app's hosts"},
+            },
+        ),
+        "Rollout": obj(
+            ["deployment", "version", "strategy", "phase", "step", "steps", "weight", "analysis", "samples"],
+            {
+                "deployment": {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN},
+                "version": {"type": "string"},
+                "strategy": {"enum": ["canary", "blue-green"]},
+                "phase": {"enum": list(ROLLOUT_PHASES)},
+                "step": nullable({"type": "integer", "description": "0-based; -1: the preview gate"}),
+                "steps": {"type": "array", "items": {"type": "object"}},
+                "weight": {"type": "integer", "minimum": 0, "maximum": 100, "description": "% to the new version"},
+                "analysis": {"type": "array", "items": {"type": "object"}, "description": "the last verdict"},
+                "requests": nullable({"type": "number", "description": "canary requests in the last window"}),
+                "samples": {"type": "array", "items": {"type": "object"}, "description": "canary vs stable"},
+                "preview": nullable({"type": "object"}),
+                "reason": nullable({"type": "string"}),
+            },
+        ),
+        "Control": obj(
+            ["name", "deployment", "action"],
+            {
+                "name": {"type": "string"},
+                "deployment": ref("DeploymentSummary"),
+                "action": {"enum": ["promote", "abort"]},
             },
         ),
         "Schedule": obj(
@@ -191,6 +218,57 @@ def schemas(request: dict) -> dict[str, Any]:
             ["schemas"],
             {"schemas": {"type": "object", "additionalProperties": {"type": "string"}, "description": "name → URL"}},
         ),
+    }
+
+
+def traffic_paths() -> dict[str, Any]:
+    """Maintenance, pause and resume (deployer/api_traffic.py): 200 once every live proxy applied it."""
+    switch = obj(
+        ["app", "hosts", "revision", "proxies"],
+        {
+            "app": {"type": "string", "pattern": NAME_PATTERN},
+            "hosts": {"type": "array", "items": {"type": "string"}, "description": "the live version's hosts"},
+            "maintenance": nullable(obj(["retry-after"], {"retry-after": {"type": "integer", "minimum": 1}})),
+            "paused": nullable(obj(["max"], {"max": {"type": "number", "exclusiveMinimum": 0}})),
+            "revision": {"type": "string", "description": "the /yoda revision every proxy acknowledged"},
+            "proxies": {"type": "array", "items": {"type": "string"}, "description": "the proxy nodes that did"},
+        },
+    )
+    done = ("applied by every live proxy", switch)
+
+    def op(summary: str, body: dict | None) -> dict:
+        errors = ("400", "401", "404", "409", "413", "415", "503") if body else ("401", "404", "409", "503")
+        found = operation(
+            summary + "; 409 without a live version that routes a host; 503 (with the state etcd "
+            "holds in details) when a proxy did not apply it in time",
+            {"200": done},
+            *errors,
+            body=body,
+            write=True,
+        )
+        return openapi.retry_after(found, "503")
+
+    return {
+        "/apps/{name}/maintenance": {
+            "parameters": [APP],
+            "post": op(
+                "Serve a 503 maintenance page with Retry-After on the app's hosts, or stop",
+                api_traffic.MAINTENANCE_SCHEMA,
+            ),
+        },
+        "/apps/{name}/pause": {
+            "parameters": [APP],
+            "post": optional_body(
+                op(
+                    "Hold the app's new requests at the proxies (not refused) until resumed or `max` passes",
+                    api_traffic.PAUSE_SCHEMA,
+                )
+            ),
+        },
+        "/apps/{name}/resume": {
+            "parameters": [APP],
+            "post": op("Let the held and new requests through", None),
+        },
     }
 
 
@@ -283,6 +361,45 @@ def document(request: dict | None = None) -> dict:
                     )
                 ),
             },
+            "/apps/{name}/promote": {
+                "parameters": [APP],
+                "post": optional_body(
+                    operation(
+                        "End the rollout's current wait (a manual step, a step's pause, the preview gate), or with "
+                        "`full` every remaining step; 409 when no rollout waits",
+                        {"202": ("promote recorded; the worker moves on within a second", ref("Control"))},
+                        "400",
+                        "401",
+                        "404",
+                        "409",
+                        "413",
+                        "415",
+                        "503",
+                        body=api.PROMOTE_SCHEMA,
+                        write=True,
+                    )
+                ),
+            },
+            "/apps/{name}/abort": {
+                "parameters": [APP],
+                "post": optional_body(
+                    operation(
+                        "Stop the deployment in progress: routes back to the stable version, instances removed, "
+                        "FAILED with the reason; 409 when none is in progress",
+                        {"202": ("abort recorded", ref("Control"))},
+                        "400",
+                        "401",
+                        "404",
+                        "409",
+                        "413",
+                        "415",
+                        "503",
+                        body=api.ABORT_SCHEMA,
+                        write=True,
+                    )
+                ),
+            },
+            **traffic_paths(),
             "/deployments/{id}": {
                 "parameters": [DEPLOYMENT_ID],
                 "get": operation(

@@ -28,6 +28,13 @@ class Event(StrEnum):
     INSTANCES_RUNNING = "INSTANCES_RUNNING"
     NODES_DISCOVERED = "NODES_DISCOVERED"
     CHECK_PASSED = "CHECK_PASSED"
+    PREVIEW_READY = "PREVIEW_READY"  # the preview hosts serve the new version (and its gate opened)
+    CANARY_WEIGHT_SET = "CANARY_WEIGHT_SET"  # a canary step's weight applied on every proxy
+    ANALYSIS_PASSED = "ANALYSIS_PASSED"  # a canary step judged good (or promoted by the operator)
+    ANALYSIS_FAILED = "ANALYSIS_FAILED"  # a canary step judged bad: the failing checks, values, thresholds
+    ROLLOUT_COMPLETE = "ROLLOUT_COMPLETE"  # every canary step passed: the switch comes next
+    PROMOTE_REQUESTED = "PROMOTE_REQUESTED"  # the operator ended a wait (manual step, preview gate)
+    ABORT_REQUESTED = "ABORT_REQUESTED"  # the operator asked to stop the deployment
     WIRED = "WIRED"
     PROXIES_APPLIED = "PROXIES_APPLIED"
     DRAINED = "DRAINED"
@@ -44,3 +51,17 @@ class Event(StrEnum):
     ORPHAN_REMOVED = "ORPHAN_REMOVED"
     ENDPOINT_REPAIRED = "ENDPOINT_REPAIRED"  # reconcile registered an endpoint yoda-discover had not
     DRIFT = "DRIFT"
+
+
+# Where a canary or preview rollout is (the record's `rollout.phase`; deployer/rollout.py)
+ROLLOUT_PHASES = (
+    "starting",  # instances starting and checked; no traffic yet
+    "previewing",  # the preview hosts serve the new version
+    "awaiting-promote",  # a manual step or the preview gate waits for `promote`
+    "analysing",  # a step's weight is live and judged
+    "waiting",  # the app's traffic is paused at the proxy: the step's clock stands still
+    "switching",  # every step passed: the blue-green switch to 100 %
+    "promoted",
+    "aborted",  # its analysis failed or the operator aborted, after traffic reached it
+    "failed",  # failed before any traffic reached it
+)

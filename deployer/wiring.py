@@ -4,7 +4,8 @@ Only keys this app owns are written or removed: locations `<app>_<loc>` and alia
 (app names hold no "_"), upstreams `<app>-<version>-<port>`. Other apps' keys on a shared host
 are never touched. A host's own setting `hosts/<host>/x-frame-options` is written (always, the
 default DENY too) by every app wiring the host, so on a shared host the last one wired sets it;
-it is removed once no app has a location or alias left on the host.
+it is removed once no app has a location or alias left on the host, and so are the host's
+maintenance and pause switches (deployer/traffic.py), which `apply` never touches otherwise.
 """
 
 from __future__ import annotations
@@ -46,11 +47,23 @@ def frame_key(yoda: str, host: str) -> str:
     return layout.host_prefix(yoda, host) + layout.X_FRAME_OPTIONS
 
 
-def desired(yoda: str, record: Record, canary: str | None = None, base_upstream: str | None = None) -> dict[str, str]:
-    """The keys that route this app's hosts to the record's upstream (or, for a/b, split it)."""
+def desired(
+    yoda: str,
+    record: Record,
+    canary: str | None = None,
+    base_upstream: str | None = None,
+    weight: int | None = None,
+    preview_prefix: str = "",
+) -> dict[str, str]:
+    """The keys that route this app's hosts to the record's upstream, or split them: `base_upstream`
+    keeps the rest while `canary` gets `weight` % (a/b: the spec's ab-weight). `preview_prefix`: the
+    same routes on `<prefix><host>` without aliases (a preview host)."""
     keys: dict[str, str] = {}
     app = record["app"]
-    for host, entry in record["spec"]["wiring"].items():
+    for wired, entry in record["spec"]["wiring"].items():
+        host = preview_prefix + wired
+        if preview_prefix:
+            entry = {**entry, "aliases": []}
         if entry["aliases"] or entry["locations"]:  # a host this app routes nothing on is not its to set
             keys[frame_key(yoda, host)] = entry.get("x-frame-options", X_FRAME_DEFAULT)  # written even when DENY
         for index, alias in enumerate(entry["aliases"]):
@@ -66,8 +79,14 @@ def desired(yoda: str, record: Record, canary: str | None = None, base_upstream:
                 keys.update((layout.location_acl_key(yoda, host, loc_id, kind, acl), acl) for acl in acls)
             if canary:
                 keys[layout.location_key(yoda, host, loc_id, layout.CANARY_UPSTREAM)] = canary
-                keys[layout.location_key(yoda, host, loc_id, layout.CANARY_WEIGHT)] = str(record["spec"]["ab_weight"])
+                share = record["spec"]["ab_weight"] if weight is None else weight
+                keys[layout.location_key(yoda, host, loc_id, layout.CANARY_WEIGHT)] = str(share)
     return keys
+
+
+def preview_hosts(record: Record) -> list[str]:
+    preview = record["spec"].get("preview")
+    return sorted(preview["prefix"] + host for host in record["spec"]["wiring"]) if preview else []
 
 
 def apply(store, yoda: str, app: str, keys: dict[str, str]) -> None:
@@ -89,14 +108,16 @@ def unwire(store, yoda: str, app: str) -> None:
 
 
 def _drop_unrouted_settings(store, yoda: str, removed: list[str]) -> None:
-    """A host's x-frame-options outlives no app: removed once the host has no location or alias left."""
+    """A host's x-frame-options, maintenance and pause outlive no app: removed once the host has no
+    location or alias left (a redeploy on the same hosts keeps them)."""
     hosts = {parsed.host for parsed in (layout.parse_host_key(yoda, key) for key in removed) if parsed}
     if not hosts:
         return
     left = (layout.parse_host_key(yoda, key) for key in store.list(layout.hosts_prefix(yoda)))
     routed = {parsed.host for parsed in left if parsed}
     for host in sorted(hosts - routed):
-        store.delete(frame_key(yoda, host))
+        for field in (layout.X_FRAME_OPTIONS, *layout.HOST_FLAGS):  # maintenance and pause (traffic.py) too
+            store.delete(layout.host_setting_key(yoda, host, field))
 
 
 def routed_upstreams(store, yoda: str, app: str) -> set[str]:

@@ -207,6 +207,7 @@ class Settings(EnvSettings):
     orchestrator_url: str = setting("TOTEM_ORCHESTRATOR_URL", "http://127.0.0.1:9400")
     deployer_url: str = setting("TOTEM_DEPLOYER_URL", "http://127.0.0.1:9000")
     image_factory_url: str = setting("TOTEM_IMAGE_FACTORY_URL", "http://127.0.0.1:9300")
+    prometheus_url: str = setting("TOTEM_PROMETHEUS_URL", "http://127.0.0.1:9090", parse=base_url)  # canary analysis
     yoda_base: str = setting("YODA_BASE", "/yoda", parse=key_prefix)
     git_url_template: str = setting("TOTEM_GIT_URL_TEMPLATE", "https://github.com/{owner}/{repo}.git")
     scheduler: str = setting("TOTEM_SCHEDULER", "docker")

@@ -1,7 +1,9 @@
-"""The deployer's API: apps, versions, deployments, rollback, undeploy."""
+"""The deployer's API: apps, versions, deployments, rollback, undeploy, and the operator's controls of a
+rollout (promote, abort) and of an app's traffic (pause, resume, maintenance)."""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
 from totem_client.base import ServiceClient
@@ -9,6 +11,17 @@ from totem_client.base import ServiceClient
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def _number_or_text(value: str | float) -> str | float:
+    """A bare number of seconds as a number ("45" → 45.0), a duration with its unit as it is."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value.strip()
+        return number if math.isfinite(number) else value.strip()
+    return value
 
 
 class DeployerClient(ServiceClient):
@@ -37,3 +50,25 @@ class DeployerClient(ServiceClient):
     def undeploy(self, name: str, version: str | None = None) -> dict:
         path = f"/apps/{_seg(name)}" + (f"/versions/{_seg(version)}" if version else "")
         return self.request("DELETE", path, auth=True)
+
+    def promote(self, name: str, full: bool = False) -> dict:
+        """End the rollout's current wait (a manual pause, a preview gate); `full`: switch to 100 % now."""
+        return self.request("POST", f"/apps/{_seg(name)}/promote", json={"full": full}, auth=True)["deployment"]
+
+    def abort(self, name: str, reason: str | None = None) -> dict:
+        body = {"reason": reason} if reason else {}
+        return self.request("POST", f"/apps/{_seg(name)}/abort", json=body, auth=True)["deployment"]
+
+    def pause(self, name: str, max: str | float | None = None) -> dict:
+        """Hold new requests at the proxy for at most `max` ("30s", "2m" or seconds; the deployer's default)."""
+        body = {"max": _number_or_text(max)} if max is not None else {}
+        return self.request("POST", f"/apps/{_seg(name)}/pause", json=body, auth=True)
+
+    def resume(self, name: str) -> dict:
+        return self.request("POST", f"/apps/{_seg(name)}/resume", json={}, auth=True)
+
+    def maintenance(self, name: str, enabled: bool, retry_after: int | None = None) -> dict:
+        body: dict = {"enabled": enabled}
+        if retry_after is not None:
+            body["retry-after"] = retry_after
+        return self.request("POST", f"/apps/{_seg(name)}/maintenance", json=body, auth=True)

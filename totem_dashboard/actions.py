@@ -1,4 +1,5 @@
-"""Rollback, redeploy and undeploy: a confirmation page, then a CSRF-checked POST with the operator's token."""
+"""Every operator action of the dashboard (rollback, redeploy, undeploy; promote, abort; pause, resume,
+maintenance on/off): a confirmation page, then a CSRF-checked POST with the operator's token."""
 
 from __future__ import annotations
 
@@ -6,10 +7,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from totem_client import ServiceError
 from totem_dashboard import security
+from totem_dashboard.action_calls import CALLS
 from totem_dashboard.render import clients
 
 blueprint = Blueprint("actions", __name__)
-ACTIONS = {"rollback": "Roll back", "redeploy": "Redeploy", "undeploy": "Undeploy"}
+ACTIONS = {
+    "rollback": "Roll back",
+    "redeploy": "Redeploy",
+    "undeploy": "Undeploy",
+    "promote": "Promote",
+    "abort": "Abort",
+    "pause": "Pause",
+    "resume": "Resume",
+    "maintenance-on": "Maintenance on",
+    "maintenance-off": "Maintenance off",
+}
+DANGER = frozenset({"undeploy", "abort", "maintenance-on"})
 
 
 def _action(action: str) -> str:
@@ -26,7 +39,9 @@ def confirm(name: str, action: str):
         name=name,
         action=_action(action),
         label=ACTIONS[action],
+        danger=action in DANGER,
         version=request.args.get("version", "").strip()[:128],
+        full=request.args.get("full") == "1",
         app=app,
     )
 
@@ -39,22 +54,9 @@ def act(name: str, action: str):
         return render_template("refused.html", name=name, reason="Sign in with the API token to act."), 401
     if not security.csrf_ok(request.form.get("csrf")):
         return render_template("refused.html", name=name, reason="The form expired; reload and try again."), 400
-    version = request.form.get("version", "").strip()[:128] or None
     deployer = clients().deployer.with_token(token)
     try:
-        if action == "rollback":
-            done = deployer.rollback(name, version)
-            flash(f"Rollback of {name} to {done['version']} requested ({done['id']}).", "ok")
-        elif action == "redeploy":
-            live = deployer.app(name).get("live")
-            target = version or (deployer.deployment(live)["version"] if live else None)
-            if not target:
-                raise ServiceError("dashboard", 409, "nothing_live", f"{name} has no live version to redeploy")
-            done = deployer.rollback(name, target)
-            flash(f"Redeploy of {name} {target} requested ({done['id']}).", "ok")
-        else:
-            deployer.undeploy(name, version)
-            flash(f"Undeploy of {name}{' ' + version if version else ''} requested.", "ok")
+        flash(CALLS[action](deployer, name, request.form), "ok")
     except ServiceError as exc:
         if exc.status in (401, 403):
             return render_template("refused.html", name=name, reason=f"The deployer refused: {exc.message}"), 401

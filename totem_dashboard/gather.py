@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from deployer.states import State
+from deployer.states import ACTIVE, State
 from totem_client import Clients, ServiceError
-from totem_dashboard import timeline
+from totem_dashboard import rollout_chart, timeline
 from totem_dashboard.times import epoch
 
 
@@ -128,7 +128,19 @@ def app_page(clients: Clients, name: str) -> dict:
         "wiring": wiring_of(live or current),
         "instances": instances_of(live or current),
         "health": health_of(live or current or {}),
+        "rollout": app.get("rollout"),
+        "preview_hosts": preview_hosts(app.get("rollout")),
+        "traffic": app.get("traffic") or {},
+        "charts": rollout_chart.charts((app.get("rollout") or {}).get("samples")),
+        "in_progress": any(d.get("state") in ACTIVE for d in summaries),
     }
+
+
+def preview_hosts(rollout: dict | None) -> list[str]:
+    """The rollout's preview host names: `preview` is {"host": h} or {"hosts": [h, ...]}."""
+    preview = (rollout or {}).get("preview") or {}
+    hosts = preview.get("hosts") or ([preview["host"]] if preview.get("host") else [])
+    return [str(h) for h in hosts]
 
 
 def wiring_of(record: dict | None) -> list[dict]:

@@ -58,3 +58,7 @@ def registry(base_url: str) -> bool:
 
 def moto(base_url: str) -> bool:
     return http_status(f"{base_url}/moto-api/") is not None
+
+
+def prometheus(base_url: str) -> bool:
+    return http_status(f"{base_url}/-/ready") == 200

@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from totem.contracts import yoda
 from totem.settings import Settings
-from totem_stack import health
+from totem_stack import health, supervise
+from totem_stack import prometheus as prom
 
 DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:5001"
 # dockerd and containerd put unix sockets under --exec-root (the longest ends in
@@ -231,7 +233,42 @@ def moto(settings: Settings, home: StackHome) -> Service:
     )
 
 
-DEFINITIONS = (etcd, redis, docker, registry, moto)
+def prometheus_targets(settings: Settings, home: StackHome) -> Service:
+    """Keeps Prometheus' targets file in step with the proxy nodes in etcd (totem_stack/prometheus.py),
+    under the supervisor: started again when it dies."""
+    targets = home.data("prometheus") / "targets" / "yoda-proxies.json"
+    return Service(
+        "prometheus_targets",
+        program=supervise.PROGRAM,
+        package=None,
+        address=yoda.proxy_nodes_prefix(settings.yoda_base),
+        argv=tuple(supervise.command([sys.executable, "-m", "totem_stack.prometheus", str(targets)])),
+        healthy=partial(prom.targets_fresh, targets),
+        dirs=(targets.parent,),
+        timeout=15,
+    )
+
+
+def prometheus(settings: Settings, home: StackHome) -> Service:
+    host, port = host_port(settings.prometheus_url, 9090)
+    address = join_host_port(host, port)
+    data = home.data("prometheus")
+    conf = data / "prometheus.yml"
+    return Service(
+        "prometheus",
+        program="prometheus",
+        package="prometheus",
+        address=address,
+        argv=prom.argv(conf, data / "tsdb", address),
+        healthy=partial(health.prometheus, f"http://{address}"),
+        local=is_loopback(host),
+        tcp=(host, port),
+        files={conf: prom.render_config(targets_file=data / "targets" / "yoda-proxies.json")},
+        dirs=(data,),
+    )
+
+
+DEFINITIONS = (etcd, redis, docker, registry, moto, prometheus_targets, prometheus)
 NAMES = tuple(define.__name__ for define in DEFINITIONS)
 
 

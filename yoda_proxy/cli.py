@@ -85,6 +85,8 @@ def run(opts: ProxySettings, stop: threading.Event) -> int:
         "https": opts.https.port,
         "admin": opts.admin.port,
     }
+    if opts.admin.host not in ("0.0.0.0", "::", info["address"]):  # Prometheus scrapes the admin /metrics
+        info["admin_address"] = opts.admin.host
     announcer = Announcer(store, opts.prefix, opts.node, info, opts.lease_ttl)
     reconciler = Reconciler(store, opts, announcer)
     admin = None

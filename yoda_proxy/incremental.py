@@ -1,13 +1,14 @@
 """The hot path: a change that only rewrites runtime state of what is already declared.
 
-A blue-green switch (a location's `upstream`), a canary share, a host's X-Frame-Options, an
-upstream's endpoints within its slots, a new `revision`: `patch()` rebuilds only the entities
-that changed, with the parser's own functions, and returns exactly the wiring `parse()` would
-give, the plan `build()` would give and the runtime commands between the two, touching only
-those entities. At 1,000 hosts that is well under a millisecond, where parsing and planning
-the whole tree costs tens. Anything it cannot prove the same (an entity that is new, gone,
-invalid or noted, an alias or host name, a mode or health check, a backend outgrowing its
-slots, an endpoint going into grace, another flat key) returns None: the full path applies it.
+A blue-green switch (a location's `upstream`), a canary share, a host's X-Frame-Options,
+maintenance or pause, an upstream's endpoints within its slots, a new `revision`: `patch()`
+rebuilds only the entities that changed, with the parser's own functions, and returns exactly
+the wiring `parse()` would give, the plan `build()` would give and the runtime commands
+between the two, touching only those entities. At 1,000 hosts that is well under a
+millisecond, where parsing and planning the whole tree costs tens. Anything it cannot prove
+the same (an entity that is new, gone, invalid or noted, an alias or host name, a mode or
+health check, a backend outgrowing its slots, an endpoint going into grace, another flat key)
+returns None: the full path applies it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from yoda_proxy.grace import Grace
 from yoda_proxy.keytree import HOSTS, UPSTREAMS, KeyTree
 from yoda_proxy.model import Host, Invalid, Upstream, Wiring
 from yoda_proxy.parse import bad_upstreams, location_errors, parse_host, parse_upstream
-from yoda_proxy.plan import MAPS, Plan, backend_name, host_routes, runtime_commands
+from yoda_proxy.plan import MAPS, Plan, backend_name, host_flags, host_routes, runtime_commands
 from yoda_proxy.slots import SlotTable
 
 
@@ -84,6 +85,12 @@ def patch(
             del routes[route]
         routes.update(after)
         touched["routes"] |= before.keys() | after.keys()
+        flags = host_flags(host)  # maintenance and pause: the host's name is its key (checked by _host)
+        if flags is None:
+            plan.maps["flags"].pop(host.name, None)
+        else:
+            plan.maps["flags"][host.name] = flags
+        touched["flags"].add(host.name)
     for up in upstreams.values():
         name = backend_name(up.name)
         grown = slots.assign(name, [node for node, _, _ in up.endpoints])

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, overload
 
+from totem.contracts.yoda import MAX_PAUSE, MAX_RETRY_AFTER
 from yoda_proxy.errors import ProxyError
 from yoda_proxy.resolve import lookup
 
@@ -23,6 +24,7 @@ SEGMENT = re.compile(r"^[!-.0-~]{1,255}$")  # any printable key segment (no "/",
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 PATH = re.compile(r"^/[A-Za-z0-9._~!$'()*+,=:@%/-]*$")
 DURATION = re.compile(r"^(\d+)(ms|s|m)?$")
+SECONDS = re.compile(r"^\d{1,6}(\.\d{1,3})?$")
 TRUE = {"1", "true", "yes", "on"}
 MODES = ("http", "tcp")
 DEFAULT_ACL = "public"
@@ -55,6 +57,8 @@ class Host:
     locations: tuple[Location, ...] = ()
     frame_options: str = DEFAULT_FRAME_OPTIONS  # X-Frame-Options added to responses without one; "off": none
     alias_ids: tuple[tuple[str, str], ...] = ()  # (etcd id, alias): so a clash names the key that lost
+    maintenance: int | None = None  # Retry-After seconds of the 503 maintenance page; None: serving
+    pause_ms: int = 0  # a paused host's requests are held this long at most; 0: not paused
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,21 @@ def frame_options(value: str) -> str:
     if option is None:
         raise Invalid(f"x-frame-options {value!r} must be DENY, SAMEORIGIN or off")
     return option
+
+
+def retry_after(value: str) -> int:
+    """hosts/<host>/maintenance: whole seconds, the Retry-After of the maintenance page."""
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_RETRY_AFTER:
+        raise Invalid(f"maintenance {value!r} must be Retry-After seconds from 1 to {MAX_RETRY_AFTER}")
+    return int(text)
+
+
+def pause_ms(value: str) -> int:
+    """hosts/<host>/pause: seconds (decimals allowed) a request is held at most, as milliseconds."""
+    if not SECONDS.match(value.strip()) or not 0 < float(value) <= MAX_PAUSE:
+        raise Invalid(f"pause {value!r} must be seconds above 0 and at most {MAX_PAUSE}")
+    return max(1, round(float(value) * 1000))
 
 
 def hostname(value: str) -> str:

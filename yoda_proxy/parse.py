@@ -37,6 +37,8 @@ from yoda_proxy.model import (
     hostname,
     listener_id,
     name,
+    pause_ms,
+    retry_after,
     segment,
 )
 
@@ -56,6 +58,7 @@ LEGACY_FLAT = {
     "global/hostname": "2015 stats host name: the stats page is on --admin",
     "global/control/reload": "2015 confd reload trigger: every change is applied by itself",
 }
+HOST_FIELDS = (yoda.X_FRAME_OPTIONS, *yoda.HOST_FLAGS)
 LOCATION_FIELDS = (yoda.PATH, yoda.UPSTREAM, yoda.FORCE_SSL, yoda.CANARY_UPSTREAM, yoda.CANARY_WEIGHT)
 UPSTREAM_FIELDS = (yoda.MODE, yoda.HEALTH_URI, yoda.HEALTH_TIMEOUT, yoda.HEALTH_INTERVAL)
 ACL_DIRS = (yoda.ALLOWED + "/", yoda.DENIED + "/")
@@ -145,8 +148,30 @@ def parse_host(
             frame = frame_options(keys[yoda.X_FRAME_OPTIONS])
         except Invalid as exc:
             report(f"{ref}/{yoda.X_FRAME_OPTIONS}: {exc}")
-    note_unknown(ref, keys, (yoda.X_FRAME_OPTIONS,), (yoda.ALIASES + "/", yoda.LOCATIONS + "/"), note)
-    return Host(host, aliases, tuple(locations), frame, alias_ids)
+    kept = previous or Host(host)
+    maintenance = host_flag(keys, yoda.MAINTENANCE, retry_after, ref, report, kept.maintenance)
+    pause = host_flag(keys, yoda.PAUSE, pause_ms, ref, report, kept.pause_ms) or 0
+    note_unknown(ref, keys, HOST_FIELDS, (yoda.ALIASES + "/", yoda.LOCATIONS + "/"), note)
+    return Host(host, aliases, tuple(locations), frame, alias_ids, maintenance, pause)
+
+
+def host_flag(
+    keys: dict[str, str],
+    field: str,
+    read: Callable[[str], int],
+    ref: str,
+    report: Callable[[str], None],
+    kept: int | None,
+) -> int | None:
+    """A host switch that is on while its key is present: its value read, None when absent; a bad
+    value is reported and the previous state (`kept`) stays."""
+    if field not in keys:
+        return None
+    try:
+        return read(keys[field])
+    except Invalid as exc:
+        report(f"{ref}/{field}: {exc}")
+        return kept
 
 
 def parse_upstream(up_id: str, keys: dict[str, str], report: Callable[[str], None], note: Note) -> Upstream:

@@ -2,7 +2,7 @@
 
 - `structure`: what is declared in haproxy.cfg (backends and their slot counts,
   health checks, TCP listeners, ACL lists, certificates, pages). Changing it needs a reload.
-- runtime state: map contents (host, route and listener maps) and server slot
+- runtime state: map contents (host, route, listener and host flag maps) and server slot
   addresses. Changing those is a runtime API update.
 """
 
@@ -17,7 +17,7 @@ from yoda_proxy.model import Health, Host, Listener, Wiring
 from yoda_proxy.slots import SlotTable
 
 UNAVAILABLE = "yoda_unavailable"
-MAPS = ("hosts", "routes", "listeners")
+MAPS = ("hosts", "routes", "listeners", "flags")
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,11 @@ def listener_spec(listener: Listener, acls: dict[str, tuple[str, ...]]) -> Liste
 
 
 def fill_maps(plan: Plan, wiring: Wiring, modes: dict[str, str]) -> None:
-    hosts, routes, listeners = (plan.maps[m] for m in MAPS)
+    hosts, routes, listeners, flags = (plan.maps[m] for m in MAPS)
     for host in sorted(wiring.hosts.values(), key=lambda h: h.name):
         hosts[host.name] = host.name
+        if (value := host_flags(host)) is not None:
+            flags[host.name] = value
     for host in sorted(wiring.hosts.values(), key=lambda h: h.name):
         for alias in host.aliases:
             hosts.setdefault(alias, host.name)
@@ -184,3 +186,11 @@ def host_routes(host: Host, modes: dict[str, str]) -> dict[str, str]:
         )
         routes.setdefault(route_key(host.name, loc.path), value)
     return routes
+
+
+def host_flags(host: Host) -> str | None:
+    """The flags map entry of a host in maintenance or paused: "<Retry-After s>|<longest hold ms>"
+    (0: that one is off); None for the others, which have no entry, so their requests pay one lookup."""
+    if host.maintenance is None and not host.pause_ms:
+        return None
+    return f"{host.maintenance or 0}|{host.pause_ms}"

@@ -1,7 +1,8 @@
 """Render one generation directory: haproxy.cfg, maps, ACL lists, certificates, pages.
 
-Each apply that needs a reload writes a fresh `gen-<n>/` directory; haproxy.cfg in
-the work dir is a symlink switched to it only after `haproxy -c` accepted it.
+Each apply that needs a reload writes a fresh `gen-<n>/` directory (with hold.lua, which holds
+a paused host's requests); haproxy.cfg in the work dir is a symlink switched to it only after
+`haproxy -c` accepted it.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def write_generation(plan: Plan, opts: ProxySettings, work: Path, gen: Path, def
         (gen / "acls" / f"{name}.lst").write_text("".join(f"{c}\n" for c in cidrs))
     for name, pem in plan.certs.items():
         write_private(gen / "certs" / f"{name}.pem", pem)
-    for code in ("403", "404", "503"):
+    for code in ("403", "404", "503", "maintenance"):
         (gen / "pages" / f"{code}.html").write_text(page(plan, code))
+    (gen / "hold.lua").write_text(ENV.get_template("hold.lua.j2").render(flags_map=gen / "flags.map"))
     body = page(plan, "503").encode()
     head = (
         f"HTTP/1.1 {STATUS_LINES['503']}\r\nContent-Type: text/html; charset=utf-8\r\n"

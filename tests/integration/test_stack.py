@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 
 from totem.waiting import wait
 from totem_stack.services import NAMES, docker_exec_root
+from yoda_proxy.testing import ProxyProcess
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dockerd runs as root")
 
@@ -52,6 +54,7 @@ def stack_env(home: Path, etcd_port: int = 12379, redis_url: str = "redis://127.
         "TOTEM_REGISTRY": "127.0.0.1:15000",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:15001",
         "DOCKER_HOST": f"unix://{home}/docker.sock",
+        "TOTEM_PROMETHEUS_URL": "http://127.0.0.1:19090",
     }
 
 
@@ -70,7 +73,7 @@ def first_up(env):
     return result
 
 
-def test_up_starts_all_five_and_status_reports_up(env, first_up):
+def test_up_starts_all_and_status_reports_up(env, first_up):
     lines = lines_by_service(first_up.stdout)
     assert all("started (pid" in lines[name] for name in NAMES), first_up.stdout
     status = stack(env, "status")
@@ -110,6 +113,24 @@ def test_killed_service_shows_down_until_up_restarts_it(env, first_up):
     assert "started" in lines_by_service(restarted.stdout)["registry"]
     assert status_json(env)["registry"]["pid"] != killed
     assert status_json(env)["etcd"]["pid"] == before["etcd"]["pid"]
+
+
+def test_prometheus_scrapes_the_proxies_announced_in_etcd(env, first_up):
+    """The targets writer puts a yoda-proxy announced under YODA_BASE into Prometheus' file_sd."""
+    proxy = ProxyProcess(etcd_url=env["TOTEM_ETCD_URL"], base="/yoda").start()
+    prometheus = env["TOTEM_PROMETHEUS_URL"]
+    try:
+
+        def target_up() -> bool:
+            targets = requests.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+            return any(t["labels"].get("node") == proxy.node and t["health"] == "up" for t in targets)
+
+        wait(target_up, timeout=30, interval=0.2, ignoring=(requests.RequestException,))
+        query = f'haproxy_backend_http_requests_total{{node="{proxy.node}"}}'
+        answer = requests.get(f"{prometheus}/api/v1/query", params={"query": query}, timeout=5).json()
+        assert answer["status"] == "success" and answer["data"]["result"], answer
+    finally:
+        proxy.stop()
 
 
 def test_down_stops_everything_it_started(env, first_up):

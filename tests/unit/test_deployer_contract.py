@@ -18,6 +18,7 @@ from tests.fixtures.deployer.service import AUTH, MINIMAL, deployer_app
 from tests.openapi_contract import check_answer, documented, served
 from tests.unit.test_config_hierarchy import load
 from totem.contracts import deploy_request as contract
+from totem.contracts.canary import DEFAULT_STEPS
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -46,6 +47,8 @@ def test_the_minimal_request_is_accepted_and_shown_with_its_defaults(service):
         "stop": {"timeout": "30s"},
         "drain": 3.0,  # TOTEM_DEPLOYER_DRAIN
         "ab-weight": 50,
+        "canary": {"steps": DEFAULT_STEPS, "min-requests": 20},  # read only in mode canary
+        "preview": {"enabled": False, "host-prefix": "preview.", "gate": "auto"},
     }
     assert request["templates"] == MINIMAL["templates"]
     assert request["proxy"] == {} and request["environment"] == {} and request["notifications"] == {}

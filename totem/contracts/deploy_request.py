@@ -3,7 +3,7 @@
     {
       "meta-info": {"job-id", "job-url", "env", "cluster", "deployer", "git": {owner, repo, ref, commit}},
       "deployment": {"name", "version", "mode", "nodes", "check": {...}, "stop": {...}, "drain", "ab-weight",
-                     "placement": {"constraints", "preferences"}},
+                     "canary": {...}, "preview": {...}, "placement": {"constraints", "preferences"}},
       "templates": {"app": {"args": {"image": "<registry>/<owner>-<repo>:<commit>", ...}}, ...},
       "proxy": {...}, "environment": {NAME: "text" | {"value", "encrypted": true}},
       "security": {"profile"}, "notifications": {...}, "schedule": null | "<OnCalendar>"
@@ -32,6 +32,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from totem import git_names
+from totem.contracts import canary
 from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,127}$"  # an app: a DNS label, no "_" (it ends the app in /yoda names)
@@ -102,7 +103,7 @@ DEPLOYMENT_SCHEMA = {
     "properties": {
         "name": {"type": "string", "pattern": NAME_PATTERN},
         "version": {"type": "string", "pattern": VERSION_PATTERN},
-        "mode": {"enum": ["blue-green", "red-green", "a/b"], "default": "blue-green"},
+        "mode": {"enum": ["blue-green", "red-green", "a/b", "canary"], "default": "blue-green"},
         "nodes": {"type": "integer", "minimum": 1, "maximum": MAX_NODES, "default": 1},
         "check": {
             "type": "object",
@@ -142,6 +143,8 @@ DEPLOYMENT_SCHEMA = {
             "default": 50,
             "description": "a/b mode: the percentage of requests the new version gets",
         },
+        "canary": canary.canary_schema(DURATION),
+        "preview": canary.PREVIEW_SCHEMA,
         "placement": PLACEMENT_SCHEMA,
     },
 }

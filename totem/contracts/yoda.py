@@ -2,6 +2,8 @@
 
     hosts/<host>/aliases/<id>                          = alias host name
     hosts/<host>/x-frame-options                       = DENY (default) | SAMEORIGIN | off
+    hosts/<host>/maintenance                           = Retry-After seconds (present: a 503 maintenance page)
+    hosts/<host>/pause                                 = seconds a request is held at most (present: paused)
     hosts/<host>/locations/<loc>/{path,upstream,force-ssl,canary/upstream,canary/weight}
     hosts/<host>/locations/<loc>/acls/{allowed,denied}/<id> = ACL name
     upstreams/<up>/{mode,health/uri,health/timeout,health/interval}
@@ -34,6 +36,11 @@ REVISION = "revision"
 ALIASES = "aliases"
 LOCATIONS = "locations"
 X_FRAME_OPTIONS = "x-frame-options"
+MAINTENANCE = "maintenance"  # Retry-After seconds, 1..MAX_RETRY_AFTER
+PAUSE = "pause"  # the longest a request is held, seconds (decimals allowed), up to MAX_PAUSE
+HOST_FLAGS = (MAINTENANCE, PAUSE)  # host-level switches the deployer's traffic calls own (deployer/traffic.py)
+MAX_RETRY_AFTER = 86400
+MAX_PAUSE = 300
 
 # Under hosts/<host>/locations/<loc>/.
 PATH = "path"
@@ -55,6 +62,13 @@ ENDPOINTS = "endpoints"
 BIND = "bind"
 TCP_LISTENERS = "tcp"  # global/listeners/tcp/<n>/...: the 2015 TCP listeners (ALLOWED, DENIED too)
 CIDR_SRC = "cidr/src"
+
+BACKEND_PREFIX = "u_"  # HAProxy's backend for upstream <up> is u_<up> (what Prometheus metrics name)
+
+
+def backend(upstream: str) -> str:
+    return BACKEND_PREFIX + upstream
+
 
 # Under proxy-nodes/<node>/.
 INFO = "info"
@@ -83,6 +97,11 @@ def hosts_prefix(base: str) -> str:
 
 def host_prefix(base: str, host: str) -> str:
     return f"{hosts_prefix(base)}{host}/"
+
+
+def host_setting_key(base: str, host: str, field: str) -> str:
+    """`field` is X_FRAME_OPTIONS, MAINTENANCE or PAUSE."""
+    return host_prefix(base, host) + field
 
 
 def alias_key(base: str, host: str, alias_id: str) -> str:

@@ -1,11 +1,12 @@
 """Operator commands on the services' APIs: apps, app, deploy, rollback, undeploy, jobs, builds, logs,
-and `dashboard` to serve the web dashboard."""
+a rollout's and an app's traffic controls (promote, abort, pause, resume, maintenance, rollout), and
+`dashboard` to serve the web dashboard."""
 
 from __future__ import annotations
 
 import argparse
 
-from totem_cli.ops import acting, deploying, reading
+from totem_cli.ops import acting, deploying, reading, rollout
 from totem_dashboard import serve
 
 
@@ -13,4 +14,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reading.register(subparsers)
     deploying.register(subparsers)
     acting.register(subparsers)
+    rollout.register(subparsers)
     serve.register(subparsers)
