@@ -22,7 +22,7 @@ def parse_only(value: str) -> tuple[str, ...]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     stack = subparsers.add_parser(
-        "stack", help="run the local stack of real services (etcd, redis, docker, registry, moto)"
+        "stack", help="run the local stack of real services (etcd, redis, docker, registry, moto, prometheus)"
     )
     actions = stack.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True

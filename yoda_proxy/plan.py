@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from totem.contracts.yoda import backend as backend_name  # u_<upstream>: Prometheus' metrics name it too
 from yoda_proxy.model import Health, Host, Listener, Wiring
 from yoda_proxy.slots import SlotTable
 
@@ -105,10 +106,6 @@ def runtime_commands(
         ]
         deletes += [f"del map {path} {key}" for key in touched if key in was and key not in now]
     return adds + updates + deletes + removals
-
-
-def backend_name(upstream: str) -> str:
-    return f"u_{upstream}"
 
 
 def route_key(host: str, path: str) -> str:

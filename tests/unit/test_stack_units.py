@@ -47,6 +47,8 @@ def test_defaults_come_from_settings(tmp_path):
         "unix:///var/run/docker.sock",
         "127.0.0.1:5000",
         "127.0.0.1:5001",
+        "/yoda/proxy-nodes/",
+        "127.0.0.1:9090",
     ]
     assert built["moto"].argv == (str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", "5001")
 
@@ -58,6 +60,7 @@ def test_ports_come_from_settings(tmp_path):
         TOTEM_REDIS_URL="redis://127.0.0.1:16379/0",
         TOTEM_REGISTRY="127.0.0.1:15000",
         AWS_ENDPOINT_URL="http://127.0.0.1:15001",
+        TOTEM_PROMETHEUS_URL="http://127.0.0.1:19090",
     )
     etcd = built["etcd"].argv
     assert etcd[etcd.index("--listen-peer-urls") + 1] == "http://127.0.0.1:12380"
@@ -69,6 +72,11 @@ def test_ports_come_from_settings(tmp_path):
     storage = registry["storage"]["filesystem"]["rootdirectory"]
     assert storage == str(tmp_path / "registry" / "storage")
     assert built["moto"].tcp == ("127.0.0.1", 15001)
+    assert built["prometheus"].tcp == ("127.0.0.1", 19090)
+    assert "--web.listen-address=127.0.0.1:19090" in built["prometheus"].argv
+    targets = tmp_path / "prometheus" / "targets" / "yoda-proxies.json"
+    assert built["prometheus_targets"].argv[-1] == str(targets)
+    assert str(targets) in next(iter(built["prometheus"].files.values()))  # the file Prometheus reads
 
 
 def test_only_loopback_services_are_started(tmp_path):
