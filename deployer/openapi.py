@@ -272,6 +272,13 @@ def traffic_paths() -> dict[str, Any]:
     }
 
 
+def _app_action(summary: str, answers: dict, body: dict) -> dict:
+    """A write on an app with an optional JSON body (rollback, promote, abort): 409 when it does not apply."""
+    return optional_body(
+        operation(summary, answers, "400", "401", "404", "409", "413", "415", "503", body=body, write=True)
+    )
+
+
 def document(request: dict | None = None) -> dict:
     """The document; `request` is the deploy-request schema served (default: as a deployer with
     every setting at its default would serve it)."""
@@ -344,59 +351,29 @@ def document(request: dict | None = None) -> dict:
             },
             "/apps/{name}/rollback": {
                 "parameters": [APP],
-                "post": optional_body(
-                    operation(
-                        "Redeploy the previous promoted version, or body.version; 409 while a deployment is in "
-                        "progress, when there is no such version, or when its request no longer passes",
-                        {"202": accepted},
-                        "400",
-                        "401",
-                        "404",
-                        "409",
-                        "413",
-                        "415",
-                        "503",
-                        body=api.ROLLBACK_SCHEMA,
-                        write=True,
-                    )
+                "post": _app_action(
+                    "Redeploy the previous promoted version, or body.version; 409 while a deployment is in "
+                    "progress, when there is no such version, or when its request no longer passes",
+                    {"202": accepted},
+                    api.ROLLBACK_SCHEMA,
                 ),
             },
             "/apps/{name}/promote": {
                 "parameters": [APP],
-                "post": optional_body(
-                    operation(
-                        "End the rollout's current wait (a manual step, a step's pause, the preview gate), or with "
-                        "`full` every remaining step; 409 when no rollout waits",
-                        {"202": ("promote recorded; the worker moves on within a second", ref("Control"))},
-                        "400",
-                        "401",
-                        "404",
-                        "409",
-                        "413",
-                        "415",
-                        "503",
-                        body=api.PROMOTE_SCHEMA,
-                        write=True,
-                    )
+                "post": _app_action(
+                    "End the rollout's current wait (a manual step, a step's pause, the preview gate), or with "
+                    "`full` every remaining step; 409 when no rollout waits",
+                    {"202": ("promote recorded; the worker moves on within a second", ref("Control"))},
+                    api.PROMOTE_SCHEMA,
                 ),
             },
             "/apps/{name}/abort": {
                 "parameters": [APP],
-                "post": optional_body(
-                    operation(
-                        "Stop the deployment in progress: routes back to the stable version, instances removed, "
-                        "FAILED with the reason; 409 when none is in progress",
-                        {"202": ("abort recorded", ref("Control"))},
-                        "400",
-                        "401",
-                        "404",
-                        "409",
-                        "413",
-                        "415",
-                        "503",
-                        body=api.ABORT_SCHEMA,
-                        write=True,
-                    )
+                "post": _app_action(
+                    "Stop the deployment in progress: routes back to the stable version, instances removed, "
+                    "FAILED with the reason; 409 when none is in progress",
+                    {"202": ("abort recorded", ref("Control"))},
+                    api.ABORT_SCHEMA,
                 ),
             },
             **traffic_paths(),

@@ -11,8 +11,6 @@ and `NotApplied` says which proxies lag.
 
 from __future__ import annotations
 
-import json
-
 from deployer import wiring
 from deployer.errors import DeployerError
 from deployer.gating import GateFailed
@@ -110,30 +108,13 @@ def _switch(ctx, app: str, hosts: list[str], field: str, value: str | None) -> d
     revision = wiring.bump_revision(ctx.store, ctx.yoda, f"{app}-{field}")
     try:
         proxies = wiring.wait_applied(ctx.store, ctx.yoda, revision, ctx.options.ack_timeout, lambda: None)
-        skipped = _skipped(ctx, keys)
+        skipped = wiring.skipped(ctx.store, ctx.yoda, keys)
         if skipped:
             raise GateFailed(f"proxies applied wiring revision {revision} but skipped {'; '.join(skipped[:5])}")
     except GateFailed as exc:
         now = _state(ctx, hosts)
         raise NotApplied(f"{exc}; etcd holds {field} {'on' if value else 'off'} for {app}", revision, now) from None
     return {"app": app, "hosts": hosts, "revision": revision, "proxies": proxies}
-
-
-def _skipped(ctx, keys: list[str]) -> list[str]:
-    """`<node>: <key>: <why>` for each of `keys` a live proxy reports it left out."""
-    found = []
-    for key, text in ctx.store.list(layout.proxy_nodes_prefix(ctx.yoda)).items():
-        parsed = layout.parse_proxy_node_key(ctx.yoda, key)
-        if not parsed or parsed[1] != layout.SKIPPED:
-            continue
-        try:
-            entries = json.loads(text)
-        except ValueError:
-            continue
-        for ref, why in sorted(entries.items()) if isinstance(entries, dict) else ():
-            if layout.prefix(ctx.yoda) + ref in keys:
-                found.append(f"{parsed[0]}: {ref}: {why}")
-    return found
 
 
 def _seconds_text(seconds: float) -> str:

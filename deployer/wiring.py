@@ -169,9 +169,13 @@ def covers(applied: str | None, revision: str) -> bool:
 
 
 def skipped_for(store, yoda: str, app: str) -> list[str]:
+    """`skipped` for `app`'s keys: its locations and aliases, or the hosts they are on."""
+    return skipped(store, yoda, list(_app_keys(store, yoda, app)))
+
+
+def skipped(store, yoda: str, mine: list[str]) -> list[str]:
     """`<node>: <key>: <why>` for each entry a live proxy left out (proxy-nodes/<node>/skipped) that is,
-    or holds, one of `app`'s keys: its location or alias, or the host they are on."""
-    mine = list(_app_keys(store, yoda, app))
+    or holds, one of the keys `mine`."""
     found = []
     for key, value in store.list(layout.proxy_nodes_prefix(yoda)).items():
         parsed = layout.parse_proxy_node_key(yoda, key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -194,3 +196,14 @@ def commit(store, proxy: ProxyProcess, puts: dict[str, str], deletes: tuple[str,
     revision = uuid.uuid4().hex
     store.put(proxy.prefix + "revision", revision)
     wait(lambda: store.get(f"{proxy.prefix}proxy-nodes/{proxy.node}/applied") == revision, timeout=15)
+
+
+@contextlib.contextmanager
+def running_proxy(store, **options) -> Iterator[ProxyProcess]:
+    """A started ProxyProcess; afterwards stopped and its YODA_BASE removed from `store` (the tests' fixture)."""
+    proxy = ProxyProcess(**options).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        store.delete_prefix(proxy.prefix)

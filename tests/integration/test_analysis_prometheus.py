@@ -14,7 +14,7 @@ from deployer import analysis
 from tests.fixtures.prometheus import PrivatePrometheus
 from totem.store import connect
 from totem.waiting import wait
-from yoda_proxy.testing import ProxyProcess, commit, local_etcd_url
+from yoda_proxy.testing import commit, local_etcd_url, running_proxy
 
 WINDOW_S = 300.0  # longer than the test: every request it sent is in the window
 MIN_REQUESTS = 10
@@ -74,10 +74,8 @@ def store():
 
 @pytest.fixture(scope="module")
 def proxy(store):
-    proxy = ProxyProcess().start()
-    yield proxy
-    proxy.stop()
-    store.delete_prefix(proxy.prefix)
+    with running_proxy(store) as proxy:
+        yield proxy
 
 
 @pytest.fixture(scope="module")

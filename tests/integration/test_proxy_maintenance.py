@@ -12,7 +12,7 @@ import requests
 from totem.store import connect
 from totem.waiting import wait
 from yoda_proxy.runtime import ask
-from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url
+from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url, running_proxy
 
 HOST = "tm.localhost"
 OTHER = "other.localhost"
@@ -27,10 +27,8 @@ def store():
 
 @pytest.fixture
 def proxy(store):
-    proxy = ProxyProcess().start()
-    yield proxy
-    proxy.stop()
-    store.delete_prefix(proxy.prefix)
+    with running_proxy(store) as proxy:
+        yield proxy
 
 
 @pytest.fixture

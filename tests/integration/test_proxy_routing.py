@@ -13,7 +13,7 @@ import requests
 from totem.store import connect
 from totem.waiting import wait
 from yoda_proxy.certs import self_signed
-from yoda_proxy.testing import Backend, ProxyProcess, local_etcd_url
+from yoda_proxy.testing import Backend, local_etcd_url, running_proxy
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -25,10 +25,8 @@ def store():
 
 @pytest.fixture(scope="module")
 def proxy(store):
-    proxy = ProxyProcess().start()
-    yield proxy
-    proxy.stop()
-    store.delete_prefix(proxy.prefix)
+    with running_proxy(store) as proxy:
+        yield proxy
 
 
 @pytest.fixture

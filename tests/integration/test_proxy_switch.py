@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from totem.store import connect
-from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url
+from yoda_proxy.testing import Backend, ProxyProcess, commit, local_etcd_url, running_proxy
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +18,8 @@ def store():
 
 @pytest.fixture
 def proxy(store):
-    proxy = ProxyProcess().start()
-    yield proxy
-    proxy.stop()
-    store.delete_prefix(proxy.prefix)
+    with running_proxy(store) as proxy:
+        yield proxy
 
 
 @pytest.fixture

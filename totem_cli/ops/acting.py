@@ -28,21 +28,9 @@ def register(subparsers) -> None:
 
 @command
 def _rollback(args, clients, settings) -> int:
-    quiet = args.json
     accepted = clients.deployer.rollback(args.app, args.to)
-    progress.say(quiet, f"rollback of {args.app} to {accepted['version']}: deployment {accepted['id']}")
-    if args.no_wait:
-        if quiet:
-            emit_json({"deployment": accepted})
-        return 0
-    record = progress.follow(clients.deployer, accepted["id"], args.timeout, quiet)
-    ok = record.get("state") == State.PROMOTED
-    if quiet:
-        emit_json({"ok": ok, "deployment": {k: record.get(k) for k in ("id", "app", "version", "state", "error")}})
-    else:
-        error = f" ({record['error']})" if record.get("error") else ""
-        progress.say(quiet, f"{record.get('id')}: {record.get('state')}{error}")
-    return 0 if ok else FAILED
+    progress.say(args.json, f"rollback of {args.app} to {accepted['version']}: deployment {accepted['id']}")
+    return progress.settle(clients.deployer, accepted, args, State.PROMOTED)
 
 
 def _remaining(clients, app: str, version: str | None) -> list[dict]:

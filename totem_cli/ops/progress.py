@@ -7,6 +7,7 @@ import sys
 
 from deployer.states import TERMINAL as SETTLED
 from totem.waiting import WaitTimeout, wait
+from totem_cli.ops.output import FAILED, emit_json
 from totem_client import DeployerClient, ServiceError
 from totem_dashboard.times import duration, epoch
 
@@ -40,6 +41,24 @@ def follow(
     with contextlib.suppress(WaitTimeout):
         wait(settled, timeout, interval, what=f"deployment {deployment_id} settled")
     return record
+
+
+def settle(deployer: DeployerClient, accepted: dict, args, wanted: str) -> int:
+    """Follow an accepted deployment unless `--no-wait`, report it (`--json` too); exit 0 when it
+    ended `wanted` (PROMOTED for a rollback, FAILED for an abort), else 1."""
+    quiet = args.json
+    if args.no_wait:
+        if quiet:
+            emit_json({"deployment": accepted})
+        return 0
+    record = follow(deployer, accepted["id"], args.timeout, quiet)
+    ok = record.get("state") == wanted
+    if quiet:
+        emit_json({"ok": ok, "deployment": {k: record.get(k) for k in ("id", "app", "version", "state", "error")}})
+    else:
+        error = f" ({record['error']})" if record.get("error") else ""
+        say(quiet, f"{record.get('id')}: {record.get('state')}{error}")
+    return 0 if ok else FAILED
 
 
 def say(quiet: bool, text: str) -> None:

@@ -9,7 +9,7 @@ from deployer.states import State
 from totem.contracts.deploy_request import duration_seconds
 from totem.contracts.yoda import MAX_PAUSE, MAX_RETRY_AFTER
 from totem_cli.ops import progress
-from totem_cli.ops.output import FAILED, command, emit_json, table
+from totem_cli.ops.output import command, emit_json, table
 from totem_dashboard import gather
 
 MAX_REASON = 200  # the deployer's limits, checked here too so that a typo fails before any request
@@ -78,21 +78,10 @@ def _promote(args, clients, settings) -> int:
 
 @command
 def _abort(args, clients, settings) -> int:
-    quiet = args.json
     accepted = clients.deployer.abort(args.app, args.reason)
-    progress.say(quiet, f"{args.app}: abort of {accepted['id']} ({accepted['version']}) accepted")
-    if args.no_wait:
-        if quiet:
-            emit_json({"deployment": accepted})
-        return 0
-    record = progress.follow(clients.deployer, accepted["id"], args.timeout, quiet)
-    ok = record.get("state") == State.FAILED  # an abort ends its deployment FAILED, the stable version serving
-    if quiet:
-        emit_json({"ok": ok, "deployment": {k: record.get(k) for k in ("id", "app", "version", "state", "error")}})
-    else:
-        error = f" ({record['error']})" if record.get("error") else ""
-        progress.say(quiet, f"{record.get('id')}: {record.get('state')}{error}")
-    return 0 if ok else FAILED
+    progress.say(args.json, f"{args.app}: abort of {accepted['id']} ({accepted['version']}) accepted")
+    # an abort ends its deployment FAILED, the stable version serving
+    return progress.settle(clients.deployer, accepted, args, State.FAILED)
 
 
 def _traffic(args, answer: dict, text: str) -> int:
