@@ -163,6 +163,8 @@ class Lifecycle:
                 self.ctx.store, self.yoda, record, self.ctx.options.discover_timeout, self.keep_going
             )
         results = gating.http_check(found, record, self.ctx.options.check_interval, self.keep_going)
+        # instances past `min-nodes` may have started since: a swarm task's address is known once it runs
+        relocation.track_addresses(self.ctx, record, self.ctx.scheduler(record["scheduler"]).status(record))
         return {"path": record["spec"]["check_path"], "checked": results}
 
     def wire(self, record: Record) -> dict:
