@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError
 
 from deployer import intake, job_runs, traffic, views, wiring
 from deployer.records import add_event
-from deployer.states import ACTIVE, Event
+from deployer.states import ACTIVE, PROMOTABLE, Event
 from totem.api import ApiError, json_body, require_token
 from totem.contracts.deploy_request import DEPLOYMENT_ID_PATTERN, NAME_PATTERN, VERSION_PATTERN
 
@@ -40,7 +40,6 @@ ABORT_SCHEMA = {
     "additionalProperties": False,
     "properties": {"reason": {"type": "string", "maxLength": 200}},
 }
-PROMOTABLE = frozenset({"awaiting-promote", "analysing", "waiting"})  # rollout phases a promote ends
 QUEUE_DOWN = (OperationalError, redis.RedisError, OSError)
 
 

@@ -65,3 +65,4 @@ ROLLOUT_PHASES = (
     "aborted",  # its analysis failed or the operator aborted, after traffic reached it
     "failed",  # failed before any traffic reached it
 )
+PROMOTABLE = frozenset({"awaiting-promote", "analysing", "waiting"})  # the phases a promote ends

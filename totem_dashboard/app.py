@@ -9,6 +9,7 @@ import os
 
 from flask import Flask, redirect, url_for
 
+from deployer.states import PROMOTABLE
 from totem.api import create_service_app
 from totem.settings import Settings
 from totem_client import Clients
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, clients: Clients | None = None)
         csrf_token=security.csrf_token,
         signed_in=lambda: security.token() is not None,
         proxy_port=os.environ.get("TOTEM_DASHBOARD_PROXY_PORT", "8080"),
+        promotable=PROMOTABLE,  # the rollout phases a promote ends (the deployer's own set)
     )
     for blueprint in (auth.blueprint, pages_apps.blueprint, pages_activity.blueprint, actions.blueprint):
         app.register_blueprint(blueprint)
