@@ -258,21 +258,11 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load (default 10)")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--deploys", type=int, default=30, help="last-hook → deploy samples (default 30)")
-    parser.add_argument("--drain", type=float, default=20, help="seconds to let the worker catch up (default 20)")
-    args = parser.parse_args()
-    if not WRK:
-        raise SystemExit("wrk not found: install the Debian package `wrk` (apt-get install wrk)")
-    if min(args.duration, args.threads, args.deploys) < 1 or args.connections < args.threads:
-        raise SystemExit("--duration, --threads and --deploys must be >= 1, and --connections >= --threads")
-    run, deployer, port = uuid.uuid4().hex[:8], Deployer(), free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="totem-bench-"))
-    configs = workdir / "configs"
+@contextlib.contextmanager
+def running(run: str, deployer: Deployer, configs: Path, **extra: str):
+    """The orchestrator as deployed (gunicorn, 2 workers) and its worker, on Redis DB 12 under the
+    run's own prefix; yields its base URL, and removes what it wrote afterwards."""
+    port = free_port()
     prefix = f"totem:bench:{run}"
     env = {
         **os.environ,
@@ -280,11 +270,13 @@ def main() -> None:
         "TOTEM_HOOK_SECRET": SECRET,
         "TOTEM_API_TOKEN": "bench",
         "TOTEM_ORCHESTRATOR_PREFIX": prefix,
+        "TOTEM_ACCESS_PREFIX": f"{prefix}:access",
         "TOTEM_DEPLOYER_URL": deployer.url,
         "TOTEM_LOG_FORMAT": "kv",
         "TOTEM_CONFIG_PROVIDERS": "repo,default",
         "TOTEM_ENV": f"bench{run}",
         "TOTEM_REPO_CONFIG_URL": f"file://{configs}/{{owner}}/{{repo}}/{{commit}}/totem.yml",
+        **extra,
     }
     worker = start(
         [
@@ -319,17 +311,38 @@ def main() -> None:
             )
         except WaitTimeout:
             raise SystemExit("orchestrator did not start") from None
-        ingestion(base, workdir, run, args, deployer)
-        drain(client, deployer, args.drain)
-        last_hook_to_deploy(base, deployer, configs, args.deploys, run)
+        yield base
     finally:
         stop(api)
         stop(worker)
-        deployer.server.shutdown()
         client.delete("orchestrator", "_kombu.binding.orchestrator", "_kombu.binding_permanent.orchestrator")
         for pattern in (f"{prefix}:*", "celery-task-meta-*"):
             for key in client.scan_iter(pattern, count=1000):
                 client.delete(key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--deploys", type=int, default=30, help="last-hook → deploy samples (default 30)")
+    parser.add_argument("--drain", type=float, default=20, help="seconds to let the worker catch up (default 20)")
+    args = parser.parse_args()
+    if not WRK:
+        raise SystemExit("wrk not found: install the Debian package `wrk` (apt-get install wrk)")
+    if min(args.duration, args.threads, args.deploys) < 1 or args.connections < args.threads:
+        raise SystemExit("--duration, --threads and --deploys must be >= 1, and --connections >= --threads")
+    run, deployer = uuid.uuid4().hex[:8], Deployer()
+    workdir = Path(tempfile.mkdtemp(prefix="totem-bench-"))
+    configs = workdir / "configs"
+    try:
+        with running(run, deployer, configs) as base:
+            ingestion(base, workdir, run, args, deployer)
+            drain(redis.Redis.from_url(REDIS_URL), deployer, args.drain)
+            last_hook_to_deploy(base, deployer, configs, args.deploys, run)
+    finally:
+        deployer.server.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -13,7 +13,8 @@ from kombu.exceptions import OperationalError
 from deployer import intake, job_runs, traffic, views, wiring
 from deployer.records import add_event
 from deployer.states import ACTIVE, PROMOTABLE, Event
-from totem.api import ApiError, json_body, require_token
+from totem.access.guard import authorize, require
+from totem.api import ApiError, json_body
 from totem.contracts.deploy_request import DEPLOYMENT_ID_PATTERN, NAME_PATTERN, VERSION_PATTERN
 
 log = logging.getLogger("deployer.api")
@@ -65,6 +66,20 @@ def _records_of(name: str) -> list[dict]:
     return records
 
 
+def git_of(request: dict) -> dict:
+    """The owner, repo and ref a deploy request names (its meta-info), for scopes and the audit trail."""
+    git = (request.get("meta-info") or {}).get("git") or {}
+    return {k: git.get(k) for k in ("owner", "repo", "ref")}
+
+
+def authorized_records(name: str) -> list[dict]:
+    """The app's records, once the token's scope covers the repo its latest deployment came from."""
+    records = _records_of(name)
+    git = git_of(records[-1].get("request") or {})
+    authorize(git["owner"], git["repo"], ref=git["ref"], app=name)
+    return records
+
+
 def _no_version(name: str, version: str) -> ApiError:
     return ApiError(404, "not_found", f"{name} has no version {_shown(version)}")
 
@@ -96,10 +111,12 @@ def _dispatch(*task) -> None:
 
 
 @blueprint.post("/apps")
-@require_token
+@require("deploy")
 def create_deployment():
     ctx = _runtime().ctx
     prepared = intake.prepare(ctx, json_body())  # every check: nothing is written before it passes
+    git = git_of(prepared.request)
+    authorize(git["owner"], git["repo"], ref=git["ref"], app=prepared.request["deployment"]["name"])
     key = request.headers.get("Idempotency-Key", "").strip()[:MAX_IDEMPOTENCY_KEY]
     earlier_id = ctx.records.idempotent(key) if key else None  # a replay takes no sequence number
     earlier = ctx.records.get(earlier_id) if earlier_id else None
@@ -151,10 +168,10 @@ def show_app(name: str):
     )
 
 
-def _control(name: str, action: str, what: str, change) -> dict:
+def _control(name: str, records: list[dict], action: str, what: str, change) -> dict:
     """Apply `change(record) -> control fields or None` to the app's deployment in progress (read by
     the lifecycle between steps and by a rollout every second); 409 `nothing_to_<action>` otherwise."""
-    active = [r for r in _records_of(name) if r["state"] in ACTIVE]
+    active = [r for r in records if r["state"] in ACTIVE]
 
     def update(record: dict):
         fields = change(record) if record["state"] in ACTIVE else None
@@ -172,9 +189,10 @@ def _control(name: str, action: str, what: str, change) -> dict:
 
 
 @blueprint.post("/apps/<name>/promote")
-@require_token
+@require("promote")
 def promote(name: str):
     """End the rollout's current wait (a manual step, the preview gate, a step's pause), or all of them."""
+    records = authorized_records(name)
     full = bool(intake.check(json_body() if request.content_length else {}, PROMOTE_SCHEMA).get("full"))
 
     def change(record: dict) -> dict | None:
@@ -183,16 +201,17 @@ def promote(name: str):
             return None
         return {"event": Event.PROMOTE_REQUESTED, "promote": shown.get("step"), "full": full}
 
-    return jsonify(_control(name, "promote", "rollout waiting to be promoted", change)), 202
+    return jsonify(_control(name, records, "promote", "rollout waiting to be promoted", change)), 202
 
 
 @blueprint.post("/apps/<name>/abort")
-@require_token
+@require("abort")
 def abort(name: str):
     """Stop the deployment in progress: its canary gets no more traffic, its instances go, FAILED."""
+    records = authorized_records(name)
     reason = intake.check(json_body() if request.content_length else {}, ABORT_SCHEMA).get("reason") or "operator"
     answer = _control(
-        name, "abort", "deployment in progress", lambda r: {"event": Event.ABORT_REQUESTED, "abort": reason}
+        name, records, "abort", "deployment in progress", lambda r: {"event": Event.ABORT_REQUESTED, "abort": reason}
     )
     return jsonify(answer), 202
 
@@ -214,17 +233,17 @@ def show_version(name: str, version: str):
 
 
 @blueprint.delete("/apps/<name>")
-@require_token
+@require("undeploy")
 def undeploy_app(name: str):
-    _records_of(name)
+    authorized_records(name)
     _dispatch("deployer.undeploy", name)
     return jsonify({"name": name, "undeploy": "accepted"}), 202
 
 
 @blueprint.delete("/apps/<name>/versions/<version>")
-@require_token
+@require("undeploy")
 def undeploy_version(name: str, version: str):
-    records = [r for r in _records_of(name) if r["version"] == version]
+    records = [r for r in authorized_records(name) if r["version"] == version]
     if not records:
         raise _no_version(name, version)
     ctx = _runtime().ctx
@@ -238,11 +257,11 @@ def undeploy_version(name: str, version: str):
 
 
 @blueprint.post("/apps/<name>/rollback")
-@require_token
+@require("rollback")
 def rollback(name: str):
+    records = authorized_records(name)
     body = intake.check(json_body() if request.content_length else {}, ROLLBACK_SCHEMA)
     wanted = body.get("version")
-    records = _records_of(name)
     if any(r["state"] in ACTIVE for r in records):
         raise ApiError(409, "deployment_in_progress", f"{name} has a deployment in progress")
     ctx = _runtime().ctx

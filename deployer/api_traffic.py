@@ -10,9 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from deployer import intake, traffic
-from deployer.api import APP_NAME
+from deployer.api import APP_NAME, authorized_records
 from deployer.durations import seconds
-from totem.api import ApiError, json_body, require_token
+from totem.access.guard import require
+from totem.api import ApiError, json_body
 from totem.contracts.deploy_request import DURATION
 from totem.contracts.yoda import MAX_PAUSE, MAX_RETRY_AFTER
 
@@ -50,10 +51,15 @@ def _ctx():
     return current_app.extensions["deployer"].ctx
 
 
-def _switched(name: str, switch) -> dict:
-    """Run `switch(ctx)` for app `name`, its refusals as API errors."""
+def _authorized(name: str) -> None:
+    """404 for an app nobody deployed, 403 for a token not scoped to its repo: before the body is read."""
     if not APP_NAME.fullmatch(name):
         raise ApiError(404, "not_found", f"no app named {name[:80]!r}")
+    authorized_records(name)
+
+
+def _switched(name: str, switch) -> dict:
+    """Run `switch(ctx)` for app `name`, its refusals as API errors."""
     try:
         return switch(_ctx())
     except traffic.UnknownApp as exc:
@@ -76,21 +82,24 @@ def _pause_seconds(body: dict) -> float:
 
 
 @blueprint.post("/apps/<name>/maintenance")
-@require_token
+@require("maintenance")
 def maintenance(name: str):
+    _authorized(name)
     body = intake.check(json_body(), MAINTENANCE_SCHEMA)
     on, retry_after = body["enabled"], body.get("retry-after", traffic.DEFAULT_RETRY_AFTER)
     return jsonify(_switched(name, lambda ctx: traffic.set_maintenance(ctx, name, on, retry_after)))
 
 
 @blueprint.post("/apps/<name>/pause")
-@require_token
+@require("pause")
 def pause(name: str):
+    _authorized(name)
     held = _pause_seconds(intake.check(json_body() if request.content_length else {}, PAUSE_SCHEMA))
     return jsonify(_switched(name, lambda ctx: traffic.set_paused(ctx, name, True, held)))
 
 
 @blueprint.post("/apps/<name>/resume")
-@require_token
+@require("resume")
 def resume(name: str):
+    _authorized(name)
     return jsonify(_switched(name, lambda ctx: traffic.set_paused(ctx, name, False)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from deployer import api, api_traffic, openapi
+from deployer import api, api_secrets, api_traffic, openapi
 from deployer.context import Context
 from deployer.settings import DeployerSettings, load_or_exit
 from totem.api import create_service_app, errors
@@ -49,5 +49,6 @@ def create_app(
     app.register_error_handler(StoreConflict, errors.dependency_unavailable)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(api_traffic.blueprint)
+    app.register_blueprint(api_secrets.blueprint)
     app.register_blueprint(openapi.blueprint)
     return app

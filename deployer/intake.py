@@ -16,7 +16,7 @@ from typing import Any
 from deployer import proxy_spec
 from deployer.durations import seconds
 from deployer.records import Record, add_event, now
-from deployer.states import Event, State
+from deployer.states import Event, Phase, State
 from totem.api import ApiError
 from totem.contracts import deploy_request
 from totem.contracts.deploy_request import MAX_DURATION
@@ -193,7 +193,7 @@ def new_record(ctx, request: dict | Prepared, scheduler: str | None = None) -> R
         "events": [],
     }
     if spec["rollout"] or spec["preview"]:
-        record["rollout"] = {"phase": "starting", "step": None, "weight": 0}
+        record["rollout"] = {"phase": Phase.STARTING, "step": None, "weight": 0}
     meta = request["meta-info"]
     add_event(record, Event.NEW_DEPLOYMENT, job=meta.get("job-id"), git=meta.get("git"))
     return record

@@ -13,7 +13,7 @@ from deployer.decommission import decommission, remove_instances
 from deployer.records import Record, add_event, has_event, with_fields
 from deployer.secrets import decrypt_environment
 from deployer.slots import StartSlots
-from deployer.states import ACTIVE, Event, State
+from deployer.states import ACTIVE, Event, Phase, State
 from totem.logs import log_context
 from totem.notify import Level
 from totem.store import LockLost
@@ -78,7 +78,7 @@ class Lifecycle:
                 )
             self.records.set_live(record["app"], deployment_id)
             if record.get("rollout") is not None:
-                rollout.Rollout(self).show(record, phase="promoted", step=None, weight=100)
+                rollout.Rollout(self).show(record, phase=Phase.PROMOTED, step=None, weight=100)
             self._notify(record, Level.SUCCESS, "promoted")
             return record
 
@@ -231,7 +231,7 @@ class Lifecycle:
             r["state"], r["error"] = State.FAILED, reason
             r.pop("failing", None)
             if r.get("rollout") is not None:  # the dashboard's rollout panel says how it ended
-                r["rollout"].update(phase="aborted" if rollout.started(r) else "failed", reason=reason)
+                r["rollout"].update(phase=Phase.ABORTED if rollout.started(r) else Phase.FAILED, reason=reason)
             add_event(r, Event.DEPLOYMENT_FAILED, **details)
             return r, r
 

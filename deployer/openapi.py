@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import current_app
 
-from deployer import api, api_traffic, intake
+from deployer import api, api_secrets, api_traffic, intake
 from deployer.job_runs import MAX_RUNS, RUN_STATES
 from deployer.proxy_spec import PROXY_SCHEMA
 from deployer.schedulers.base import OUTPUT_LIMIT
+from deployer.secret_keys import ENV_PATTERN, KEY_ID_PATTERN
 from deployer.settings import DeployerSettings
 from deployer.states import ROLLOUT_PHASES, Event, State
 from totem.api import openapi
@@ -272,6 +273,97 @@ def traffic_paths() -> dict[str, Any]:
     }
 
 
+def secrets_paths() -> dict[str, Any]:
+    """An environment's key ring and encryption of totem.yml values (deployer/api_secrets.py); answers
+    hold tokens and key ids, never a plaintext; 403 for a token not valid in the environment."""
+    env = path_param("env", "an environment (meta-info.env)", {"type": "string", "pattern": ENV_PATTERN})
+    key_id = path_param("id", "a key id from `GET /secrets/{env}/keys`", {"type": "string", "pattern": KEY_ID_PATTERN})
+    key = obj(
+        ["id", "created", "primary"], {"id": {"type": "string"}, "created": TIMESTAMP, "primary": {"type": "boolean"}}
+    )
+    ring = obj(["env", "keys"], {"env": {"type": "string"}, "keys": {"type": "array", "items": key}})
+    encrypted = obj(
+        ["value", "encrypted", "key"],
+        {
+            "value": {"type": "string", "description": "`totem:<key id>:<Fernet token>`, for totem.yml"},
+            "encrypted": {"const": True},
+            "key": {"type": "string", "description": "the id of the key that encrypted it"},
+            "env": {"type": "string"},
+        },
+    )
+    reencrypted = obj(
+        ["key", "values"],
+        {
+            "env": {"type": "string"},
+            "key": {"type": "string"},
+            "values": {"type": "array", "items": {"type": "string"}},
+        },
+    )
+    rotated = obj(["primary", "keys"], {"env": {"type": "string"}, "primary": key, "keys": ring["properties"]["keys"]})
+    retired = obj(
+        ["retired", "keys"],
+        {"env": {"type": "string"}, "retired": {"type": "string"}, "keys": ring["properties"]["keys"]},
+    )
+    body_errors = ("400", "401", "404", "413", "415", "503")
+    return {
+        "/secrets/{env}/encrypt": {
+            "parameters": [env],
+            "post": operation(
+                "Encrypt a value with the environment's primary key (made on first use); 503 without a master key",
+                {"200": ("the value to put in totem.yml", encrypted)},
+                *body_errors,
+                body=api_secrets.ENCRYPT_SCHEMA,
+                write=True,
+            ),
+        },
+        "/secrets/{env}/rotate": {
+            "parameters": [env],
+            "post": operation(
+                "A new primary key (admin); older keys still decrypt until retired",
+                {"201": ("the new primary and the ring", rotated)},
+                "401",
+                "404",
+                "503",
+                write=True,
+            ),
+        },
+        "/secrets/{env}/reencrypt": {
+            "parameters": [env],
+            "post": operation(
+                "The given tokens encrypted again with the primary key, in order; 400 when a key of the ring "
+                "does not decrypt one",
+                {"200": ("the new tokens", reencrypted)},
+                *body_errors,
+                body=api_secrets.REENCRYPT_SCHEMA,
+                write=True,
+            ),
+        },
+        "/secrets/{env}/keys": {
+            "parameters": [env],
+            "get": operation(
+                "The ring's keys, newest (the primary) first: ids and dates only; needs a token",
+                {"200": ("the keys", ring)},
+                "401",
+                "403",
+                "404",
+                "503",
+            ),
+        },
+        "/secrets/{env}/keys/{id}": {
+            "parameters": [env, key_id],
+            "delete": operation(
+                "Retire an old key (admin): the values it encrypted no longer decrypt; 409 for the primary",
+                {"200": ("the key retired", retired)},
+                "401",
+                "404",
+                "409",
+                "503",
+                write=True,
+            ),
+        },
+    }
+
+
 def _app_action(summary: str, answers: dict, body: dict) -> dict:
     """A write on an app with an optional JSON body (rollback, promote, abort): 409 when it does not apply."""
     return optional_body(
@@ -291,7 +383,9 @@ def document(request: dict | None = None) -> dict:
     return openapi.document(
         "Totem deployer",
         description="Deploy requests in, deployments out. Write endpoints need `Authorization: Bearer "
-        "<TOTEM_API_TOKEN>` and answer 503 while it is not set. Bodies are strict JSON (no NaN or Infinity, "
+        "<token>` (TOTEM_API_TOKEN or a token from `POST /tokens` on the orchestrator) with a role, repo scope "
+        "and environment that allow the action: 401 without one, 403 otherwise. "
+        "Bodies are strict JSON (no NaN or Infinity, "
         f"{MAX_DEPTH} levels at most, {api.MAX_BODY} bytes at most); a refused request writes nothing.",
         paths={
             "/apps": {
@@ -377,6 +471,7 @@ def document(request: dict | None = None) -> dict:
                 ),
             },
             **traffic_paths(),
+            **secrets_paths(),
             "/deployments/{id}": {
                 "parameters": [DEPLOYMENT_ID],
                 "get": operation(

@@ -20,7 +20,7 @@ from typing import Any
 from deployer import analysis, traffic, wiring
 from deployer.gating import GateFailed
 from deployer.records import Record, has_event, now, with_fields
-from deployer.states import Event, State
+from deployer.states import Event, Phase, State
 from totem.contracts.yoda import backend
 from totem.waiting import pause
 
@@ -44,10 +44,10 @@ class Rollout:
         """The preview hosts serve the new version (live traffic untouched); a manual gate waits."""
         hosts = wiring.preview_hosts(record)
         revision = self._route(record, self._stable(record), None, 0)
-        self.show(record, phase="previewing", preview={"hosts": hosts})
+        self.show(record, phase=Phase.PREVIEWING, preview={"hosts": hosts})
         details: dict[str, Any] = {"hosts": hosts, "revision": revision, "gate": record["spec"]["preview"]["gate"]}
         if record["spec"]["preview"]["gate"] == "manual":
-            self.show(record, phase="awaiting-promote", step=PREVIEW_STEP)
+            self.show(record, phase=Phase.AWAITING_PROMOTE, step=PREVIEW_STEP)
             details["promoted-by"] = self._wait_promote(record, PREVIEW_STEP)
         return details
 
@@ -56,7 +56,7 @@ class Rollout:
         stable = self._stable(record)
         steps = record["spec"]["rollout"]["steps"]
         if stable is None:
-            self.show(record, phase="switching", step=None, weight=100)
+            self.show(record, phase=Phase.SWITCHING, step=None, weight=100)
             return {"skipped": "no stable version to compare with: switched at once"}
         done = [e["details"] for e in record["events"] if e["type"] == Event.ANALYSIS_PASSED]
         if any(d.get("full") for d in done):
@@ -73,7 +73,7 @@ class Rollout:
             record = self.lc.event(record, Event.ANALYSIS_PASSED, step=index, weight=step["weight"], **outcome)
             if outcome.get("full"):
                 break
-        self.show(record, phase="switching", step=None, weight=100)
+        self.show(record, phase=Phase.SWITCHING, step=None, weight=100)
         return {"steps": len(steps), "stable": stable["id"]}
 
     # -- judging -----------------------------------------------------------------
@@ -84,9 +84,8 @@ class Rollout:
         spec = record["spec"]["rollout"]
         canary_backend, stable_backend = backend(record["upstream"]), backend(stable["upstream"])
         started, judged, last = time.monotonic(), 0.0, time.monotonic()
-        self.show(
-            record, phase="analysing" if length is not None else "awaiting-promote", step=index, weight=step["weight"]
-        )
+        running = Phase.ANALYSING if length is not None else Phase.AWAITING_PROMOTE
+        self.show(record, phase=running, step=index, weight=step["weight"])
         while True:
             self.lc.keep_going()
             now = time.monotonic()
@@ -98,7 +97,7 @@ class Rollout:
             last = now
             window = max(MIN_WINDOW, now - started)
             verdict = self._verdict(canary_backend, stable_backend, window, spec)
-            phase = "waiting" if held else ("analysing" if length is not None else "awaiting-promote")
+            phase = Phase.WAITING if held else running
             self._record_sample(record, phase, step["weight"], (canary_backend, stable_backend, window), verdict)
             if verdict is not None and verdict.ok is False:
                 failed = [r.as_dict() for r in verdict.failed]

@@ -54,15 +54,19 @@ class Event(StrEnum):
 
 
 # Where a canary or preview rollout is (the record's `rollout.phase`; deployer/rollout.py)
-ROLLOUT_PHASES = (
-    "starting",  # instances starting and checked; no traffic yet
-    "previewing",  # the preview hosts serve the new version
-    "awaiting-promote",  # a manual step or the preview gate waits for `promote`
-    "analysing",  # a step's weight is live and judged
-    "waiting",  # the app's traffic is paused at the proxy: the step's clock stands still
-    "switching",  # every step passed: the blue-green switch to 100 %
-    "promoted",
-    "aborted",  # its analysis failed or the operator aborted, after traffic reached it
-    "failed",  # failed before any traffic reached it
-)
-PROMOTABLE = frozenset({"awaiting-promote", "analysing", "waiting"})  # the phases a promote ends
+class Phase(StrEnum):
+    """A rollout's phase, as `record["rollout"]["phase"]` shows it."""
+
+    STARTING = "starting"  # instances starting and checked; no traffic yet
+    PREVIEWING = "previewing"  # the preview hosts serve the new version
+    AWAITING_PROMOTE = "awaiting-promote"  # a manual step or the preview gate waits for `promote`
+    ANALYSING = "analysing"  # a step's weight is live and judged
+    WAITING = "waiting"  # the app's traffic is paused at the proxy: the step's clock stands still
+    SWITCHING = "switching"  # every step passed: the blue-green switch to 100 %
+    PROMOTED = "promoted"
+    ABORTED = "aborted"  # its analysis failed or the operator aborted, after traffic reached it
+    FAILED = "failed"  # failed before any traffic reached it
+
+
+ROLLOUT_PHASES = tuple(Phase)
+PROMOTABLE = frozenset({Phase.AWAITING_PROMOTE, Phase.ANALYSING, Phase.WAITING})  # the phases a promote ends

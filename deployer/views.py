@@ -6,6 +6,7 @@ import copy
 
 from deployer.records import Record
 from deployer.secrets import masked
+from deployer.states import Phase
 
 SUMMARY = ("id", "app", "version", "state", "mode", "scheduler", "upstream", "created", "updated", "error")
 
@@ -38,7 +39,7 @@ def rollout(records: list[Record]) -> dict | None:
         "deployment": record["id"],
         "version": record["version"],
         "strategy": "canary" if spec.get("rollout") else "blue-green",
-        "phase": shown.get("phase", "starting"),
+        "phase": shown.get("phase", Phase.STARTING),
         "step": shown.get("step"),
         "steps": steps,
         "weight": shown.get("weight", 0),

@@ -10,7 +10,8 @@ from flask import Blueprint, jsonify, request
 from image_factory.intake import intake, submit
 from image_factory.records import is_build_id
 from image_factory.states import STATUSES
-from totem.api import ApiError, json_body, require_token
+from totem.access.guard import authorize, require
+from totem.api import ApiError, json_body
 from totem.git_names import CHECKS, FIELDS
 
 blueprint = Blueprint("builds", __name__)
@@ -43,9 +44,10 @@ def _one_arg(name: str) -> str | None:
 
 
 @blueprint.post("/builds")
-@require_token
+@require("build")
 def create_build():
     body = json_body(BUILD_REQUEST_SCHEMA)
+    authorize(body["owner"], body["repo"], ref=body["ref"], commit=body["commit"])
     record, created = submit({k: body[k] for k in FIELDS}, trigger="api", force=body.get("force", False))
     return jsonify({"status": "queued" if created else "reused", "build": record}), 202 if created else 200
 

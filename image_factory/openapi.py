@@ -146,9 +146,7 @@ def _create_build() -> dict:
     )
     retry_after(op, "503")
     op["responses"]["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
-    op["responses"]["503"]["description"] = (
-        "write endpoints are disabled (TOTEM_API_TOKEN is not set), or Redis or the build queue is unavailable"
-    )
+    op["responses"]["503"]["description"] = "Redis (the token store, the records) or the build queue is unavailable"
     return op
 
 

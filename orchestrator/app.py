@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from orchestrator.api import openapi, routes
+from orchestrator.api import approvals, openapi, routes
 from orchestrator.hooks import routes as hook_routes
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings, options_or_exit
+from totem.access.audit_api import audit_blueprint
+from totem.access.routes import tokens_blueprint
 from totem.api import create_service_app
 from totem.settings import Settings
 
@@ -29,5 +31,8 @@ def create_app(settings: Settings | None = None, options: OrchestratorSettings |
     runtime.warm_up()
     app.register_blueprint(hook_routes.blueprint)
     app.register_blueprint(routes.blueprint)
+    app.register_blueprint(approvals.blueprint)
+    app.register_blueprint(tokens_blueprint)
+    app.register_blueprint(audit_blueprint)
     app.register_blueprint(openapi.blueprint)
     return app

@@ -8,7 +8,7 @@ from orchestrator.states import Event
 from totem.notify import Delivery, Level, Notice, notify
 
 
-def notice(rt, job: dict, level: Level, message: str) -> Notice:
+def notice(rt, job: dict, level: Level, message: str, fields: dict | None = None, actions=()) -> Notice:
     git = {k: job[k] for k in ("owner", "repo", "ref", "commit")}
     link = rt.job_url(job["id"])
     env = rt.settings.env
@@ -19,7 +19,8 @@ def notice(rt, job: dict, level: Level, message: str) -> Notice:
         link=link,
         env=env,
         git=git,
-        fields={"job-id": job["id"], "job-url": link, "state": job["state"], "env": env, "git": git},
+        fields={"job-id": job["id"], "job-url": link, "state": job["state"], "env": env, "git": git, **(fields or {})},
+        actions=tuple(actions),
     )
 
 
@@ -29,10 +30,18 @@ def delivery(rt) -> Delivery:
     )
 
 
-def send(rt, job: dict, level: Level, message: str) -> None:
-    """Tell the job's channels; a failing channel becomes an event, never an error of the job."""
+def send(rt, job: dict, level: Level, message: str, fields: dict | None = None, actions=(), channels=None) -> None:
+    """Tell the job's channels; a failing channel becomes an event, never an error of the job. `channels`
+    given: only those, each whatever its level (a request for a decision is not a status to grade).
+    `fields` and `actions`: as in Notice."""
     config = (job.get("config") or {}).get("notifications")
-    outcome = notify(config, notice(rt, job, level, message), delivery(rt))
+    if channels is not None:
+        config = {
+            name: {**channel, "level": level.label}
+            for name, channel in (config or {}).items()
+            if name in channels and isinstance(channel, dict)
+        }
+    outcome = notify(config, notice(rt, job, level, message, fields, actions), delivery(rt))
     failures = [
         events.make(Event.NOTIFICATION_FAILED, job, job["id"], {"channel": name, "error": error})
         for name, error in outcome.failed.items()

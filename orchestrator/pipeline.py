@@ -16,7 +16,7 @@ from orchestrator.config import ConfigError, Location, load_config
 from orchestrator.config import providers as config_providers
 from orchestrator.deploy import client
 from orchestrator.deploy.request import RequestError, build, enabled_deployers
-from orchestrator.jobs import freeze, queued
+from orchestrator.jobs import approval, freeze, queued
 from orchestrator.jobs.gate import DEPLOY, FAIL, NOT_CONFIGURED, decide, forcing, required_hooks, unconfigured
 from orchestrator.jobs.store import Job, JobStore
 from orchestrator.runtime import Runtime
@@ -82,16 +82,24 @@ def configure(rt: Runtime, jobs: JobStore, job: Job) -> None:
 
 
 def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
-    """SCHEDULED → DEPLOYING (True for the one caller that made the move) or → FAILED."""
+    """SCHEDULED → DEPLOYING (True for the one caller that made the move) or → FAILED; or SCHEDULED →
+    AWAITING_APPROVAL when the app's approval policy holds it, and → DEPLOYING once it is approved
+    (jobs.approval). A required hook failing while the job awaits approval fails it."""
 
     def change(job: Job):
-        if job["state"] != State.SCHEDULED:
+        if job["state"] not in (State.SCHEDULED, State.AWAITING_APPROVAL):
             return None, None
         decision, hooks = decide(job)
+        policy = approval.policy(job["config"], rt.settings.env) if job["state"] == State.SCHEDULED else None
         if decision == FAIL:
             job.update(state=State.FAILED, error={"code": "hook_failed", "message": f"failed: {', '.join(hooks)}"})
-        elif decision == DEPLOY:
+        elif decision == DEPLOY and policy is not None:
+            approval.request(job, policy)
+            decision = approval.HELD
+        elif decision == DEPLOY and approval.approved(job):
+            passed = job["state"] == State.SCHEDULED  # an approved job's hooks passed before it was held
             job.update(state=State.DEPLOYING, deploy={"task": task_id, "deployers": {}})
+            decision = DEPLOY if passed else approval.RELEASED
         else:
             return None, None
         return job, (decision, hooks, job)
@@ -101,8 +109,15 @@ def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
         if decision == FAIL:
             failed = (Event.HOOK_FAILED, {"hooks": hooks})
             return events.of_job(job, failed, (Event.JOB_FAILED, {"reason": job["error"]["message"]}))
+        if decision == approval.RELEASED:
+            return []
         forced = bool(job.get("force-deploy"))
-        return events.of_job(job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": forced}))
+        passed = events.of_job(job, (Event.HOOKS_PASSED, {"hooks": hooks, "force-deploy": forced}))
+        if decision == approval.HELD:
+            record = job["approval"]
+            asked = {k: record["policy"][k] for k in ("approvers", "timeout", "self-approval", "env")}
+            passed += events.of_job(job, (Event.APPROVAL_REQUESTED, {**asked, "deadline": record["deadline"]}))
+        return passed
 
     staged = events.Staged(rt, describe)
     result = jobs.update(job_id, change, staged)
@@ -112,6 +127,9 @@ def gate(rt: Runtime, jobs: JobStore, job_id: str, task_id: str) -> bool:
     decision, hooks, job = result
     if decision == FAIL:
         notify.send(rt, job, Level.FAILED, f"not deployed: {', '.join(hooks)} failed")
+        return False
+    if decision == approval.HELD:
+        approval.announce(rt, job)
         return False
     notify.send(rt, job, Level.STARTED, "deploying to " + ", ".join(enabled_deployers(job["config"])))
     return True
@@ -147,6 +165,7 @@ def deploy(rt: Runtime, jobs: JobStore, job_id: str) -> None:
                 f"{job_id}-{name}",
                 options.deploy_attempts,
                 options.deploy_backoff,
+                {**job["trigger"], "job": job_id} if job.get("trigger") else None,  # the deployer audits it
             ).summary()
         _save_result(jobs, job_id, name, result)
         kind = Event.DEPLOY_ACCEPTED if result["ok"] else Event.DEPLOY_REJECTED
@@ -196,7 +215,7 @@ def process(rt: Runtime, job_id: str, task_id: str) -> str | None:
         if job["state"] == State.NEW:
             configure(rt, jobs, job)
             continue
-        if job["state"] == State.SCHEDULED:
+        if job["state"] in (State.SCHEDULED, State.AWAITING_APPROVAL):
             if not gate(rt, jobs, job_id, task_id):
                 return (jobs.get(job_id) or {}).get("state")
             continue

@@ -38,6 +38,8 @@ class OrchestratorSettings(EnvSettings):
     hook_grace: float = setting("TOTEM_HOOK_GRACE", 60.0, minimum=0)
     hook_deadline: float = setting("TOTEM_HOOK_DEADLINE", 1800.0, minimum=0)
     hook_check_interval: float = setting("TOTEM_HOOK_CHECK_INTERVAL", 30.0, minimum=0.1)
+    # jobs awaiting approval past their deadline are failed (approval_expired) every this many s
+    approval_check_interval: float = setting("TOTEM_APPROVAL_CHECK_INTERVAL", 15.0, minimum=0.1)
     notify_timeout: float = setting("TOTEM_NOTIFY_TIMEOUT", 10.0)
     # an app whose configuration sets no `enabled` deploys (the built-in defaults' `enabled`)
     apps_enabled_by_default: bool = setting("TOTEM_APPS_ENABLED_BY_DEFAULT", True, parse=boolean_word)

@@ -11,6 +11,7 @@ from enum import StrEnum
 class State(StrEnum):
     NEW = "NEW"  # hooks arriving, config not loaded yet
     SCHEDULED = "SCHEDULED"  # config loaded, waiting for the required hooks
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"  # hooks passed; the approval policy waits for a decision
     DEPLOYING = "DEPLOYING"  # gate passed once; deploy requests being sent
     COMPLETE = "COMPLETE"  # every deployer accepted the request
     FAILED = "FAILED"  # a required hook failed, the config is invalid, or a deployer refused
@@ -18,7 +19,8 @@ class State(StrEnum):
 
 
 ALL = tuple(State)
-OPEN = (State.NEW, State.SCHEDULED)  # a new commit may still replace the job's commit
+# a new commit may still replace the job's commit (a commit awaiting approval too: the newer one asks again)
+OPEN = (State.NEW, State.SCHEDULED, State.AWAITING_APPROVAL)
 FINAL = (State.COMPLETE, State.FAILED, State.NOOP)
 
 
@@ -37,6 +39,10 @@ class Event(StrEnum):
     BUILD_REQUESTED = "BUILD_REQUESTED"  # no build of the commit: the orchestrator asked for one
     HOOK_RECOVERED = "HOOK_RECOVERED"  # a finished build whose hook never came, recorded as that hook
     HOOK_TIMEOUT = "HOOK_TIMEOUT"  # still missing at the deadline: the job fails
+    APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
     DEPLOY_REQUESTED = "DEPLOY_REQUESTED"
     DEPLOY_ACCEPTED = "DEPLOY_ACCEPTED"
     DEPLOY_REJECTED = "DEPLOY_REJECTED"

@@ -27,8 +27,9 @@ def _close_open_job(job: Job | None):
     return job, job
 
 
-def undeploy(rt: Runtime, owner: str, repo: str, ref: str) -> dict[str, dict]:
-    """DELETE <deployer url>/apps/<deployment name> everywhere; results by deployer."""
+def undeploy(rt: Runtime, owner: str, repo: str, ref: str, trigger: dict | None = None) -> dict[str, dict]:
+    """DELETE <deployer url>/apps/<deployment name> everywhere; results by deployer. `trigger`: who asked
+    (the deployers' audit records name it), or that the orchestrator recorded the action already."""
     git = {"owner": owner, "repo": repo, "ref": ref, "commit": None}
     jobs = JobStore(rt)
     closed = jobs.update_current(app_name(owner, repo, ref), _close_open_job)
@@ -45,7 +46,7 @@ def undeploy(rt: Runtime, owner: str, repo: str, ref: str) -> dict[str, dict]:
     for name, deployer in deployers.items():
         app = deployer["deployment"]["name"]
         result = client.undeploy(
-            deployer["url"], rt.settings.api_token, app, rt.options.deploy_attempts, rt.options.deploy_backoff
+            deployer["url"], rt.settings.api_token, app, rt.options.deploy_attempts, rt.options.deploy_backoff, trigger
         ).summary()
         results[name] = result
         kind = Event.UNDEPLOY_REQUESTED if result["ok"] or result["status"] == 404 else Event.UNDEPLOY_FAILED

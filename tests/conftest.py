@@ -8,6 +8,24 @@ import uuid
 import pytest
 
 os.environ.setdefault("TOTEM_INSECURE_DEV", "0")
+# the run's tokens and audit records, apart from the demo's: every service a test starts inherits it
+ACCESS_PREFIX = os.environ["TOTEM_ACCESS_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}:access"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forget_access_keys():
+    """Remove the run's tokens and audit records from the shared Redis."""
+    yield
+    import redis
+
+    from totem.settings import Settings
+
+    try:
+        client = redis.Redis.from_url(Settings.from_env().redis_url, socket_connect_timeout=2)
+        for key in client.scan_iter(f"{ACCESS_PREFIX}:*", count=1000):
+            client.delete(key)
+    except redis.RedisError:
+        pass  # no Redis in this run: nothing was written
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ server, stopping a child process. Waiting is totem.waiting's; free ports are tot
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -102,6 +103,16 @@ def terminate(process: subprocess.Popen, timeout: float = 30.0, sig: int = 15) -
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:
+    """A fake server's JSON answer."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 @contextlib.contextmanager

@@ -58,6 +58,18 @@ def number(raw: str) -> float | None:
         raise ValueError("must be a number") from None
 
 
+def duration(raw: str) -> float | None:
+    """Seconds from "90s", "10m", "24h", "365d", "2w" or a bare number of seconds (blank = default)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    text = raw.strip().lower()
+    if not text:
+        return None
+    count, unit = (text[:-1], text[-1]) if text[-1] in units else (text, "s")
+    if not (count.isascii() and count.isdigit() and len(count) <= 9) or int(count) == 0:
+        raise ValueError("must be a duration like 90d, 24h or 30m")
+    return float(int(count) * units[unit])
+
+
 def flag(raw: str) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -202,7 +214,11 @@ class Settings(EnvSettings):
     cluster: str = setting("TOTEM_CLUSTER", "local")
     hook_secret: str | None = setting("TOTEM_HOOK_SECRET", None, secret=True)
     api_token: str | None = setting("TOTEM_API_TOKEN", None, secret=True)
+    cli_token: str | None = setting("TOTEM_TOKEN", None, secret=True)  # the CLI's own token; else TOTEM_API_TOKEN
     insecure_dev: bool = setting("TOTEM_INSECURE_DEV", False)
+    access_prefix: str = setting("TOTEM_ACCESS_PREFIX", "totem:access")  # Redis keys of tokens and the audit trail
+    audit: bool = setting("TOTEM_AUDIT", True)  # off: no audit records (bench/auth.py compares)
+    audit_retention: float = setting("TOTEM_AUDIT_RETENTION", 365 * 86400.0, parse=duration)  # then trimmed
     registry: str = setting("TOTEM_REGISTRY", "127.0.0.1:5000")
     orchestrator_url: str = setting("TOTEM_ORCHESTRATOR_URL", "http://127.0.0.1:9400")
     deployer_url: str = setting("TOTEM_DEPLOYER_URL", "http://127.0.0.1:9000")

@@ -1,5 +1,6 @@
 """The deployer's API: apps, versions, deployments, rollback, undeploy, and the operator's controls of a
-rollout (promote, abort) and of an app's traffic (pause, resume, maintenance)."""
+rollout (promote, abort) and of an app's traffic (pause, resume, maintenance), and an environment's
+secret keys (encrypt, rotate, re-encrypt, list, retire)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,21 @@ class DeployerClient(ServiceClient):
         if retry_after is not None:
             body["retry-after"] = retry_after
         return self.request("POST", f"/apps/{_seg(name)}/maintenance", json=body, auth=True)
+
+    # -- an environment's key ring and encrypted values (deployer/api_secrets.py) -------------------
+    def encrypt_secret(self, env: str, value: str) -> dict:
+        """{"value": token, "encrypted": true, "key": id}: `value` encrypted with the env's primary key."""
+        return self.request("POST", f"/secrets/{_seg(env)}/encrypt", json={"value": value}, auth=True)
+
+    def rotate_secret_key(self, env: str) -> dict:
+        return self.request("POST", f"/secrets/{_seg(env)}/rotate", json={}, auth=True)
+
+    def reencrypt_secrets(self, env: str, values: list[str]) -> list[str]:
+        """The tokens encrypted again with the primary key, in order (never decrypted here)."""
+        return self.request("POST", f"/secrets/{_seg(env)}/reencrypt", json={"values": values}, auth=True)["values"]
+
+    def secret_keys(self, env: str) -> list[dict]:
+        return self.request("GET", f"/secrets/{_seg(env)}/keys", auth=True)["keys"]
+
+    def retire_secret_key(self, env: str, key_id: str) -> dict:
+        return self.request("DELETE", f"/secrets/{_seg(env)}/keys/{_seg(key_id)}", auth=True)

@@ -20,9 +20,42 @@ class OrchestratorClient(ServiceClient):
     def events(self, job=None, owner=None, repo=None, ref=None, limit: int = 100) -> list[dict]:
         return self.get("/events", job=job, owner=owner, repo=repo, ref=ref, limit=limit)["events"]
 
+    def approve(self, job_id: str, comment: str | None = None) -> dict:
+        """Approve a job awaiting approval (docs/approvals.md)."""
+        body = {"comment": comment} if comment else {}
+        return self.request("POST", f"/jobs/{quote(job_id, safe='')}/approve", json=body, auth=True)
+
+    def reject(self, job_id: str, reason: str | None = None) -> dict:
+        body = {"reason": reason} if reason else {}
+        return self.request("POST", f"/jobs/{quote(job_id, safe='')}/reject", json=body, auth=True)
+
     def undeploy(self, owner: str, repo: str, ref: str) -> dict:
         path = "/apps/" + "/".join(quote(part, safe="") for part in (owner, repo)) + "/" + quote(ref, safe="/")
         return self.request("DELETE", path, auth=True)
+
+    def create_token(self, name: str, role: str, scopes=None, envs=None, ttl: str | int | None = None) -> dict:
+        body = {"name": name, "role": role, "scopes": scopes or None, "envs": envs or None, "ttl": ttl}
+        return self.request("POST", "/tokens", json={k: v for k, v in body.items() if v is not None}, auth=True)
+
+    def tokens(self) -> list[dict]:
+        return self.request("GET", "/tokens", auth=True)["tokens"]
+
+    def revoke_token(self, name: str) -> dict:
+        return self.request("DELETE", f"/tokens/{quote(name, safe='')}", auth=True)
+
+    def whoami(self) -> dict:
+        return self.request("GET", "/whoami", auth=True)
+
+    def audit(self, app=None, actor=None, action=None, since=None, until=None, limit: int = 100) -> list[dict]:
+        """Audit records, newest first (GET /audit; times as Unix seconds, ISO 8601 or 24h ago)."""
+        params = {"app": app, "actor": actor, "action": action, "since": since, "until": until, "limit": limit}
+        return self.request("GET", "/audit", params=params, auth=True)["records"]
+
+    def audit_export(self, app=None, actor=None, action=None, since=None, until=None, limit: int = 100) -> str:
+        """The same records as JSON lines, oldest first (GET /audit?format=jsonl)."""
+        params = {"app": app, "actor": actor, "action": action, "since": since, "until": until, "limit": limit}
+        response = self.request("GET", "/audit", params={**params, "format": "jsonl"}, auth=True, raw=True)
+        return response.text
 
     def send_hook(self, hook: dict, secret: str | None) -> dict:
         """POST a generic hook signed with the shared hook secret (the operator's `deploy --image`)."""

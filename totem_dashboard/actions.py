@@ -1,12 +1,13 @@
 """Every operator action of the dashboard (rollback, redeploy, undeploy; promote, abort; pause, resume,
-maintenance on/off): a confirmation page, then a CSRF-checked POST with the operator's token."""
+maintenance on/off): a confirmation page, then a CSRF-checked POST with the operator's token. The pages
+offer only what the operator's role and scope allow; the deployer's own 403 still decides, shown here."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from totem_client import ServiceError
-from totem_dashboard import security
+from totem_dashboard import identity, security
 from totem_dashboard.action_calls import CALLS
 from totem_dashboard.render import clients
 
@@ -51,14 +52,18 @@ def act(name: str, action: str):
     _action(action)
     token = security.token()
     if token is None:
-        return render_template("refused.html", name=name, reason="Sign in with the API token to act."), 401
+        return render_template(
+            "refused.html", name=name, reason="Sign in with the API token to act (a deployer or admin token)."
+        ), 401
     if not security.csrf_ok(request.form.get("csrf")):
         return render_template("refused.html", name=name, reason="The form expired; reload and try again."), 400
-    deployer = clients().deployer.with_token(token)
     try:
-        flash(CALLS[action](deployer, name, request.form), "ok")
+        with identity.acting(clients().deployer, token) as deployer:
+            flash(CALLS[action](deployer, name, request.form), "ok")
     except ServiceError as exc:
-        if exc.status in (401, 403):
-            return render_template("refused.html", name=name, reason=f"The deployer refused: {exc.message}"), 401
-        flash(f"{ACTIONS[action]} failed: {exc.message}", "error")
+        signed_out = identity.ended(exc)
+        if signed_out is not None:
+            return signed_out
+        refused = "refused" if exc.status == 403 else "failed"
+        flash(f"{ACTIONS[action]} {refused}: {exc.message}", "error")
     return redirect(url_for("apps.show_app", name=name))

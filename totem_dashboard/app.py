@@ -13,7 +13,18 @@ from deployer.states import PROMOTABLE
 from totem.api import create_service_app
 from totem.settings import Settings
 from totem_client import Clients
-from totem_dashboard import actions, ansi, auth, errors, pages_activity, pages_apps, security
+from totem_dashboard import (
+    actions,
+    ansi,
+    approvals,
+    auth,
+    errors,
+    identity,
+    pages_activity,
+    pages_apps,
+    pages_audit,
+    security,
+)
 from totem_dashboard.times import duration, when
 
 SERVICE = "dashboard"
@@ -31,10 +42,22 @@ def create_app(settings: Settings | None = None, clients: Clients | None = None)
     app.jinja_env.globals.update(
         csrf_token=security.csrf_token,
         signed_in=lambda: security.token() is not None,
+        principal=security.principal,
+        may=identity.may,
+        may_decide=identity.may_decide,
         proxy_port=os.environ.get("TOTEM_DASHBOARD_PROXY_PORT", "8080"),
         promotable=PROMOTABLE,  # the rollout phases a promote ends (the deployer's own set)
     )
-    for blueprint in (auth.blueprint, pages_apps.blueprint, pages_activity.blueprint, actions.blueprint):
+    app.config["TOTEM_DASHBOARD_RECHECK"] = float(os.environ.get("TOTEM_DASHBOARD_RECHECK", identity.RECHECK))
+    app.before_request(identity.recheck)
+    for blueprint in (
+        auth.blueprint,
+        pages_apps.blueprint,
+        pages_activity.blueprint,
+        pages_audit.blueprint,
+        actions.blueprint,
+        approvals.blueprint,
+    ):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from totem.api import errors
 from totem_client import ServiceError
+from totem_dashboard import identity
 
 JSON_ENDPOINTS = {"health.health", "activity.build_log_lines"}
 log = logging.getLogger("totem_dashboard")
@@ -22,6 +23,9 @@ def wants_json() -> bool:
 
 
 def service_error(error: ServiceError):
+    signed_out = identity.ended(error)
+    if signed_out is not None and not wants_json():
+        return signed_out
     status = error.status if error.status in (404,) else 502
     if wants_json():
         return errors.error_response(status, error.code, error.message, {"service": error.service})

@@ -6,14 +6,31 @@ from flask import Blueprint, jsonify, request
 
 from image_factory.states import FINISHED, STATUSES
 from orchestrator.states import ALL as JOB_STATES
+from totem_client import ServiceError
 from totem_dashboard import ansi
+from totem_dashboard.approvals import AWAITING
 from totem_dashboard.render import clients, page
 
 blueprint = Blueprint("activity", __name__)
+MAX_AWAITING = 20  # jobs awaiting approval whose own record one page asks for
 
 
 def _filters(names: tuple[str, ...]) -> dict[str, str]:
     return {k: request.args.get(k, "").strip()[:200] for k in names}
+
+
+def _with_approvals(jobs: list[dict]) -> list[dict]:
+    """The list's summaries carry no approval: a job that awaits one gets its own record (its policy
+    decides whom the page offers Approve / Reject)."""
+    shown: list[dict] = []
+    for job in jobs:
+        if job.get("state") == AWAITING and len(shown) < MAX_AWAITING:
+            try:
+                job = {**job, "approval": clients().orchestrator.job(job["id"]).get("approval")}
+            except ServiceError:
+                pass  # gone meanwhile: the summary as it is, without buttons
+        shown.append(job)
+    return shown
 
 
 @blueprint.get("/jobs")
@@ -23,7 +40,7 @@ def list_jobs():
     return page(
         "jobs.html",
         "_jobs_table.html",
-        jobs=answer["jobs"],
+        jobs=_with_approvals(answer["jobs"]),
         total=answer.get("total", 0),
         chosen=chosen,
         states=JOB_STATES,

@@ -1,10 +1,11 @@
-"""Apps list (search and filters) and the app page (deployments, timeline, instances, wiring, events)."""
+"""Apps list (search and filters) and the app page (deployments, timeline, instances, wiring, events,
+its audit trail)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 
-from totem_dashboard import gather
+from totem_dashboard import gather, pages_audit
 from totem_dashboard.render import clients, page
 
 blueprint = Blueprint("apps", __name__)
@@ -20,4 +21,5 @@ def list_apps():
 
 @blueprint.get("/apps/<name>")
 def show_app(name: str):
-    return page("app.html", "_app_live.html", **gather.app_page(clients(), name))
+    shown = gather.app_page(clients(), name)
+    return page("app.html", "_app_live.html", audit=pages_audit.app_trail(name), **shown)

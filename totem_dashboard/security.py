@@ -1,4 +1,5 @@
-"""The operator's token in the session (encrypted, in a signed HttpOnly SameSite=Strict cookie) and CSRF."""
+"""The operator's token in the session (encrypted, in a signed HttpOnly SameSite=Strict cookie), who it
+names (its name, role, scopes and environments as the services' `/whoami` said), and CSRF."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app, session
 
-TOKEN_KEY, CSRF_KEY = "token", "csrf"
+from totem.access import Principal
+
+TOKEN_KEY, CSRF_KEY, WHO_KEY, CHECKED_KEY = "token", "csrf", "who", "checked"
 
 
 def configure(app) -> None:
@@ -34,10 +38,35 @@ def same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def sign_in(token: str) -> None:
+def sign_in(token: str, who: dict) -> None:
+    """`who`: the `/whoami` answer for `token`."""
     session.clear()
     session[TOKEN_KEY] = _fernet().encrypt(token.encode()).decode()
     session[CSRF_KEY] = secrets.token_urlsafe(32)
+    remember(who)
+
+
+def remember(who: dict) -> None:
+    """Keep what the services said of the token (the session cookie is signed: the browser cannot change it)."""
+    session[WHO_KEY] = {k: who.get(k) for k in ("name", "role", "scopes", "envs")}
+    session[CHECKED_KEY] = time.time()
+
+
+def checked_at() -> float:
+    return float(session.get(CHECKED_KEY) or 0)
+
+
+def principal() -> Principal | None:
+    """Who the signed-in operator acts as; None when signed out."""
+    who = session.get(WHO_KEY)
+    if not who or token() is None:
+        return None
+    return Principal(
+        str(who.get("name") or "?"),
+        str(who.get("role") or "viewer"),
+        tuple(who.get("scopes") or ("*",)),
+        tuple(who.get("envs") or ("*",)),
+    )
 
 
 def sign_out() -> None:
@@ -65,10 +94,3 @@ def csrf_ok(given: str | None) -> bool:
     if not given or not expected:
         return False
     return same(given, expected)
-
-
-def token_accepted(given: str, configured: str | None) -> bool:
-    """With TOTEM_API_TOKEN known to the dashboard, check it here (constant time); else the services decide."""
-    if not given:
-        return False
-    return same(given, configured) if configured else True

@@ -7,7 +7,10 @@ skips a host that does not answer (deployer/engine_pool.py) rather than waiting 
 gives the reconcile new places for the instances of a host that stopped answering.
 
 A scheduled job's run (`run_once`) is one container on the least loaded answering host, with no
-restart policy and no upstream label, waited for, its logs read, then removed."""
+restart policy and no upstream label, waited for, its logs read, then removed.
+
+Encrypted variables reach an instance as files on the host's tmpfs (deployer/secret_files.py),
+removed with its container."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import requests
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from deployer import placement
+from deployer import placement, secret_files
 from deployer.engine_pool import UNREACHABLE, HostDown
 from deployer.engines import address
 from deployer.records import now
@@ -158,35 +161,40 @@ class DockerScheduler(Scheduler):
 
     def deploy(self, record: Record, environment: dict[str, str]) -> None:
         up = set(self._up({w["host"] for w in record["instances"].values()}, fresh=True))
+        delivery = secret_files.plan(self.ctx, record, environment)
         # a host that is down is skipped: the gate counts what runs; the reconcile moves it once the host is known dead
         self._at_once(
             [
-                functools.partial(self._reaching, where["host"], self._create_on, record, node, where, environment)
+                functools.partial(self._reaching, where["host"], self._create_on, record, node, where, delivery)
                 for node, where in sorted(record["instances"].items())
                 if where["host"] in up
             ]
         )
 
-    def _create_on(self, record: Record, node: str, where: dict, environment: dict[str, str]) -> None:
-        self._create(self.client(where["host"]), record, node, where, environment)
+    def _create_on(self, record: Record, node: str, where: dict, delivery: secret_files.Delivery) -> None:
+        self._create(self.client(where["host"]), record, node, where, delivery)
 
-    def _create(self, client: docker.DockerClient, record: Record, node: str, where: dict, environment) -> None:
+    def _create(
+        self, client: docker.DockerClient, record: Record, node: str, where: dict, delivery: secret_files.Delivery
+    ) -> None:
         try:
             client.containers.get(node)
             return  # created by an earlier attempt
         except NotFound:
             pass
         self._ensure_image(client, record["spec"]["image"])
-        client.containers.create(
-            record["spec"]["image"],
-            name=node,
-            network_mode="host",
-            labels=labels(record, node, where["port"]),
-            environment={**environment, "PORT": str(where["port"])},
-            # back whenever the engine is (an app exits 0 on the SIGTERM of an engine restart); the
-            # deployer's own stop marks it stopped, so a decommissioned instance never comes back
-            restart_policy={"Name": "unless-stopped"},
-        )
+        with secret_files.mounted(client, record["spec"]["image"], node, delivery.files) as mounts:
+            client.containers.create(
+                record["spec"]["image"],
+                name=node,
+                network_mode="host",
+                labels=labels(record, node, where["port"]),
+                environment={**delivery.env, "PORT": str(where["port"])},
+                volumes=mounts,
+                # back whenever the engine is (an app exits 0 on the SIGTERM of an engine restart); the
+                # deployer's own stop marks it stopped, so a decommissioned instance never comes back
+                restart_policy={"Name": "unless-stopped"},
+            )
 
     def start(self, record: Record) -> None:
         self._each_placed(record, lambda _host, c: c.start() if c.status != "running" else None, parallel=True)
@@ -208,7 +216,7 @@ class DockerScheduler(Scheduler):
         for host in self._up({w["host"] for w in record["instances"].values()} | set(self.ctx.docker_hosts)):
             with self.engines.reaching(host):
                 for container in self._containers(host, deployment=record["id"]):
-                    _remove(container)
+                    remove_instance(container)
         for node, where in record["instances"].items():
             self.ctx.ports.release(where["host"], where["port"], node)
 
@@ -219,7 +227,7 @@ class DockerScheduler(Scheduler):
         wanted = [selector(DEPLOYMENT, record["id"]), selector(NODE, instance.node)]
         with self.engines.reaching(instance.host):
             for container in self.client(instance.host).containers.list(all=True, filters={"label": wanted}):
-                _remove(container)
+                remove_instance(container)
         return True
 
     def instances(self, app: str) -> list[Instance]:
@@ -254,32 +262,35 @@ class DockerScheduler(Scheduler):
             raise HostDown(f"no Docker host answers: {', '.join(self.unavailable()) or 'none configured'}")
         host = placement.spread(loads, 1, rotate=record["sequence"])[0]
         name = run_name(record, run_id)
+        delivery = secret_files.plan(self.ctx, record, environment)
         try:
             client = self.client(host)
             self._ensure_image(client, record["spec"]["image"])
             ours = {"label": [selector(DEPLOYMENT, record["id"]), RUN]}
             for old in client.containers.list(all=True, filters=ours):
                 if old.name == name or old.status != "running":
-                    _remove(old)  # left by a run cut short (its worker died), or an earlier attempt of this one
-            container = client.containers.create(
-                record["spec"]["image"],
-                name=name,
-                network_mode="host",
-                labels=job_labels(record, run_id, name),
-                environment=environment,
-                restart_policy={"Name": "no"},
-            )
+                    remove_instance(old)  # left by a run cut short (its worker died), or an earlier attempt of this one
+            with secret_files.mounted(client, record["spec"]["image"], name, delivery.files) as mounts:
+                container = client.containers.create(
+                    record["spec"]["image"],
+                    name=name,
+                    network_mode="host",
+                    labels=job_labels(record, run_id, name),
+                    environment=delivery.env,
+                    volumes=mounts,
+                    restart_policy={"Name": "no"},
+                )
             started = now()
             try:
                 container.start()
                 exit_code, error = _wait(container, timeout)
                 output = container.logs(stdout=True, stderr=True, tail=OUTPUT_LIMIT // 16)
             finally:
-                _remove(container)
+                remove_instance(container)
         except UNREACHABLE as exc:
             self.engines.failed(host, exc)
             raise HostDown(f"{host} stopped answering during run {run_id}") from None
-        return RunResult(exit_code, output_tail(output), started, now(), host, error)
+        return RunResult(exit_code, delivery.mask(output_tail(output)), started, now(), host, error)
 
 
 def _instance(container: Container, host: str, deployment: str | None = None) -> Instance:
@@ -303,7 +314,9 @@ def _wait(container: Container, timeout: float) -> tuple[int | None, str | None]
     return None, f"still running after {timeout:.0f}s: killed"
 
 
-def _remove(container) -> None:
+def remove_instance(container) -> None:
+    """The container gone, and its secret files with it."""
+    secret_dir = secret_files.source_of(container.attrs)
     try:
         container.remove(force=True)
     except NotFound:
@@ -311,3 +324,5 @@ def _remove(container) -> None:
     except APIError as exc:
         if exc.status_code != 409:  # 409: removal already in progress
             raise
+    if secret_dir:
+        secret_files.wipe(container.client, container.attrs.get("Image", ""), secret_dir)

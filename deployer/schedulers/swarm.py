@@ -10,7 +10,10 @@ nodes), so an instance's port is free on whichever node the swarm picks or moves
 
 A scheduled job's run (`run_once`) is a one-off `replicated-job` service (Docker API 1.41+) with
 restart condition `none`, the request's placement, no upstream label: its task's exit code and the
-service's logs are read once the task ends, then the service is removed."""
+service's logs are read once the task ends, then the service is removed.
+
+Encrypted variables are Swarm secrets at /run/secrets/NAME (deployer/swarm_secrets.py), one per
+value and deployment, removed with its services."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import Healthcheck, RestartPolicy, ServiceMode
 
+from deployer import secret_files, swarm_secrets
 from deployer.engines import address
 from deployer.records import now
 from deployer.schedulers.base import (
@@ -82,11 +86,16 @@ class SwarmScheduler(Scheduler):
 
     def deploy(self, record: Record, environment: dict[str, str]) -> None:
         existing = {s.name for s in self._services(deployment=record["id"])}
+        delivery = secret_files.plan(self.ctx, record, environment)
+        attached = None
         for node, where in sorted(record["instances"].items()):
             if node in existing:
                 continue
+            if attached is None:
+                owner = swarm_secrets.secret_labels(self.ctx.settings.cluster, record["id"])
+                attached = swarm_secrets.attach(self.client, owner, record["id"], delivery.files)
             instance_labels = labels(record, node, where["port"])
-            env = [f"{k}={v}" for k, v in {**environment, "PORT": str(where["port"])}.items()]
+            env = [f"{k}={v}" for k, v in {**delivery.env, "PORT": str(where["port"])}.items()]
             self.client.services.create(
                 record["spec"]["image"],
                 name=node,
@@ -98,6 +107,7 @@ class SwarmScheduler(Scheduler):
                 # any exit, 0 included (an engine restart's SIGTERM): stop is a scale to 0, removal explicit
                 restart_policy=RestartPolicy(condition="any", delay=SECOND),
                 healthcheck=self._healthcheck(record),
+                secrets=attached,
                 **placement(record),
                 stop_grace_period=int(record["spec"]["stop_timeout"] * SECOND),
             )
@@ -136,6 +146,7 @@ class SwarmScheduler(Scheduler):
                 service.remove()
             except NotFound:
                 pass
+        swarm_secrets.remove(self.client, self.ctx.settings.cluster, record["id"])
         for node, where in record.get("instances", {}).items():
             self.ctx.ports.release(where["host"], where["port"], node)
 
@@ -161,10 +172,14 @@ class SwarmScheduler(Scheduler):
             if old.name == name or all(t["Status"]["State"] in ENDED for t in old.tasks()):
                 _remove_service(old)  # left by a run cut short (its worker died), or an earlier attempt of this one
         run_labels = job_labels(record, run_id, name)
+        delivery = secret_files.plan(self.ctx, record, environment)
+        owner = swarm_secrets.secret_labels(self.ctx.settings.cluster, record["id"], run_id)
+        attached = swarm_secrets.attach(self.client, owner, name, delivery.files)
         service = self.client.services.create(
             record["spec"]["image"],
             name=name,
-            env=[f"{k}={v}" for k, v in environment.items()],
+            env=[f"{k}={v}" for k, v in delivery.env.items()],
+            secrets=attached,
             labels=run_labels,
             container_labels=run_labels,
             networks=["host"],
@@ -184,8 +199,11 @@ class SwarmScheduler(Scheduler):
                 output = b"".join(service.logs(stdout=True, stderr=True, tail=OUTPUT_LIMIT // 16))
         finally:
             _remove_service(service)
+            swarm_secrets.remove(self.client, self.ctx.settings.cluster, record["id"], run_id)
         nodes = {n.id: node_address(n.attrs) for n in self.client.nodes.list()} if node_id else {}
-        return RunResult(exit_code, output_tail(output), started, now(), nodes.get(node_id, self.host), error)
+        return RunResult(
+            exit_code, delivery.mask(output_tail(output)), started, now(), nodes.get(node_id, self.host), error
+        )
 
 
 def placement(record: Record) -> dict:

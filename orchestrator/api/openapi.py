@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.api.approvals_openapi import APPROVAL, approval_paths
 from orchestrator.api.routes import JOB_ID, MAX_EVENTS, MAX_LIMIT, MAX_OFFSET
 from orchestrator.config.schema import EVALUATED_SCHEMA
 from orchestrator.hooks.github import MAX_NAME
 from orchestrator.states import ALL, Event
+from totem.access.audit_openapi import audit_paths
+from totem.access.openapi import token_paths
 from totem.api import openapi
 from totem.api.openapi import (
     ERROR_TEXTS,
@@ -126,7 +129,10 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
     "Job": obj(
-        [*JOB_SUMMARY_PROPERTIES, "commits", "hooks", "required-hooks", "force-deploy", "config", "deploy", "events"],
+        [
+            *JOB_SUMMARY_PROPERTIES,
+            *("commits", "hooks", "required-hooks", "force-deploy", "config", "deploy", "approval", "events"),
+        ],
         {
             **JOB_SUMMARY_PROPERTIES,
             "commits": {"type": "array", "items": COMMIT, "description": "every commit the job has seen"},
@@ -145,6 +151,7 @@ SCHEMAS: dict[str, Any] = {
                     },
                 )
             ),
+            "approval": APPROVAL,
             "events": {"type": "array", "items": ref("Event"), "description": "oldest first"},
         },
     ),
@@ -302,6 +309,9 @@ def document() -> dict:
                 ],
             )
         },
+        **approval_paths(JOB_ID_SCHEMA),
+        **token_paths(),
+        **audit_paths(),
         **service_paths("etcd and Redis"),
     }
     # a path no route takes (an empty segment, a line break in the ref) is the app's 404, before any check
@@ -309,7 +319,7 @@ def document() -> dict:
         "no such route: an empty segment or a line break in the ref"
     )
     paths["/apps/{owner}/{repo}/{ref}"]["delete"]["responses"]["503"] = error_response(
-        "TOTEM_API_TOKEN is not set (write endpoints disabled), or Redis or the queue is unavailable; retry"
+        "Redis (the token store, the jobs) or the queue is unavailable; retry"
     )
     for route in ("/jobs", "/jobs/{job_id}", "/events"):
         paths[route]["get"]["responses"]["503"] = storage

@@ -12,10 +12,12 @@ from orchestrator import events
 from orchestrator.api.mask import mask
 from orchestrator.hooks import intake
 from orchestrator.hooks.routes import persisting
+from orchestrator.jobs import approval
 from orchestrator.jobs.store import JobStore, app_name
 from orchestrator.runtime import Runtime
 from orchestrator.states import ALL
-from totem.api import ApiError, require_token
+from totem.access.guard import authenticate, authorize, require
+from totem.api import ApiError
 from totem.git_names import CHECKS, validate_git
 
 blueprint = Blueprint("api", __name__)
@@ -102,6 +104,7 @@ def get_job(job_id: str):
             "force-deploy": job["force-deploy"],
             "config": mask(job["config"]),
             "deploy": job["deploy"],
+            "approval": approval.current(job),  # docs/approvals.md; None when the commit was never held
             "events": timeline,
         }
     )
@@ -122,9 +125,11 @@ def list_events():
 
 
 @blueprint.delete("/apps/<owner>/<repo>/<path:ref>")
-@require_token
+@require("undeploy")
 def undeploy_app(owner: str, repo: str, ref: str):
     validate_git({"owner": owner, "repo": repo, "ref": ref}, ("owner", "repo", "ref"))
+    authorize(owner, repo, ref=ref, app=app_name(owner, repo, ref))
     with persisting():
-        answer = intake.undeploy(runtime(), owner, repo, ref, freeze_branch=False)
+        recorded = {"actor": authenticate().name, "kind": "token", "recorded": "orchestrator"}  # this request's record
+        answer = intake.undeploy(runtime(), owner, repo, ref, False, recorded)
     return jsonify(answer), 202

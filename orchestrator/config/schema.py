@@ -11,7 +11,13 @@ from jsonschema import Draft202012Validator
 
 from orchestrator.config.errors import ConfigError
 from totem import oncalendar
-from totem.contracts.deploy_request import DEPLOYMENT_SCHEMA, ENVIRONMENT_SCHEMA, SCHEDULE_SCHEMA, SECURITY_SCHEMA
+from totem.contracts.deploy_request import (
+    DEPLOYMENT_SCHEMA,
+    DURATION,
+    ENVIRONMENT_SCHEMA,
+    SCHEDULE_SCHEMA,
+    SECURITY_SCHEMA,
+)
 from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
 TEMPLATE = {
@@ -49,6 +55,30 @@ DEPLOYER = {
         "deployment": DEPLOYMENT_SCHEMA,  # passed on as is in the deploy request
     },
 }
+# docs/approvals.md: who must approve a deploy; `environments.<TOTEM_ENV>` overrides fields in that environment
+APPROVAL_FIELDS: dict[str, Any] = {
+    "required": {"type": "boolean", "description": "hold every passing job for a decision (default false)"},
+    "approvers": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 50,
+        "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]{0,62}$"},
+        "description": "role names (that role or higher) or token names; default [admin]",
+    },
+    "timeout": {**DURATION, "description": "rejected when undecided this long (default 24h; at most 1d)"},
+    "self-approval": {"type": "boolean", "description": "may the push's author approve it (default false)"},
+}
+APPROVAL = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **APPROVAL_FIELDS,
+        "environments": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "additionalProperties": False, "properties": APPROVAL_FIELDS},
+        },
+    },
+}
 EVALUATED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -65,6 +95,7 @@ EVALUATED_SCHEMA: dict[str, Any] = {
         "environment": ENVIRONMENT_SCHEMA,
         "schedule": SCHEDULE_SCHEMA,
         "scm": {"type": "object"},
+        "approval": APPROVAL,
     },
 }
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from totem.access.guard import TRIGGER
 from totem.signed_post import retrying, window
 
 TIMEOUT = 30
@@ -38,14 +40,18 @@ def send(
     idempotency_key: str | None = None,
     attempts: int = 6,
     backoff: float = 1.0,
+    trigger: dict | None = None,
 ) -> DeployResult:
     """One request, retried (connection errors, 429, 5xx) for as long as `attempts` tries take with the
-    shared policy of totem.signed_post (doubling `backoff`, capped; Retry-After honoured)."""
+    shared policy of totem.signed_post (doubling `backoff`, capped; Retry-After honoured). `trigger`:
+    who the request acts for (a hook's sender), which the deployer's audit record names as the actor."""
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
+    if trigger:
+        headers[TRIGGER] = json.dumps(trigger, separators=(",", ":"), ensure_ascii=True)
     tries = 0
 
     def once() -> requests.Response:
@@ -60,9 +66,13 @@ def send(
     return DeployResult(response.ok, response.status_code, _body(response), tries)
 
 
-def deploy(url: str, token: str | None, request: dict, key: str, attempts: int, backoff: float) -> DeployResult:
-    return send("POST", f"{url.rstrip('/')}/apps", token, request, key, attempts, backoff)
+def deploy(
+    url: str, token: str | None, request: dict, key: str, attempts: int, backoff: float, trigger: dict | None = None
+) -> DeployResult:
+    return send("POST", f"{url.rstrip('/')}/apps", token, request, key, attempts, backoff, trigger)
 
 
-def undeploy(url: str, token: str | None, name: str, attempts: int, backoff: float) -> DeployResult:
-    return send("DELETE", f"{url.rstrip('/')}/apps/{name}", token, None, None, attempts, backoff)
+def undeploy(
+    url: str, token: str | None, name: str, attempts: int, backoff: float, trigger: dict | None = None
+) -> DeployResult:
+    return send("DELETE", f"{url.rstrip('/')}/apps/{name}", token, None, None, attempts, backoff, trigger)

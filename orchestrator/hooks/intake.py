@@ -6,6 +6,7 @@ import logging
 from typing import Any, cast
 
 from orchestrator import events
+from orchestrator.hooks import trigger as hook_trigger
 from orchestrator.jobs import freeze, queued
 from orchestrator.jobs.atomic import Batch
 from orchestrator.jobs.model import Hook, Outcome, apply_hook
@@ -16,11 +17,25 @@ from totem.github import GitRef
 from totem.logs import log_context
 
 log = logging.getLogger("orchestrator.hooks")
+COMMIT_SET = (Event.NEW_JOB, Event.NEW_COMMIT)  # the events of a hook that set its job's commit
 
 
-def accept(rt: Runtime, hook: Hook) -> dict:
+def _landing(hook: Hook, trigger: dict | None):
+    """apply_hook, and the hook's trigger kept on the job when it set the job's commit."""
+
+    def land(job):
+        updated, outcome = apply_hook(job, hook)
+        if updated is not None and any(kind in COMMIT_SET for kind, _ in outcome.events):
+            updated["trigger"] = trigger or hook_trigger.make(hook.type, hook.source, None, None, None)
+        return updated, outcome
+
+    return land
+
+
+def accept(rt: Runtime, hook: Hook, trigger: dict | None = None) -> dict:
     """Persist the hook on its job, with its events, and queue the job's processing (unless a task
-    for it is queued already: jobs.queued), all before answering; the answer for the sender."""
+    for it is queued already: jobs.queued), all before answering; the answer for the sender.
+    `trigger` (hooks.trigger) names who the hook acts for, kept when the hook sets the job's commit."""
     if hook.type == "scm-create" and freeze.unfreeze(rt, hook.app):
         events.record(rt, events.make(Event.BRANCH_UNFROZEN, hook.git))
     staged: list[dict] = []
@@ -31,7 +46,7 @@ def accept(rt: Runtime, hook: Hook) -> dict:
         staged[:] = [events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events]
         events.stage(rt, batch, *staged)
 
-    outcome, replies = JobStore(rt).land(hook.app, lambda job: apply_hook(job, hook), effects)
+    outcome, replies = JobStore(rt).land(hook.app, _landing(hook, trigger), effects)
     ids = {"job_id": outcome.job_id} if outcome.job_id is not None else {}
     with log_context(**ids):
         events.announce(*staged)
@@ -56,12 +71,13 @@ def unfreeze(rt: Runtime, ref: GitRef) -> dict:
     return {"status": "accepted", "action": "unfreeze", "app": app}
 
 
-def undeploy(rt: Runtime, owner: str, repo: str, ref: str, freeze_branch: bool) -> dict:
-    """Freeze the branch (when deleted) and queue the undeploy from every deployer."""
+def undeploy(rt: Runtime, owner: str, repo: str, ref: str, freeze_branch: bool, trigger: dict | None = None) -> dict:
+    """Freeze the branch (when deleted) and queue the undeploy from every deployer; `trigger` names who
+    asked (hooks.trigger), for the deployers' audit records."""
     app = app_name(owner, repo, ref)
     git = {"owner": owner, "repo": repo, "ref": ref, "commit": None}
     if freeze_branch:
         freeze.freeze(rt, app)
         events.record(rt, events.make(Event.BRANCH_FROZEN, git, details={"seconds": rt.options.freeze_ttl}))
-    rt.enqueue("undeploy", owner, repo, ref)
+    rt.enqueue("undeploy", owner, repo, ref, trigger)
     return {"status": "accepted", "action": "undeploy", "app": app}

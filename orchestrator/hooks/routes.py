@@ -7,10 +7,10 @@ from __future__ import annotations
 import contextlib
 
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from kombu.exceptions import OperationalError
 
-from orchestrator.hooks import generic, github, intake, travis
+from orchestrator.hooks import generic, github, intake, travis, trigger
 from orchestrator.runtime import Runtime
 from totem.api import ApiError
 from totem.github import first_delivery, forget_delivery, read_delivery
@@ -48,12 +48,19 @@ def accepted(answers: list[dict]):
     return response
 
 
+def _trigger(hook_type: str, receiver: str, sender: str | None, delivery: str | None = None) -> dict:
+    """Who the hook acts for (hooks.trigger), from the request that brought it."""
+    delivery = delivery or trigger.delivery_id(request.headers.get("X-GitHub-Delivery"), g.get("request_id"))
+    return trigger.make(hook_type, receiver, sender, delivery, request.remote_addr)
+
+
 @blueprint.post("/hooks/generic")
 def generic_hook():
     rt = runtime()
-    hook = generic.read(request.headers, request.get_data(), rt.settings.hook_secret, rt.settings.insecure_dev)
+    secret, insecure = rt.settings.hook_secret, rt.settings.insecure_dev
+    hook, sender = generic.read_with_sender(request.headers, request.get_data(), secret, insecure)
     with persisting():
-        return accepted([intake.accept(rt, hook)])
+        return accepted([intake.accept(rt, hook, _trigger(hook.type, hook.source, sender))])
 
 
 @blueprint.post("/hooks/travis")
@@ -63,7 +70,7 @@ def travis_hook():
     if hook is None:
         return jsonify({"status": "ignored", "reason": "pull requests never deploy"}), 200
     with persisting():
-        return accepted([intake.accept(rt, hook)])
+        return accepted([intake.accept(rt, hook, _trigger(hook.type, hook.source, None))])
 
 
 @blueprint.post("/hooks/github")
@@ -83,8 +90,14 @@ def github_hook():
                 return accepted([intake.unfreeze(rt, action.ref)])
             if action.kind == "undeploy":
                 ref = action.ref
-                return accepted([intake.undeploy(rt, ref.owner, ref.repo, ref.ref, freeze_branch=True)])
-            return accepted([intake.accept(rt, hook) for hook in action.hooks])
+                deleted_by = _trigger(
+                    "scm-delete", "github", trigger.github_sender(delivery.payload), delivery.delivery
+                )
+                return accepted([intake.undeploy(rt, ref.owner, ref.repo, ref.ref, True, deleted_by)])
+            sender = trigger.github_sender(delivery.payload)
+            return accepted(
+                [intake.accept(rt, h, _trigger(h.type, h.source, sender, delivery.delivery)) for h in action.hooks]
+            )
         except Exception:
             with contextlib.suppress(redis.RedisError):  # let GitHub's redelivery through
                 forget_delivery(rt.redis, SERVICE, delivery.delivery)

@@ -15,7 +15,8 @@ IDLE_SECONDS = 60
 
 
 def sweep(rt: Runtime, idle: float = IDLE_SECONDS) -> list[str]:
-    """Queue `process_job` for NEW/SCHEDULED jobs untouched for `idle` seconds; their ids."""
+    """Queue `process_job` for open jobs (NEW, SCHEDULED, AWAITING_APPROVAL: an approved one whose task
+    was lost) untouched for `idle` seconds; their ids."""
     jobs = JobStore(rt)
     queued = []
     for state in OPEN:

@@ -1,4 +1,5 @@
-"""Headless Chromium (Debian's `chromium` + `chromedriver`) driven by Selenium, installed when missing."""
+"""Headless Chromium (Debian's `chromium` + `chromedriver`) driven by Selenium, installed when missing;
+the polling helpers every browser test uses, and the deployer-only stack of the rollout tests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.images.fixtures import docker_client  # noqa: F401  (a fixture: `surfaces` needs it)
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -70,3 +76,34 @@ def screenshot(browser):
         return path
 
     return take
+
+
+@pytest.fixture(scope="module")
+def surfaces(docker_client, tmp_path_factory):  # noqa: F811  (the fixture imported above)
+    """A deployer stack with Prometheus and the dashboard on its API (tests/browser/rollout_stack.py)."""
+    from tests.browser.rollout_stack import RolloutStack
+
+    surfaces = RolloutStack(docker_client, tmp_path_factory.mktemp("prometheus")).start()
+    yield surfaces
+    surfaces.stop()
+
+
+def until(browser, condition, timeout: float = 30):
+    # live regions are replaced while we poll: an element found a moment ago may be gone
+    return WebDriverWait(
+        browser, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
+
+
+def text(browser, selector: str) -> str:
+    return browser.find_element(By.CSS_SELECTOR, selector).text
+
+
+def click(browser, element_id: str) -> None:
+    """Click a button of the live region, again if the region was replaced under the click."""
+
+    def clicked(b) -> bool:
+        b.find_element(By.ID, element_id).click()
+        return True
+
+    until(browser, clicked)

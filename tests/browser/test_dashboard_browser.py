@@ -5,12 +5,11 @@ token is refused; a rollback from the UI makes the proxy serve v1 again, and the
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.conftest import text, until
 from tests.browser.fullstack import TOKEN, FullStack
 from totem.waiting import wait
 
@@ -25,17 +24,6 @@ def stack():
         yield stack
     finally:
         stack.stop()
-
-
-def until(browser, condition, timeout: float = 30):
-    # live regions are replaced while we poll: an element found a moment ago may be gone
-    return WebDriverWait(
-        browser, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
-    ).until(condition)
-
-
-def text(browser, selector: str) -> str:
-    return browser.find_element(By.CSS_SELECTOR, selector).text
 
 
 def test_apps_list_shows_the_deployed_app(stack, browser, screenshot):

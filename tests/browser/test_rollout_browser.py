@@ -6,45 +6,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.rollout_stack import TOKEN, RolloutStack, canary_request
+from tests.browser.conftest import click, text, until
+from tests.browser.rollout_stack import TOKEN, canary_request
 from tests.fixtures.deployer import images
 from totem.waiting import wait
-
-pytest_plugins = ["tests.images.fixtures"]  # docker_client
-
-
-@pytest.fixture(scope="module")
-def surfaces(docker_client, tmp_path_factory):
-    surfaces = RolloutStack(docker_client, tmp_path_factory.mktemp("prometheus")).start()
-    yield surfaces
-    surfaces.stop()
-
-
-def until(browser, condition, timeout: float = 30):
-    # the live region is replaced while we poll: an element found a moment ago may be gone
-    return WebDriverWait(
-        browser, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
-    ).until(condition)
-
-
-def text(browser, selector: str) -> str:
-    return browser.find_element(By.CSS_SELECTOR, selector).text
-
-
-def click(browser, element_id: str) -> None:
-    """Click a button of the live region, again if the region was replaced under the click."""
-
-    def clicked(b) -> bool:
-        b.find_element(By.ID, element_id).click()
-        return True
-
-    until(browser, clicked)
 
 
 def test_abort_a_canary_from_the_dashboard(surfaces, docker_client, browser, screenshot):

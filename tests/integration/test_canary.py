@@ -145,7 +145,8 @@ def test_manual_step_waits_for_promote(stack, app_images):
         waiting = wait_phase(stack, app, "awaiting-promote")
         assert waiting["step"] == 0 and waiting["weight"] == 10
         assert stack.client.post(f"/apps/{app}/promote", json={}).status_code == 401  # the write token
-        time.sleep(3)  # it keeps waiting: nothing but a promote moves it on
+        # it keeps waiting, judged all along (a sample a tick): nothing but a promote moves it on
+        wait(lambda: len(app_view(stack, app)["rollout"]["samples"]) >= 3, 30, 0.2, what="three samples")
         assert app_view(stack, app)["rollout"]["phase"] == "awaiting-promote"
         assert stack.deployment(deployment)["state"] == "STARTED"
         promoted = stack.client.post(f"/apps/{app}/promote", json={}, headers=stack.headers())

@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator
 
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
-from tests.support import serve_http, terminate
+from tests.support import send_json, serve_http, terminate
 from tests.unit.test_orchestrator_payloads import (
     TravisKey,
     commit,
@@ -46,16 +46,6 @@ BIN = Path(sys.executable).parent
 SECRET, TOKEN = "orch-test-secret", "orch-test-token"
 RUN = uuid.uuid4().hex[:10]
 FINAL = ("COMPLETE", "FAILED", "NOOP")
-
-
-def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:
-    """A fake server's JSON answer."""
-    data = json.dumps(body).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
 
 
 class Recorder:

@@ -14,7 +14,7 @@ import pytest
 
 from deployer import analysis
 from deployer.analysis import AnalysisUnavailable, InvalidAnalysis, Result, Verdict
-from tests.support import serve_http
+from tests.support import send_json, serve_http
 from totem.errors import TotemError
 from totem.net import free_port
 
@@ -39,13 +39,7 @@ def prometheus(answer: Callable[[str], tuple[int, dict]], seen: list[str] | None
             query = parse_qs(self.rfile.read(length).decode())["query"][0]
             if seen is not None:
                 seen.append(query)
-            status, body = answer(query) if self.path == "/api/v1/query" else (404, {})
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, *(answer(query) if self.path == "/api/v1/query" else (404, {})))
 
         def log_message(self, *args: object) -> None:
             pass

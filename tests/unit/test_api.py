@@ -3,7 +3,8 @@
 import pytest
 import redis
 
-from totem.api import ApiError, create_service_app, json_body, require_token
+from totem.access.guard import require
+from totem.api import ApiError, create_service_app, json_body
 from totem.net import free_port
 from totem.settings import Settings
 from totem.store import connect
@@ -21,7 +22,7 @@ def client():
     app = create_service_app("test", dependencies=(), settings=settings)
 
     @app.post("/things")
-    @require_token
+    @require("deploy", audited=False)
     def create_thing():
         return {"ok": json_body(SCHEMA)}, 201
 
@@ -104,17 +105,17 @@ def test_custom_errors_and_request_ids(client):
     assert len(client.get("/teapot", headers={"X-Request-Id": "bad id!"}).headers["X-Request-Id"]) == 32
 
 
-def test_writes_refused_when_no_token_is_configured():
+def test_writes_without_a_token_are_refused_when_none_is_configured():
     app = create_service_app("test", dependencies=(), settings=Settings.from_env({}))
 
     @app.post("/w")
-    @require_token
+    @require("deploy", audited=False)
     def write():
         return {}
 
     response = app.test_client().post("/w", json={})
-    assert response.status_code == 503
-    assert "TOTEM_API_TOKEN" in response.get_json()["error"]["message"]
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 @pytest.mark.parametrize("path", ["/redis-down", "/etcd-down"])

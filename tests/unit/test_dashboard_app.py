@@ -11,6 +11,7 @@ from totem_client import Clients, ServiceError
 from totem_dashboard.app import create_app
 
 TOKEN = "unit-test-token"
+WHO = {TOKEN: {"name": "bootstrap", "role": "admin", "scopes": ["*"], "envs": ["*"]}}  # what /whoami says
 HOSTILE = "<script>alert('x')</script>"
 
 
@@ -56,6 +57,12 @@ class Deployer:
         self.token = token
         return self
 
+    def request(self, method, path, auth=False, **kwargs):
+        assert (method, path, auth) == ("GET", "/whoami", True), (method, path)
+        if self.token not in WHO:
+            raise ServiceError("deployer", 401, "unauthorized", "invalid, expired or revoked bearer token")
+        return WHO[self.token]
+
     def apps(self):
         return [{"name": "shop", "live": "shop-v2-1", "latest": record("v2")}]
 
@@ -69,7 +76,7 @@ class Deployer:
 
     def rollback(self, name, version=None):
         if self.refuse:
-            raise ServiceError("deployer", 401, "unauthorized", "missing or wrong bearer token")
+            raise ServiceError("deployer", 401, "unauthorized", "invalid, expired or revoked bearer token")
         self.calls.append(("rollback", name, version, self.token))
         return record(version or "v1", "NEW")
 
@@ -83,6 +90,9 @@ class Orchestrator:
         return self
 
     def job(self, job_id):
+        raise ServiceError("orchestrator", None, "unreachable", "cannot reach it")
+
+    def audit(self, **filters):
         raise ServiceError("orchestrator", None, "unreachable", "cannot reach it")
 
     def jobs(self, **filters):
@@ -206,11 +216,14 @@ def test_rollback_redeploy_and_undeploy_act_with_the_operators_token(client, dep
     assert "Rollback of shop to v1 requested" in client.get("/apps/shop").get_data(as_text=True)
 
 
-def test_a_deployer_refusal_is_shown_as_refused(client, deployer):
+def test_a_token_the_deployer_no_longer_accepts_ends_the_session(client, deployer):
     sign_in(client)
     deployer.refuse = True
     answer = client.post("/apps/shop/rollback", data={"csrf": csrf(client, "/apps/shop"), "version": "v1"})
-    assert answer.status_code == 401 and "bearer token" in answer.get_data(as_text=True)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Signed out: the deployer no longer accepts your token" in page and "revoked bearer token" in page
+    assert "signed in as" not in client.get("/apps").get_data(as_text=True)
 
 
 def test_unknown_actions_and_apps_are_not_found(client):

@@ -402,7 +402,7 @@ def test_a_queue_down_is_a_503_for_undeploy_and_a_202_for_deployments():
         refused(client.delete("/apps/mini", headers=AUTH), 503)
 
 
-def test_write_endpoints_without_a_token_configured_are_a_503():
+def test_a_token_nobody_issued_is_refused_when_none_is_configured():
     with deployer_app(TOTEM_API_TOKEN="") as app:
-        error = refused(app.test_client().post("/apps", json=MINIMAL, headers=AUTH), 503)
-        assert error["code"] == "auth_not_configured" and app.keys() == 0
+        error = refused(app.test_client().post("/apps", json=MINIMAL, headers=AUTH), 401)
+        assert error["code"] == "unauthorized" and app.keys() == 0

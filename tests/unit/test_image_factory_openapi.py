@@ -33,14 +33,15 @@ def test_openapi_lists_every_route_the_image_factory_serves():
 
 
 # what each route can answer
-STATUSES_SENT = {  # 503: Redis unavailable (and for POST /builds also no token configured, or no queue)
+STATUSES_SENT = {  # 503: Redis unavailable (and for POST /builds also no queue)
     ("/hooks/github", "post"): {"200", "202", "204", "400", "401", "413", "415", "503"},
-    ("/builds", "post"): {"200", "202", "400", "401", "413", "415", "503"},
+    ("/builds", "post"): {"200", "202", "400", "401", "403", "413", "415", "503"},
     ("/builds", "get"): {"200", "400", "503"},
     ("/builds/{build_id}", "get"): {"200", "404", "503"},
     ("/builds/{build_id}/log", "get"): {"200", "400", "404", "429", "503"},
     ("/health", "get"): {"200", "503"},
     ("/openapi.json", "get"): {"200"},
+    ("/whoami", "get"): {"200", "401", "503"},
 }
 
 

@@ -51,7 +51,9 @@ def test_the_shared_builders_frame_it():
     for route in ("/hooks/generic", "/hooks/travis"):
         assert {"200", "202", "400", "401", "413", "503"} == set(paths[route]["post"]["responses"])
     parameters = {p["name"]: p["schema"] for p in paths["/jobs"]["get"]["parameters"]}
-    assert parameters["state"] == {"enum": ["NEW", "SCHEDULED", "DEPLOYING", "COMPLETE", "FAILED", "NOOP"]}
+    assert parameters["state"] == {
+        "enum": ["NEW", "SCHEDULED", "AWAITING_APPROVAL", "DEPLOYING", "COMPLETE", "FAILED", "NOOP"]
+    }
     assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 200)
     assert parameters["offset"]["minimum"] == 0
     events = {p["name"]: p["schema"] for p in paths["/events"]["get"]["parameters"]}

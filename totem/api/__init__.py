@@ -1,8 +1,7 @@
 """HTTP building blocks shared by every Totem service."""
 
-from totem.api.auth import require_token
 from totem.api.errors import ApiError, error_response
 from totem.api.service import create_service_app
 from totem.api.validation import json_body, parse_json, validate
 
-__all__ = ["ApiError", "create_service_app", "error_response", "json_body", "parse_json", "require_token", "validate"]
+__all__ = ["ApiError", "create_service_app", "error_response", "json_body", "parse_json", "validate"]

@@ -29,6 +29,7 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # an operation's `securit
 ERROR_TEXTS = {
     "400": "malformed request (the envelope's message names the field)",
     "401": "missing or wrong signature or bearer token",
+    "403": "the token's role, repo scope or environment does not allow this",
     "404": "not found",
     "409": "conflicts with the current state",
     "413": "body larger than the service accepts",
@@ -54,6 +55,19 @@ HEALTH_SCHEMA = {
                 },
             },
         },
+    },
+}
+
+
+_GLOB_LIST = {"type": "array", "items": {"type": "string"}}
+PRINCIPAL = {
+    "type": "object",
+    "required": ["name", "role", "scopes", "envs"],
+    "properties": {
+        "name": {"type": "string"},
+        "role": {"enum": ["viewer", "deployer", "admin"]},
+        "scopes": {**_GLOB_LIST, "description": "owner/repo globs"},
+        "envs": {**_GLOB_LIST, "description": "environment globs"},
     },
 }
 
@@ -116,8 +130,10 @@ def operation(
         op["parameters"] = parameters
     if body is not None:
         op["requestBody"] = request_body({JSON: body})
-    if write:
+    if write:  # every write checks the token: a 401 without one, a 403 for one that may not
         op["security"] = BEARER
+        for code in ("401", "403"):
+            responses.setdefault(code, error_response(ERROR_TEXTS[code]))
     return op
 
 
@@ -135,6 +151,17 @@ def service_paths(dependencies: str) -> dict[str, Any]:
     return {
         "/health": {"get": {"summary": f"{dependencies} reachability", "responses": {"200": health, "503": degraded}}},
         "/openapi.json": {"get": operation("This document", {"200": "OpenAPI 3.1"})},
+        "/whoami": {
+            "get": {
+                **operation(
+                    "The bearer token's name, role, repo scopes and environments",
+                    {"200": ("it", PRINCIPAL)},
+                    "401",
+                    "503",
+                ),
+                "security": BEARER,
+            }
+        },
     }
 
 

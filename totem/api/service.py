@@ -72,6 +72,9 @@ def create_service_app(
         if context is not None:
             context.__exit__(None, None, None)
 
+    from totem.access.routes import whoami_blueprint  # totem.access builds on totem.api
+
+    app.register_blueprint(whoami_blueprint)
     checks = {name: CHECKS[name](settings) for name in dependencies}
     app.register_blueprint(health_blueprint(service, checks))
     return app

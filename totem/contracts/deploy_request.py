@@ -161,7 +161,17 @@ ENVIRONMENT_SCHEMA = {
 }
 SECURITY_SCHEMA = {
     "type": "object",
-    "properties": {"profile": {"type": "string", "maxLength": 200, "default": "default"}},
+    "properties": {
+        "profile": {"type": "string", "maxLength": 200, "default": "default"},
+        "secrets-as-env": {
+            "type": "array",
+            "items": {"type": "string", "pattern": ENV_NAME_PATTERN},
+            "uniqueItems": True,
+            "maxItems": 200,
+            "description": "encrypted variables the app also gets as plain environment variables (visible "
+            "in `docker inspect`); every encrypted NAME is always the file /run/secrets/NAME, named by NAME_FILE",
+        },
+    },
 }
 SCHEDULE_SCHEMA = {"type": ["string", "null"], "maxLength": 200, "pattern": r"^[^\x00-\x1f\x7f]*$"}
 

@@ -54,6 +54,7 @@ GENERIC_HOOK_SCHEMA: dict[str, Any] = {
         "status": {"enum": [status.value for status in HookStatus]},
         "result": RESULT_SCHEMA,
         "force-deploy": {"type": "boolean"},
+        "sender": {"type": "string", "minLength": 1, "maxLength": 200, "description": "who it acts for (audit)"},
     },
 }
 

@@ -22,6 +22,7 @@ class Notice:
     app: str | None = None  # a deployment's app and version, when it is one
     version: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)  # the caller's own fields in webhook bodies
+    actions: tuple[tuple[str, str], ...] = ()  # (label, url) links to act on it (Slack buttons)
 
     @property
     def status(self) -> str:

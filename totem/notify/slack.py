@@ -28,9 +28,15 @@ def body(notice: Notice) -> dict:
                 "text": notice.message,
                 "fallback": f"{title}: {notice.message}",
                 "fields": [{"title": name, "value": value, "short": True} for name, value in shown.items() if value],
+                **({"actions": [_button(label, url) for label, url in notice.actions]} if notice.actions else {}),
             }
         ]
     }
+
+
+def _button(label: str, url: str) -> dict:
+    """A link button (Slack opens the url in the browser: a GET, which decides nothing by itself)."""
+    return {"type": "button", "text": label, "url": url, "style": "danger" if label == "Reject" else "primary"}
 
 
 def send(notice: Notice, channel: dict, delivery: Delivery) -> None:

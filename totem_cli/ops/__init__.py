@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from totem_cli.ops import acting, deploying, reading, rollout
+from totem_cli.ops import acting, approvals, audit, deploying, reading, rollout, secrets, tokens
 from totem_dashboard import serve
 
 
@@ -14,5 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reading.register(subparsers)
     deploying.register(subparsers)
     acting.register(subparsers)
+    approvals.register(subparsers)
     rollout.register(subparsers)
+    tokens.register(subparsers)
+    secrets.register(subparsers)
+    audit.register(subparsers)
     serve.register(subparsers)

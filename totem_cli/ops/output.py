@@ -34,7 +34,9 @@ def command(handler: Callable) -> Callable:
             print(f"totem {args.command}: configuration error: {exc}", file=sys.stderr)
             return CONFIG
         try:
-            return int(handler(args, Clients.from_settings(settings, settings.api_token), settings) or 0)
+            return int(
+                handler(args, Clients.from_settings(settings, settings.cli_token or settings.api_token), settings) or 0
+            )
         except ServiceError as exc:
             if getattr(args, "json", False):
                 emit_json(
