@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -103,6 +104,35 @@ def terminate(process: subprocess.Popen, timeout: float = 30.0, sig: int = 15) -
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def private_services_env(run: str, root: str, redis_url: str, token: str, secret: str, work: Path, **more: str):
+    """The environment of the services a test runs on its own: its Redis database, key prefixes and
+    queues named after `run` (nobody else consumes them), etcd keys under `root`; `more` on top."""
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        TOTEM_REDIS_URL=redis_url,
+        TOTEM_API_TOKEN=token,
+        TOTEM_HOOK_SECRET=secret,
+        TOTEM_INSECURE_DEV="0",
+        TOTEM_CLUSTER=f"c{run}",
+        TOTEM_ENV=f"e{run}",
+        YODA_BASE=f"{root}yoda",
+        TOTEM_CONFIG_PROVIDERS="default",
+        TOTEM_CONFIG_ETCD_PREFIX=f"{root}config",
+        TOTEM_ORCHESTRATOR_PREFIX=f"test-{run}:orchestrator",
+        TOTEM_IMAGE_FACTORY_PREFIX=f"test-{run}:image_factory",
+        TOTEM_IMAGE_FACTORY_QUEUE=f"test-{run}-image-factory",
+        TOTEM_IMAGE_FACTORY_WORKDIR=str(work / "image-factory"),
+        TOTEM_DEPLOYER_PREFIX=f"{root}deployer",
+        TOTEM_DEPLOYER_QUEUE=f"test-{run}-deployer",
+        TOTEM_LOG_FORMAT="kv",
+    )
+    return {**env, **more}
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:

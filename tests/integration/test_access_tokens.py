@@ -20,12 +20,12 @@ import redis
 import requests
 
 from tests.fixtures.deployer.harness import REQUEST, Process
+from tests.support import private_services_env
 from totem.api import gunicorn_conf
 from totem.net import free_port
 from totem.store import connect
 from totem.waiting import wait
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/5"  # this module's own database
 RUN = uuid.uuid4().hex[:8]
 BOOTSTRAP = f"boot-{RUN}"
@@ -47,25 +47,7 @@ def deploy_body(version: str = VERSION) -> dict:
 
 
 def _env(work: Path) -> dict[str, str]:
-    return dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-        TOTEM_REDIS_URL=REDIS_URL,
-        TOTEM_API_TOKEN=BOOTSTRAP,
-        TOTEM_HOOK_SECRET=f"secret-{RUN}",
-        TOTEM_INSECURE_DEV="0",
-        TOTEM_ENV=ENV,
-        TOTEM_CLUSTER=f"a{RUN}",
-        YODA_BASE=f"{ROOT}yoda",
-        TOTEM_CONFIG_PROVIDERS="default",
-        TOTEM_ORCHESTRATOR_PREFIX=f"access-{RUN}:orchestrator",
-        TOTEM_IMAGE_FACTORY_PREFIX=f"access-{RUN}:image_factory",
-        TOTEM_IMAGE_FACTORY_QUEUE=f"access-{RUN}-image-factory",
-        TOTEM_IMAGE_FACTORY_WORKDIR=str(work / "image-factory"),
-        TOTEM_DEPLOYER_PREFIX=f"{ROOT}deployer",
-        TOTEM_DEPLOYER_QUEUE=f"access-{RUN}-deployer",
-        TOTEM_LOG_FORMAT="kv",
-    )
+    return private_services_env(RUN, ROOT, REDIS_URL, BOOTSTRAP, f"secret-{RUN}", work, TOTEM_ENV=ENV)
 
 
 class Service:

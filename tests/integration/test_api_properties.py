@@ -8,7 +8,6 @@ deployed), private etcd prefixes; all removed afterwards."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 import redis
 import requests
 import schemathesis
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, Phase, given, settings
@@ -23,13 +23,13 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from tests.fixtures.deployer.harness import Process
+from tests.support import private_services_env
 from totem import signatures
 from totem.api import gunicorn_conf
 from totem.net import free_port
 from totem.store import connect
 from totem.waiting import wait
 
-REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/10"  # this suite's own database
 RUN = uuid.uuid4().hex[:8]
 TOKEN = f"props-token-{RUN}"
@@ -56,26 +56,15 @@ class SignBody(requests.auth.AuthBase):
 
 
 def _env(work: Path) -> dict[str, str]:
-    return dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        TOTEM_REDIS_URL=REDIS_URL,
-        TOTEM_API_TOKEN=TOKEN,
-        TOTEM_HOOK_SECRET=SECRET,
-        TOTEM_INSECURE_DEV="0",
-        TOTEM_CLUSTER=f"p{RUN}",
-        TOTEM_ENV=f"p{RUN}",
-        YODA_BASE=f"{ROOT}yoda",
-        TOTEM_CONFIG_PROVIDERS="default",
-        TOTEM_CONFIG_ETCD_PREFIX=f"{ROOT}config",
-        TOTEM_ORCHESTRATOR_PREFIX=f"props-{RUN}:orchestrator",
-        TOTEM_IMAGE_FACTORY_PREFIX=f"props-{RUN}:image_factory",
-        TOTEM_IMAGE_FACTORY_QUEUE=f"props-{RUN}-image-factory",
-        TOTEM_IMAGE_FACTORY_WORKDIR=str(work / "image-factory"),
-        TOTEM_DEPLOYER_PREFIX=f"{ROOT}deployer",
-        TOTEM_DEPLOYER_QUEUE=f"props-{RUN}-deployer",
+    return private_services_env(
+        RUN,
+        ROOT,
+        REDIS_URL,
+        TOKEN,
+        SECRET,
+        work,
+        TOTEM_ENCRYPTION_KEY=Fernet.generate_key().decode(),  # the secrets endpoints reached too
         TOTEM_TRAVIS_PUBLIC_KEY=_public_key_pem(),  # Travis hooks enabled, so their checks are reached
-        TOTEM_LOG_FORMAT="kv",
     )
 
 

@@ -17,7 +17,7 @@ RECORD = obj(
         "id": {"type": "string", "description": "the Redis stream entry id (<milliseconds>-<sequence>)"},
         "time": {"type": "number", "description": "Unix time"},
         "actor": {"type": "string", "description": "the token's name, bootstrap, or the hook's sender"},
-        "actor-kind": {"enum": ["token", "bootstrap", "dev", "hook", "none"]},
+        "actor-kind": {"enum": ["token", "bootstrap", "dev", "hook", "link", "none"]},
         "source": nullable({"type": "string", "description": "the caller's address"}),
         "action": {"type": "string"},
         "target": {"type": "object", "description": "app, owner, repo, ref, version, job, token: those known"},

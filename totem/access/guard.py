@@ -30,7 +30,15 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="totem"'}
 # itself); heard only from BOOTSTRAP
 TRIGGER = "X-Totem-Trigger"
 FORWARDED = "X-Forwarded-For"  # the dashboard passes on its browser's address: recorded as claimed
-TARGET_ARGS = {"name": "app", "owner": "owner", "repo": "repo", "ref": "ref", "version": "version", "job_id": "job"}
+TARGET_ARGS = {
+    "name": "app",
+    "owner": "owner",
+    "repo": "repo",
+    "ref": "ref",
+    "version": "version",
+    "job_id": "job",
+    "token_name": "token",
+}
 
 
 class Access:

@@ -33,7 +33,7 @@ CREATED = {
 
 
 def token_paths() -> dict[str, Any]:
-    name = path_param("name", "the token's name", {"type": "string"})
+    name = path_param("token_name", "the token's name", {"type": "string"})
     return {
         "/tokens": {
             "post": operation(
@@ -53,7 +53,7 @@ def token_paths() -> dict[str, Any]:
                 write=True,
             ),
         },
-        "/tokens/{name}": {
+        "/tokens/{token_name}": {
             "delete": operation(
                 "Revoke a token (admin): refused at once by every service",
                 {

