@@ -52,6 +52,7 @@ BENCHES = (
     Bench("deployer", ("--deploys", "10", "--switches", "10"), 300),
     Bench("pipeline", ("--pushes", "5"), 300),
     Bench("canary", ("--good", "2", "--pause", "3", "--window", "20"), 300),
+    Bench("auth", ("--checks", "2000", "--duration", "5"), 240),
     Bench("faults", (), 900, optional=True),
     Bench("cluster", ("--batches", "1,10"), 900, optional=True),
 )

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     audit.set_defaults(handler=_audit)
 
 
+MAX_CELL = 60  # characters of a table cell
+
+
 def target_text(target: dict) -> str:
     """The app (or owner/repo/ref), with its version or job; a token's name for the token actions."""
     git = "/".join(str(target[k]) for k in ("owner", "repo", "ref") if target.get(k))
@@ -35,7 +38,8 @@ def target_text(target: dict) -> str:
 
 def rows(records: list[dict]) -> list[list[str]]:
     def clean(value) -> str:
-        return _CONTROL.sub("?", str(value))
+        text = _CONTROL.sub("?", str(value))
+        return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."  # --json has it whole
 
     return [
         [
