@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -133,6 +134,22 @@ def private_services_env(run: str, root: str, redis_url: str, token: str, secret
         TOTEM_LOG_FORMAT="kv",
     )
     return {**env, **more}
+
+
+@contextlib.contextmanager
+def orchestrator_worker(runtime, env: dict, work: Path, concurrency: int, beat: bool = False) -> Iterator:
+    """The orchestrator's Celery worker (and its beat, when asked) once it answers a ping; stopped after."""
+    argv = [str(Path(sys.executable).parent / "celery"), "-A", "orchestrator.worker", "worker"]
+    argv += ["-B", "-s", str(work / "beat")] if beat else []
+    argv += ["-Q", "orchestrator", "--pool", "threads", "-c", str(concurrency)]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"]
+    with open(work / "worker.log", "wb") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
+        try:
+            runtime.celery.send_task("orchestrator.ping", queue="orchestrator").get(timeout=60)
+            yield process
+        finally:
+            terminate(process, 30)
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:

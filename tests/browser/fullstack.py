@@ -6,11 +6,13 @@ prefixes, cluster and queues; a local git repository whose commits build a busyb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -296,3 +298,16 @@ def _quietly(call, *args, **kwargs) -> None:
         call(*args, **kwargs)
     except Exception:  # already gone
         pass
+
+
+@contextlib.contextmanager
+def v2_live(env: dict[str, str] | None = None) -> Iterator[FullStack]:
+    """The whole stack with v1 then v2 deployed: v2 live, v1 to roll back to; stopped afterwards."""
+    stack = FullStack(env=env).start()
+    try:
+        stack.deploy("v1")
+        live = stack.deploy("v2")
+        assert live["state"] == "PROMOTED", stack.logs()
+        yield stack
+    finally:
+        stack.stop()

@@ -15,7 +15,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.select import Select
 
 from tests.browser.conftest import text, until
-from tests.browser.fullstack import DOCKERFILE, START, TOKEN, TOTEM_YML, FullStack
+from tests.browser.fullstack import DOCKERFILE, START, TOKEN, TOTEM_YML, v2_live
 from totem.access.tokens import TokenStore
 from totem.waiting import wait
 
@@ -27,14 +27,8 @@ ACTION_BUTTONS = ("rollback-form", "undeploy-version", "pause-button", "maintena
 def stack():
     # the run's own token store and audit trail; the dashboard asks /whoami on every page
     prefix = f"test-{uuid.uuid4().hex[:12]}:access"
-    stack = FullStack(env={"TOTEM_ACCESS_PREFIX": prefix, "TOTEM_DASHBOARD_RECHECK": "0"}).start()
-    try:
-        stack.deploy("v1")
-        live = stack.deploy("v2")
-        assert live["state"] == "PROMOTED", stack.logs()
+    with v2_live({"TOTEM_ACCESS_PREFIX": prefix, "TOTEM_DASHBOARD_RECHECK": "0"}) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

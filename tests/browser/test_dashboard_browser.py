@@ -10,20 +10,14 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.select import Select
 
 from tests.browser.conftest import text, until
-from tests.browser.fullstack import TOKEN, FullStack
+from tests.browser.fullstack import TOKEN, v2_live
 from totem.waiting import wait
 
 
 @pytest.fixture(scope="module")
 def stack():
-    stack = FullStack().start()
-    try:
-        stack.deploy("v1")
-        live = stack.deploy("v2")
-        assert live["state"] == "PROMOTED", stack.logs()
+    with v2_live() as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_apps_list_shows_the_deployed_app(stack, browser, screenshot):

@@ -21,10 +21,10 @@ from orchestrator.api.openapi import document
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
 from tests.integration import test_orchestrator_flow as flow
-from tests.integration.test_orchestrator_flow import BIN, FINAL, Recorder, deployers_yaml, post_generic, wait_job
+from tests.integration.test_orchestrator_flow import FINAL, Recorder, deployers_yaml, post_generic, wait_job
 from tests.openapi_contract import check_answer
 from tests.private_redis import PrivateRedis
-from tests.support import terminate
+from tests.support import orchestrator_worker, terminate
 from tests.unit.test_orchestrator_payloads import commit, generic_hook
 from totem.access.audit import AuditLog
 from totem.access.tokens import TokenStore
@@ -78,18 +78,8 @@ def runtime(env):
 
 @pytest.fixture(scope="module")
 def worker(env, runtime, tmp_path_factory):
-    work = tmp_path_factory.mktemp("worker")
-    log = open(work / "worker.log", "wb")
-    argv = [str(BIN / "celery"), "-A", "orchestrator.worker", "worker", "-B", "-s", str(work / "beat")]
-    argv += ["-Q", "orchestrator", "--pool", "threads", "-c", "4", "--without-gossip", "--without-mingle"]
-    argv += ["--without-heartbeat", "-l", "warning"]
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
-    try:
-        runtime.celery.send_task("orchestrator.ping", queue="orchestrator").get(timeout=60)
+    with orchestrator_worker(runtime, env, tmp_path_factory.mktemp("worker"), 4, beat=True) as process:
         yield process
-    finally:
-        terminate(process, 30)
-        log.close()
 
 
 @pytest.fixture(scope="module")

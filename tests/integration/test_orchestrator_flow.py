@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator
 
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
-from tests.support import send_json, serve_http, terminate
+from tests.support import orchestrator_worker, send_json, serve_http, terminate
 from tests.unit.test_orchestrator_payloads import (
     TravisKey,
     commit,
@@ -151,36 +151,8 @@ def runtime(env):
 
 @pytest.fixture(scope="module")
 def worker(env, runtime, tmp_path_factory):
-    log = open(tmp_path_factory.mktemp("worker") / "worker.log", "wb")
-    process = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "orchestrator.worker",
-            "worker",
-            "-Q",
-            "orchestrator",
-            "--pool",
-            "threads",
-            "-c",
-            "8",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        runtime.celery.send_task("orchestrator.ping", queue="orchestrator").get(timeout=60)
+    with orchestrator_worker(runtime, env, tmp_path_factory.mktemp("worker"), 8) as process:
         yield process
-    finally:
-        terminate(process, 30)
-        log.close()
 
 
 @pytest.fixture(scope="module")
