@@ -20,14 +20,16 @@ class OrchestratorClient(ServiceClient):
     def events(self, job=None, owner=None, repo=None, ref=None, limit: int = 100) -> list[dict]:
         return self.get("/events", job=job, owner=owner, repo=repo, ref=ref, limit=limit)["events"]
 
-    def approve(self, job_id: str, comment: str | None = None) -> dict:
-        """Approve a job awaiting approval (docs/approvals.md)."""
-        body = {"comment": comment} if comment else {}
-        return self.request("POST", f"/jobs/{quote(job_id, safe='')}/approve", json=body, auth=True)
+    def approve(self, job_id: str, comment: str | None = None, commit: str | None = None) -> dict:
+        """Approve a job awaiting approval (docs/approvals.md); `commit`: only if it still holds this one."""
+        return self._decide(job_id, "approve", {"comment": comment, "commit": commit})
 
-    def reject(self, job_id: str, reason: str | None = None) -> dict:
-        body = {"reason": reason} if reason else {}
-        return self.request("POST", f"/jobs/{quote(job_id, safe='')}/reject", json=body, auth=True)
+    def reject(self, job_id: str, reason: str | None = None, commit: str | None = None) -> dict:
+        return self._decide(job_id, "reject", {"reason": reason, "commit": commit})
+
+    def _decide(self, job_id: str, decision: str, fields: dict) -> dict:
+        body = {k: v for k, v in fields.items() if v}
+        return self.request("POST", f"/jobs/{quote(job_id, safe='')}/{decision}", json=body, auth=True)
 
     def undeploy(self, owner: str, repo: str, ref: str) -> dict:
         path = "/apps/" + "/".join(quote(part, safe="") for part in (owner, repo)) + "/" + quote(ref, safe="/")

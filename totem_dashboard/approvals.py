@@ -44,13 +44,14 @@ def decide(job_id: str, decision: str):
     if not security.csrf_ok(request.form.get("csrf")):
         abort(400, "the form expired; reload the page and try again")
     text = request.form.get("text", "").strip()[:MAX_TEXT] or None
+    seen = request.form.get("commit", "").strip()[:64] or None  # the commit the confirmation page showed
     try:
         with identity.acting(clients().orchestrator, token) as orchestrator:
             if decision == "approve":
-                orchestrator.approve(job_id, text)
+                orchestrator.approve(job_id, text, seen)
                 flash(f"Job {job_id[:12]} approved: it goes on.", "ok")
             else:
-                orchestrator.reject(job_id, text)
+                orchestrator.reject(job_id, text, seen)
                 flash(f"Job {job_id[:12]} rejected.", "ok")
     except ServiceError as exc:
         signed_out = identity.ended(exc)

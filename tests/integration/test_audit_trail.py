@@ -13,7 +13,6 @@ the API and from `totem audit --jsonl`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -25,6 +24,7 @@ from cryptography.fernet import Fernet
 
 from tests.fixtures.deployer.harness import Process
 from tests.private_redis import PrivateRedis
+from tests.support import private_services_env
 from tests.unit.test_orchestrator_payloads import commit, generic_hook, github_delivery, github_payload
 from totem import signatures
 from totem.api import gunicorn_conf
@@ -34,7 +34,6 @@ from totem.store import connect
 from totem.waiting import wait
 from totem.workers import make_celery
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RUN = uuid.uuid4().hex[:8]
 BOOT = "audit-boot-" + uuid.uuid4().hex
@@ -60,27 +59,19 @@ class Services:
         self.root = f"/test-audit-{RUN}/"
         self.ports = {"orchestrator": free_port(), "deployer": free_port()}
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
-        self.env = dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            TOTEM_REDIS_URL=redis_url,
+        self.env = private_services_env(
+            RUN,
+            self.root,
+            redis_url,
+            BOOT,
+            SECRET,
+            work,
             TOTEM_ACCESS_PREFIX=f"test-audit-{RUN}:access",
-            TOTEM_API_TOKEN=BOOT,
-            TOTEM_HOOK_SECRET=SECRET,
-            TOTEM_INSECURE_DEV="0",
-            TOTEM_ENV=f"t{RUN}",
-            TOTEM_CLUSTER=f"a{RUN}",
-            YODA_BASE=f"{self.root}yoda",
-            TOTEM_DEPLOYER_PREFIX=f"{self.root}deployer",
             TOTEM_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-            TOTEM_CONFIG_PROVIDERS="default",  # the built-in totem.yml: builder hook, the default deployer
-            TOTEM_CONFIG_ETCD_PREFIX=f"{self.root}config",
-            TOTEM_ORCHESTRATOR_PREFIX=f"totem-audit:{RUN}:orchestrator",
             TOTEM_ORCHESTRATOR_URL=self.urls["orchestrator"],
             TOTEM_DEPLOYER_URL=self.urls["deployer"],
             TOTEM_DEPLOY_ATTEMPTS="3",
             TOTEM_DEPLOY_BACKOFF="0.2",
-            TOTEM_LOG_FORMAT="kv",
             PYTHONUNBUFFERED="1",
         )
         self.env.pop("TOTEM_TOKEN", None)

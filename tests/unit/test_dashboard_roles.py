@@ -139,16 +139,16 @@ class Orchestrator:
         self.asked.append(filters)
         return [r for r in TRAIL if not filters.get("app") or r["target"]["app"] == filters["app"]]
 
-    def approve(self, job_id, comment=None):
-        return self._decide("approve", job_id, comment)
+    def approve(self, job_id, comment=None, commit=None):
+        return self._decide("approve", job_id, comment, commit)
 
-    def reject(self, job_id, reason=None):
-        return self._decide("reject", job_id, reason)
+    def reject(self, job_id, reason=None, commit=None):
+        return self._decide("reject", job_id, reason, commit)
 
-    def _decide(self, decision, job_id, text):
+    def _decide(self, decision, job_id, text, commit):
         if self.refuse:
             raise ServiceError("orchestrator", 403, "forbidden", "the approval policy of acme/shop names deployers")
-        self.decided.append((decision, job_id, text, self.token))
+        self.decided.append((decision, job_id, text, commit, self.token))
         return {"id": job_id, "state": "SCHEDULED"}
 
 
@@ -302,13 +302,14 @@ def test_approve_and_reject_from_the_dashboard(client, orchestrator):
     sign_in(client, "deployer-token")
     confirm = client.get("/jobs/job-waiting-1/confirm/approve").get_data(as_text=True)
     assert 'id="confirm-button"' in confirm and "send its deploy requests" in confirm
+    assert f'name="commit" value="{"d" * 40}"' in confirm  # decided only while that commit is held
     token = csrf(client, "/jobs/job-waiting-1/confirm/approve")
-    answer = client.post("/jobs/job-waiting-1/approve", data={"csrf": token, "text": "looks good"})
+    answer = client.post("/jobs/job-waiting-1/approve", data={"csrf": token, "text": "looks good", "commit": "d" * 40})
     assert answer.status_code == 302 and answer.headers["Location"] == "/jobs/job-waiting-1"
     client.post("/jobs/job-waiting-1/reject", data={"csrf": token})
     assert orchestrator.decided == [
-        ("approve", "job-waiting-1", "looks good", "deployer-token"),
-        ("reject", "job-waiting-1", None, "deployer-token"),
+        ("approve", "job-waiting-1", "looks good", "d" * 40, "deployer-token"),
+        ("reject", "job-waiting-1", None, None, "deployer-token"),
     ]
     assert "Job job-waiting- rejected." in client.get("/jobs/job-waiting-1").get_data(as_text=True)
 
