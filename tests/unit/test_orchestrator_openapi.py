@@ -46,10 +46,10 @@ def test_the_shared_builders_frame_it():
     paths = document()["paths"]
     assert set(paths["/health"]["get"]["responses"]) == {"200", "503"}
     assert paths["/health"]["get"]["summary"] == "etcd and Redis reachability"
-    assert set(paths["/hooks/github"]["post"]["responses"]) == {"200", "202", "400", "401", "413", "415", "503"}
+    assert set(paths["/hooks/github"]["post"]["responses"]) == {"200", "202", "400", "401", "413", "414", "415", "503"}
     assert paths["/hooks/github"]["post"]["requestBody"] == github_hook_body()  # JSON or form-encoded
     for route in ("/hooks/generic", "/hooks/travis"):
-        assert {"200", "202", "400", "401", "413", "503"} == set(paths[route]["post"]["responses"])
+        assert {"200", "202", "400", "401", "413", "414", "503"} == set(paths[route]["post"]["responses"])
     parameters = {p["name"]: p["schema"] for p in paths["/jobs"]["get"]["parameters"]}
     assert parameters["state"] == {
         "enum": ["NEW", "SCHEDULED", "AWAITING_APPROVAL", "DEPLOYING", "COMPLETE", "FAILED", "NOOP"]

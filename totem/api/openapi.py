@@ -33,6 +33,7 @@ ERROR_TEXTS = {
     "404": "not found",
     "409": "conflicts with the current state",
     "413": "body larger than the service accepts",
+    "414": "request line (path and query) longer than 8190 bytes, refused by gunicorn",
     "415": "unsupported content type",
     "429": "too many concurrent requests of this kind; retry after Retry-After seconds",
     "503": "a dependency (etcd, Redis, Docker) is unavailable; retry",
@@ -123,7 +124,7 @@ def operation(
     for code, answer in ok.items():
         description, schema = answer if isinstance(answer, tuple) else (answer, {"type": "object"})
         responses[code] = {"description": description, **json_content(schema)}
-    for code in errors:
+    for code in (*errors, "414"):  # gunicorn refuses a long request line before any route is reached
         responses[code] = error_response(ERROR_TEXTS[code])
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if parameters:
