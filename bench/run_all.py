@@ -53,6 +53,7 @@ BENCHES = (
     Bench("pipeline", ("--pushes", "5"), 300),
     Bench("canary", ("--good", "2", "--pause", "3", "--window", "20"), 300),
     Bench("auth", ("--checks", "2000", "--duration", "5"), 240),
+    Bench("logs", ("--lines", "10000", "--instances", "1,3", "--delay-lines", "100"), 180),
     Bench("faults", (), 900, optional=True),
     Bench("cluster", ("--batches", "1,10"), 900, optional=True),
 )

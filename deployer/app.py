@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from deployer import api, api_secrets, api_traffic, openapi
+from deployer import api, api_delivery, api_logs, api_secrets, api_traffic, openapi
 from deployer.context import Context
 from deployer.settings import DeployerSettings, load_or_exit
 from totem.api import create_service_app, errors
@@ -50,5 +50,7 @@ def create_app(
     app.register_blueprint(api.blueprint)
     app.register_blueprint(api_traffic.blueprint)
     app.register_blueprint(api_secrets.blueprint)
+    app.register_blueprint(api_logs.blueprint)
+    app.register_blueprint(api_delivery.blueprint)
     app.register_blueprint(openapi.blueprint)
     return app

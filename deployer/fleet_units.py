@@ -16,7 +16,8 @@ import fleet_templates
 from deployer.records import Record
 from deployer.schedulers.base import labels as instance_labels
 from deployer.secrets import is_encrypted
-from totem.contracts.labels import NODE
+from totem import rfc5424, syslog_url
+from totem.contracts.labels import NODE, SYSLOG
 
 _LINE_BREAKS = re.compile(r"[\r\n\x00]")
 
@@ -63,6 +64,7 @@ def render(record: Record, settings, options, port: int) -> dict[str, str]:
     request_env = record["request"].get("environment") or {}
     labels = instance_labels(record, "-", port)
     labels.pop(NODE)  # the template names each instance (%i), so it sets this one itself
+    labels.pop(SYSLOG, None)  # the logger sidekick ships the output, not a host shipper
     context = {
         "app": record["app"],
         "version": record["version"],
@@ -80,9 +82,23 @@ def render(record: Record, settings, options, port: int) -> dict[str, str]:
         "etcd_url": settings.etcd_url,
         "yoda_base": settings.yoda_base,
         "schedule": record["spec"].get("schedule") or "",
+        "syslog": logger_destination(record["spec"].get("syslog", "")),
+        "sd_id": rfc5424.ENTERPRISE_ID,
     }
     roles = unit_names(record)
     return {role: env.get_template(fleet_templates.TEMPLATES[role]).render(context) for role in roles}
+
+
+def logger_destination(url: str) -> dict | None:
+    """{"host", "port"} for the logger sidekick (util-linux logger speaks plain TCP: a tls://
+    collector is reached through the journal instead), None when nothing is shipped. Checked
+    again here: these values are written into a shell line."""
+    destination = syslog_url.optional(url)
+    if destination is None or destination.tls:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", destination.host):
+        raise syslog_url.SyslogUrlError(f"unusable syslog host {destination.host!r}")
+    return {"host": destination.host, "port": int(destination.port)}
 
 
 def to_options(text: str) -> list[dict[str, str]]:

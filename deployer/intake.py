@@ -17,6 +17,7 @@ from deployer import proxy_spec
 from deployer.durations import seconds
 from deployer.records import Record, add_event, now
 from deployer.states import Event, Phase, State
+from totem import syslog_url
 from totem.api import ApiError
 from totem.contracts import deploy_request
 from totem.contracts.deploy_request import MAX_DURATION
@@ -47,15 +48,15 @@ def check(data: Any, schema: dict) -> Any:
 
 
 @lru_cache(maxsize=8)
-def schema_for(env: str, cluster: str, drain: float) -> dict:
+def schema_for(env: str, cluster: str, drain: float, syslog: str | None = None) -> dict:
     """The deploy request schema a deployer with these settings applies and serves (one object
     per settings: callers must not change it)."""
-    return deploy_request.served_schema(env, cluster, drain, proxy=proxy_spec.PROXY_SCHEMA)
+    return deploy_request.served_schema(env, cluster, drain, proxy=proxy_spec.PROXY_SCHEMA, syslog=syslog)
 
 
 def request_schema(ctx) -> dict:
     """The deploy request schema this deployer applies and serves: its settings as the defaults."""
-    return schema_for(ctx.settings.env, ctx.settings.cluster, ctx.options.drain)
+    return schema_for(ctx.settings.env, ctx.settings.cluster, ctx.options.drain, ctx.settings.syslog_url)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,14 @@ def _preview(deployment: dict) -> dict | None:
     return {"prefix": preview["host-prefix"], "gate": preview["gate"]} if preview["enabled"] else None
 
 
+def _syslog(logging: dict) -> str:
+    """The instances' log destination (docs/logging.md), normalised; "" when not shipped."""
+    try:
+        return syslog_url.setting(logging.get("syslog") or "")
+    except syslog_url.SyslogUrlError as exc:
+        raise _bad("body.logging.syslog", str(exc)) from None
+
+
 def plan(request: dict) -> dict[str, Any]:
     """What the lifecycle needs, from a request with its defaults filled in (a 400 when unusable)."""
     deployment = request["deployment"]
@@ -151,6 +160,7 @@ def plan(request: dict) -> dict[str, Any]:
         "check_timeout": _duration(check["timeout"], "body.deployment.check.timeout"),
         "stop_timeout": _duration(stop["timeout"], "body.deployment.stop.timeout"),
         "drain": _duration(deployment["drain"], "body.deployment.drain"),
+        "syslog": _syslog(request.get("logging") or {}),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 
-from deployer import api, api_secrets, api_traffic, intake
+from deployer import api, api_secrets, api_traffic, intake, openapi_delivery, openapi_logs
 from deployer.job_runs import MAX_RUNS, RUN_STATES
 from deployer.proxy_spec import PROXY_SCHEMA
 from deployer.schedulers.base import OUTPUT_LIMIT
@@ -376,7 +376,7 @@ def document(request: dict | None = None) -> dict:
     every setting at its default would serve it)."""
     if request is None:
         shared, own = Settings.from_env({}), DeployerSettings.from_env({})
-        request = intake.schema_for(shared.env, shared.cluster, own.drain)
+        request = intake.schema_for(shared.env, shared.cluster, own.drain, shared.syslog_url)
     accepted = ("deployment accepted (NEW); `Location: /deployments/<id>`", ref("Accepted"))
     replayed = ("the Idempotency-Key was seen: the deployment it created", ref("Accepted"))
     queued = ("undeploy queued", UNDEPLOY)
@@ -470,6 +470,8 @@ def document(request: dict | None = None) -> dict:
                     api.ABORT_SCHEMA,
                 ),
             },
+            **openapi_logs.paths(),
+            **openapi_delivery.paths(),
             **traffic_paths(),
             **secrets_paths(),
             "/deployments/{id}": {

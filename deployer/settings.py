@@ -49,6 +49,7 @@ class DeployerSettings(EnvSettings):
     queue: str = setting("TOTEM_DEPLOYER_QUEUE", "deployer")  # Celery queue (one per cluster sharing Redis)
     missed_runs: str = setting("TOTEM_DEPLOYER_MISSED_RUNS", "once", parse=missed_runs)  # scheduled jobs: once|skip
     job_timeout: float = setting("TOTEM_DEPLOYER_JOB_TIMEOUT", 3600.0, minimum=1)  # a job's run is killed after it
+    max_followers: int = setting("TOTEM_DEPLOYER_MAX_FOLLOWERS", 4, minimum=1)  # followed app logs per API process
 
     @property
     def port_min(self) -> int:

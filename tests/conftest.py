@@ -6,6 +6,11 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
+
+# no per-example deadline: a deadline is a timing assertion, and a loaded CI machine trips it
+settings.register_profile("totem", deadline=None)
+settings.load_profile("totem")
 
 os.environ.setdefault("TOTEM_INSECURE_DEV", "0")
 # the run's tokens and audit records, apart from the demo's: every service a test starts inherits it

@@ -28,6 +28,7 @@ from typing import Any, TypeVar, Union
 from urllib.parse import urlsplit
 
 from totem.errors import TotemError
+from totem.syslog_url import setting as syslog_setting
 
 Environ = Mapping[str, str]
 Parser = Callable[[str], Any]
@@ -224,6 +225,8 @@ class Settings(EnvSettings):
     deployer_url: str = setting("TOTEM_DEPLOYER_URL", "http://127.0.0.1:9000")
     image_factory_url: str = setting("TOTEM_IMAGE_FACTORY_URL", "http://127.0.0.1:9300")
     prometheus_url: str = setting("TOTEM_PROMETHEUS_URL", "http://127.0.0.1:9090", parse=base_url)  # canary analysis
+    # where instances' log lines go unless the environment's totem.yml says (docs/logging.md); "" is off
+    syslog_url: str = setting("TOTEM_SYSLOG_URL", "tcp://127.0.0.1:5514", parse=syslog_setting)
     yoda_base: str = setting("YODA_BASE", "/yoda", parse=key_prefix)
     git_url_template: str = setting("TOTEM_GIT_URL_TEMPLATE", "https://github.com/{owner}/{repo}.git")
     scheduler: str = setting("TOTEM_SCHEDULER", "docker")

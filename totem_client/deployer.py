@@ -5,8 +5,10 @@ secret keys (encrypt, rotate, re-encrypt, list, retire)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from urllib.parse import quote
 
+from totem_client import app_logs
 from totem_client.base import ServiceClient
 
 
@@ -36,6 +38,15 @@ class DeployerClient(ServiceClient):
 
     def versions(self, name: str) -> dict:
         return self.get(f"/apps/{_seg(name)}/versions")["versions"]
+
+    def logs(self, name: str, **query) -> Iterator[dict]:
+        """The app's instance log entries in time order (totem_client/app_logs.py: since, version,
+        instance, tail, follow)."""
+        return app_logs.entries(self, name, **query)
+
+    def delivery(self, app: str | None = None, window: str | None = None) -> dict:
+        """The delivery (DORA) figures per app and overall (GET /metrics/delivery)."""
+        return self.get("/metrics/delivery", app=app, window=window)
 
     def deployment(self, deployment_id: str) -> dict:
         return self.get(f"/deployments/{_seg(deployment_id)}")

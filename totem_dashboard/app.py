@@ -23,6 +23,8 @@ from totem_dashboard import (
     pages_activity,
     pages_apps,
     pages_audit,
+    pages_delivery,
+    pages_logs,
     security,
 )
 from totem_dashboard.times import duration, when
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, clients: Clients | None = None)
         pages_apps.blueprint,
         pages_activity.blueprint,
         pages_audit.blueprint,
+        pages_delivery.blueprint,
+        pages_logs.blueprint,
         actions.blueprint,
         approvals.blueprint,
     ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import docker
 import redis
 import requests
@@ -58,6 +60,15 @@ def registry(base_url: str) -> bool:
 
 def moto(base_url: str) -> bool:
     return http_status(f"{base_url}/moto-api/") is not None
+
+
+def syslog(host: str, port: int) -> bool:
+    """The collector accepts a TCP connection (one that sends nothing leaves no line behind)."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def prometheus(base_url: str) -> bool:

@@ -18,6 +18,7 @@ from totem.contracts import yoda
 from totem.settings import Settings
 from totem_stack import health, supervise
 from totem_stack import prometheus as prom
+from totem_stack import rsyslog as syslog_collector
 
 DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:5001"
 # dockerd and containerd put unix sockets under --exec-root (the longest ends in
@@ -268,7 +269,29 @@ def prometheus(settings: Settings, home: StackHome) -> Service:
     )
 
 
-DEFINITIONS = (etcd, redis, docker, registry, moto, prometheus_targets, prometheus)
+def rsyslog(settings: Settings, home: StackHome) -> Service:
+    """The log collector (docs/logging.md) at TOTEM_SYSLOG_URL: one file per app under logs/apps/."""
+    host, port = host_port(settings.syslog_url or "tcp://127.0.0.1:5514", 5514)
+    data = home.data("rsyslog")
+    conf = data / "rsyslog.conf"
+    work = data / "work"
+    return Service(
+        "rsyslog",
+        program="rsyslogd",
+        package="rsyslog",
+        address=f"tcp://{join_host_port(host, port)}",
+        argv=syslog_collector.argv(conf, data / "rsyslogd.pid"),
+        healthy=partial(health.syslog, host, port),
+        # empty TOTEM_SYSLOG_URL: shipping is off, no collector; tls://: one of the operator's own
+        local=settings.syslog_url.startswith("tcp://") and is_loopback(host),
+        tcp=(host, port),
+        files={conf: syslog_collector.render_config(host, port, home.root / "logs", work)},
+        dirs=(data, work, home.root / "logs" / "apps"),
+        timeout=15,
+    )
+
+
+DEFINITIONS = (etcd, redis, docker, registry, moto, prometheus_targets, prometheus, rsyslog)
 NAMES = tuple(define.__name__ for define in DEFINITIONS)
 
 

@@ -1,6 +1,7 @@
 """`yoda-discover`: registers healthy app instances and announces proxy nodes in etcd.
 
-yoda-discover [watch]              every totem-labelled container on this Docker host
+yoda-discover [watch]              every totem-labelled container on this Docker host, and ships
+                                   the output of those with a totem.syslog label (docs/logging.md)
 yoda-discover register CONTAINER   one container, as its sidekick
 yoda-discover presence --node N    this proxy node, under <base>/proxy-nodes/N/info
 
@@ -47,6 +48,13 @@ def build_parser(defaults) -> argparse.ArgumentParser:
         help="only containers that also carry this label (repeatable)",
     )
     watch.add_argument("--docker-host", default=defaults.docker_host)
+    watch.add_argument("--no-ship-logs", dest="ship_logs", action="store_false", help="do not ship instances' output")
+    watch.add_argument(
+        "--log-state",
+        default=str(defaults.home / "log-shipper"),
+        help="folder of the shipper's cursors (default $TOTEM_HOME/log-shipper)",
+    )
+    watch.add_argument("--syslog-ca", default=None, help="CA bundle for tls:// collectors (default: the system's)")
     register = modes.add_parser("register", parents=[common], help="register one container (sidekick)")
     register.add_argument("container", help="container name or id")
     register.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the container to run")
@@ -101,13 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     done = _stop_on_signals()
 
     if args.mode == "watch":
-        from yoda_discover.docker_watcher import DockerWatcher
+        from pathlib import Path
 
-        watcher = DockerWatcher(
-            store, _docker(args.docker_host), base, args.host_ip, policy, args.resync, tuple(args.label)
-        ).start()
+        from yoda_discover.docker_watcher import DockerWatcher
+        from yoda_discover.log_shipper import LogShipper
+
+        client = _docker(args.docker_host)
+        watcher = DockerWatcher(store, client, base, args.host_ip, policy, args.resync, tuple(args.label)).start()
+        shipper = None
+        if args.ship_logs:  # its own client: log streams must not hold the watcher's connections
+            shipper = LogShipper(
+                _docker(args.docker_host), Path(args.log_state), tuple(args.label), args.resync, args.syslog_ca
+            ).start()
         done.wait()
         watcher.stop()
+        if shipper is not None:
+            shipper.stop()
         return 0
     if args.mode == "register":
         from yoda_discover.labels import LabelError

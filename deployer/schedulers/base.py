@@ -102,6 +102,7 @@ def labels(record: Record, node: str, port: int) -> dict[str, str]:
         health=record["spec"]["check_path"],
         deployment=record["id"],
         cluster=record["cluster"],
+        syslog=record["spec"].get("syslog", ""),  # records made before log shipping have none
     )
 
 

@@ -24,7 +24,7 @@ import requests
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from deployer import placement, secret_files
+from deployer import log_buffer, placement, secret_files
 from deployer.engine_pool import UNREACHABLE, HostDown
 from deployer.engines import address
 from deployer.records import now
@@ -194,6 +194,7 @@ class DockerScheduler(Scheduler):
                 # back whenever the engine is (an app exits 0 on the SIGTERM of an engine restart); the
                 # deployer's own stop marks it stopped, so a decommissioned instance never comes back
                 restart_policy={"Name": "unless-stopped"},
+                log_config=log_buffer.container_log_config(),  # the shipper's bounded buffer (docs/logging.md)
             )
 
     def start(self, record: Record) -> None:

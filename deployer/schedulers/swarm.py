@@ -21,7 +21,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import Healthcheck, RestartPolicy, ServiceMode
 
-from deployer import secret_files, swarm_secrets
+from deployer import log_buffer, secret_files, swarm_secrets
 from deployer.engines import address
 from deployer.records import now
 from deployer.schedulers.base import (
@@ -110,6 +110,7 @@ class SwarmScheduler(Scheduler):
                 secrets=attached,
                 **placement(record),
                 stop_grace_period=int(record["spec"]["stop_timeout"] * SECOND),
+                **log_buffer.service_log_driver(),  # the shipper's bounded buffer (docs/logging.md)
             )
 
     def _scale(self, record: Record, replicas: int) -> None:

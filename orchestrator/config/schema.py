@@ -15,6 +15,7 @@ from totem.contracts.deploy_request import (
     DEPLOYMENT_SCHEMA,
     DURATION,
     ENVIRONMENT_SCHEMA,
+    LOGGING_SCHEMA,
     SCHEDULE_SCHEMA,
     SECURITY_SCHEMA,
 )
@@ -91,6 +92,7 @@ EVALUATED_SCHEMA: dict[str, Any] = {
         "deployers": {"type": "object", "additionalProperties": DEPLOYER},
         "variables": VARIABLES,
         "security": SECURITY_SCHEMA,
+        "logging": LOGGING_SCHEMA,  # docs/logging.md: set per environment in its own totem.yml level
         "notifications": NOTIFICATIONS_SCHEMA,  # levels by name (or the legacy 1–5)
         "environment": ENVIRONMENT_SCHEMA,
         "schedule": SCHEDULE_SCHEMA,

@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from orchestrator.errors import OrchestratorError
 from orchestrator.jobs.gate import builder_image
 from orchestrator.jobs.store import Job
+from totem import commit_time
 from totem.contracts.deploy_request import DEPLOY_REQUEST_SCHEMA
 
 _VALIDATOR = Draft202012Validator(DEPLOY_REQUEST_SCHEMA)
@@ -26,6 +27,13 @@ def enabled_deployers(config: dict) -> dict[str, dict]:
     }
 
 
+def _commit_time(job: Job) -> dict[str, str]:
+    """`commit-time`: the commit's time a hook gave, else its first hook's (docs/delivery-metrics.md)."""
+    seen = job.get("commit-seen")
+    when = job.get("commit-time") or (commit_time.from_unix(seen) if isinstance(seen, (int, float)) else None)
+    return {"commit-time": when} if when else {}
+
+
 def build(job: Job, name: str, deployer: dict, env: str, cluster: str, job_url: str) -> dict:
     config = job["config"]
     templates = copy.deepcopy(deployer.get("templates") or {})
@@ -39,12 +47,14 @@ def build(job: Job, name: str, deployer: dict, env: str, cluster: str, job_url: 
             "cluster": cluster,
             "deployer": name,
             "git": {k: job[k] for k in ("owner", "repo", "ref", "commit")},
+            **_commit_time(job),
         },
         "deployment": copy.deepcopy(deployer.get("deployment") or {}),
         "templates": templates,
         "proxy": copy.deepcopy(deployer.get("proxy") or {}),
         "environment": copy.deepcopy(config.get("environment") or {}),
         "security": copy.deepcopy(config.get("security") or {}),
+        "logging": copy.deepcopy(config.get("logging") or {}),
         "notifications": copy.deepcopy(config.get("notifications") or {}),
         "schedule": config.get("schedule"),
     }

@@ -6,10 +6,12 @@ workflow_run / check_suite / status → ci hook (GitHub Actions or any checks as
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from orchestrator.jobs.model import Hook
+from totem import commit_time
 from totem.api import ApiError
 from totem.contracts.hook import HookStatus
 from totem.git_names import validate_git
@@ -81,10 +83,11 @@ def _push(payload: dict) -> Action:
     if ref.deleted:
         return Action("undeploy", ref=ref) if ref.ref_type == "branch" else Action("ignored", reason="tag deleted")
     commit = cast(str, ref.commit)  # push_ref checked that a ref not deleted points at a 40-hex commit
-    return Action(
-        "hooks",
-        [Hook(ref.owner, ref.repo, ref.ref, commit, "scm-push", "github", HookStatus.SUCCESS, source="github")],
-    )
+    head = payload.get("head_commit")
+    when = commit_time.normalise(head.get("timestamp")) if isinstance(head, dict) else None
+    hook = Hook(ref.owner, ref.repo, ref.ref, commit, "scm-push", "github", HookStatus.SUCCESS)
+    hook = dataclasses.replace(hook, source="github", commit_time=when)
+    return Action("hooks", [hook])
 
 
 def _workflow_run(payload: dict) -> Action:

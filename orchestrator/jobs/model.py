@@ -27,6 +27,7 @@ class Hook:
     result: dict[str, Any] = field(default_factory=dict)
     force_deploy: bool = False
     source: str = "generic"  # generic | github | travis | recovered (from the image factory: jobs.missing)
+    commit_time: str | None = None  # the commit's time when the hook says it (GitHub push: head_commit.timestamp)
 
     @property
     def app(self) -> str:
@@ -84,13 +85,22 @@ def new_job(hook: Hook, commits: list[str]) -> Job:
         "reason": None,
         "scheduled": None,  # Unix time it became SCHEDULED for its commit
         "hook-check": None,  # what the missing-hook check last learnt (jobs.missing)
+        **commit_times(hook, now),
     }
+
+
+def commit_times(hook: Hook, now: float) -> dict[str, Any]:
+    """A new commit's times (docs/delivery-metrics.md): `commit-time` when its hook says it,
+    `commit-seen` (Unix) its first hook, the lead time's start when the commit time is unknown."""
+    return {"commit-time": hook.commit_time, "commit-seen": now}
 
 
 def _record(job: Job, hook: Hook) -> bool:
     """Store the hook on the job; False when it changes nothing (a repeated delivery)."""
     old = job["hooks"].get(hook.key)
     record = hook.as_record()
+    if hook.commit_time and not job.get("commit-time"):  # a push heard after the commit's first hook
+        job["commit-time"] = hook.commit_time
     if old and all(old.get(k) == record[k] for k in ("status", "result", "force-deploy")):
         return False
     job["hooks"][hook.key] = record
@@ -132,6 +142,7 @@ def apply_hook(job: Job | None, hook: Hook) -> tuple[Job | None, Outcome]:
             error=None,
             reason=None,
             scheduled=None,
+            **commit_times(hook, time.time()),
         )
         job["force-deploy"], job["hook-check"] = False, None
         _record(job, hook)

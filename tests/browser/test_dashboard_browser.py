@@ -112,3 +112,18 @@ def test_jobs_builds_and_a_coloured_build_log(stack, browser, screenshot):
     assert green.text == "built"
     assert "\x1b" not in text(browser, "#log")
     screenshot("build")
+
+
+def test_app_page_follows_the_apps_log_live(stack, browser, screenshot):
+    browser.get(stack.urls["dashboard"] + f"/apps/{stack.app}")
+    until(browser, lambda b: text(b, "#app-logs-state") == "following")
+    live = stack.api("deployer", f"/apps/{stack.app}")["live"]
+    (instance,) = stack.docker.containers.list(filters={"label": [f"totem.deployment={live}"]})
+    marker = f"printed-after-the-page-opened-{stack.id}"
+    printed = instance.exec_run(["/bin/busybox", "sh", "-c", f"echo {marker} > /proc/1/fd/1"])
+    assert printed.exit_code == 0, printed.output
+    until(browser, lambda b: marker in text(b, "#app-log"))
+    row = browser.find_element(By.XPATH, f'//pre[@id="app-log"]/span[contains(., "{marker}")]')
+    short = instance.labels["totem.node"].removeprefix(f"{stack.app}-")
+    assert row.get_attribute("data-instance") == short and row.text.startswith(f"{short} | ")
+    screenshot("app-logs")

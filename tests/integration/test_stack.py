@@ -55,6 +55,7 @@ def stack_env(home: Path, etcd_port: int = 12379, redis_url: str = "redis://127.
         "AWS_ENDPOINT_URL": "http://127.0.0.1:15001",
         "DOCKER_HOST": f"unix://{home}/docker.sock",
         "TOTEM_PROMETHEUS_URL": "http://127.0.0.1:19090",
+        "TOTEM_SYSLOG_URL": "tcp://127.0.0.1:15514",
     }
 
 
@@ -113,6 +114,21 @@ def test_killed_service_shows_down_until_up_restarts_it(env, first_up):
     assert "started" in lines_by_service(restarted.stdout)["registry"]
     assert status_json(env)["registry"]["pid"] != killed
     assert status_json(env)["etcd"]["pid"] == before["etcd"]["pid"]
+
+
+def test_the_collector_writes_one_file_per_app(env, first_up):
+    """The stack's rsyslog (docs/logging.md) stores a shipped line in logs/apps/<app>.log, labels kept."""
+    from totem import rfc5424, syslog_url
+    from yoda_discover.syslog_sender import Sender
+
+    sender = Sender(syslog_url.parse(env["TOTEM_SYSLOG_URL"]))
+    sd = rfc5424.structured_data(rfc5424.ENTERPRISE_ID, {"app": "stack-app", "node": "stack-app-v1-1"})
+    stamp = "2026-01-02T03:04:05.123456Z"
+    assert sender.send(rfc5424.frame(rfc5424.message(b"hello", stamp=stamp, hostname="h1", app="stack-app", sd=sd)))
+    sender.close()
+    stored = Path(env["TOTEM_HOME"]) / "logs" / "apps" / "stack-app.log"
+    line = wait(lambda: stored.exists() and stored.read_text().strip(), timeout=10)
+    assert f"{stamp} h1 stack-app - {sd} hello" in line
 
 
 def test_prometheus_scrapes_the_proxies_announced_in_etcd(env, first_up):

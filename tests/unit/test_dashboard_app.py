@@ -84,6 +84,9 @@ class Deployer:
         self.calls.append(("undeploy", name, version, self.token))
         return {}
 
+    def delivery(self, app=None, window=None):
+        raise ServiceError("deployer", None, "unreachable", "cannot reach it")
+
 
 class Orchestrator:
     def with_token(self, token):

@@ -49,6 +49,7 @@ def test_defaults_come_from_settings(tmp_path):
         "127.0.0.1:5001",
         "/yoda/proxy-nodes/",
         "127.0.0.1:9090",
+        "tcp://127.0.0.1:5514",
     ]
     assert built["moto"].argv == (str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", "5001")
 

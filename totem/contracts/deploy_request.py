@@ -6,7 +6,7 @@
                      "canary": {...}, "preview": {...}, "placement": {"constraints", "preferences"}},
       "templates": {"app": {"args": {"image": "<registry>/<owner>-<repo>:<commit>", ...}}, ...},
       "proxy": {...}, "environment": {NAME: "text" | {"value", "encrypted": true}},
-      "security": {"profile"}, "notifications": {...}, "schedule": null | "<OnCalendar>"
+      "security": {"profile"}, "logging": {"syslog"}, "notifications": {...}, "schedule": null | "<OnCalendar>"
     }
 
 Only `deployment.name`, `deployment.version` and `templates.app.args.image` are required; every
@@ -31,7 +31,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from totem import git_names
+from totem import commit_time, git_names, syslog_url
 from totem.contracts import canary
 from totem.notify.schema import NOTIFICATIONS_SCHEMA
 
@@ -173,6 +173,19 @@ SECURITY_SCHEMA = {
         },
     },
 }
+LOGGING_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "syslog": {
+            "type": "string",
+            "maxLength": 300,
+            "pattern": syslog_url.PATTERN,
+            "description": "where the instances' output goes: tcp://HOST:PORT or tls://HOST:PORT (RFC 5424, "
+            "octet-counted); empty: not shipped; absent: the deployer's TOTEM_SYSLOG_URL (docs/logging.md)",
+        },
+    },
+}
 SCHEDULE_SCHEMA = {"type": ["string", "null"], "maxLength": 200, "pattern": r"^[^\x00-\x1f\x7f]*$"}
 
 DEPLOY_REQUEST_SCHEMA: dict[str, Any] = {
@@ -200,6 +213,13 @@ DEPLOY_REQUEST_SCHEMA: dict[str, Any] = {
                     "description": "the deployer's name in totem.yml",
                 },
                 "git": _GIT,
+                "commit-time": {
+                    "type": "string",
+                    "maxLength": commit_time.MAX_LENGTH,
+                    "pattern": commit_time.PATTERN,
+                    "description": "when the commit was made (ISO 8601 with an offset); the lead time of "
+                    "docs/delivery-metrics.md starts there. Absent: the first time the deployer saw the commit",
+                },
             },
         },
         "deployment": {**DEPLOYMENT_SCHEMA, "required": ["name", "version"]},
@@ -223,6 +243,7 @@ DEPLOY_REQUEST_SCHEMA: dict[str, Any] = {
         "proxy": {"type": "object", "default": {}, "description": "hosts and upstreams; default: no routes"},
         "environment": {**ENVIRONMENT_SCHEMA, "default": {}},
         "security": {**SECURITY_SCHEMA, "default": {}},
+        "logging": {**LOGGING_SCHEMA, "default": {}},
         "notifications": {**NOTIFICATIONS_SCHEMA, "default": {}},  # channel levels by name (or the legacy 1–5)
         "schedule": {
             **SCHEDULE_SCHEMA,
@@ -235,7 +256,9 @@ DEPLOY_REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
-def served_schema(env: str, cluster: str, drain: float, proxy: dict | None = None) -> dict[str, Any]:
+def served_schema(
+    env: str, cluster: str, drain: float, proxy: dict | None = None, syslog: str | None = None
+) -> dict[str, Any]:
     """The schema as one deployer serves and applies it: its own settings as the defaults of
     `meta-info.env`, `meta-info.cluster` and `deployment.drain`, and `proxy` (when given) as the
     schema it checks that section with."""
@@ -244,6 +267,8 @@ def served_schema(env: str, cluster: str, drain: float, proxy: dict | None = Non
     meta["env"]["default"] = env
     meta["cluster"]["default"] = cluster
     schema["properties"]["deployment"]["properties"]["drain"]["default"] = drain
+    if syslog is not None:  # the deployer's TOTEM_SYSLOG_URL
+        schema["properties"]["logging"]["properties"]["syslog"]["default"] = syslog
     if proxy is not None:
         schema["properties"]["proxy"] = {**copy.deepcopy(proxy), "default": {}}
     return schema

@@ -6,6 +6,7 @@
     totem.node       its unique instance name, the endpoint key's last segment       required
     totem.health     HTTP check path; empty or absent: a TCP connect check
     totem.app, totem.version, totem.deployment, totem.cluster
+    totem.syslog     where the host's log shipper sends its output (docs/logging.md); absent: not shipped
     totem.run        on a scheduled job's run instead of the four above: its run id (never discovered)
 
 The schedulers also filter their own instances by these labels (Docker `label=` filters).
@@ -26,15 +27,26 @@ HEALTH = "totem.health"
 DEPLOYMENT = "totem.deployment"
 CLUSTER = "totem.cluster"
 RUN = "totem.run"
+SYSLOG = "totem.syslog"
 
 # What yoda-discover cannot register an instance without; UPSTREAM alone marks a container as Totem's.
 REQUIRED = (UPSTREAM, PORT, NODE)
 
 
 def instance_labels(
-    *, app: str, version: str, upstream: str, port: int, node: str, health: str, deployment: str, cluster: str
+    *,
+    app: str,
+    version: str,
+    upstream: str,
+    port: int,
+    node: str,
+    health: str,
+    deployment: str,
+    cluster: str,
+    syslog: str = "",
 ) -> dict[str, str]:
     """Every label of one instance; all values are strings, as Docker stores them."""
+    shipped = {SYSLOG: syslog} if syslog else {}
     return {
         APP: app,
         VERSION: version,
@@ -44,6 +56,7 @@ def instance_labels(
         HEALTH: health,
         DEPLOYMENT: deployment,
         CLUSTER: cluster,
+        **shipped,
     }
 
 

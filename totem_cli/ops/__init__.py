@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from totem_cli.ops import acting, approvals, audit, deploying, reading, rollout, secrets, tokens
+from totem_cli.ops import acting, approvals, audit, deploying, logs, reading, rollout, secrets, stats, tokens
 from totem_dashboard import serve
 
 
@@ -19,4 +19,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tokens.register(subparsers)
     secrets.register(subparsers)
     audit.register(subparsers)
+    stats.register(subparsers)
+    logs.register(subparsers)
     serve.register(subparsers)

@@ -1,4 +1,5 @@
-"""`totem apps`, `totem app <name>`, `totem jobs`, `totem builds`, `totem logs <build-id> [--follow]`."""
+"""`totem apps`, `totem app <name>`, `totem jobs`, `totem builds`, and a build's log for `totem logs
+<build-id> [--follow]` (parsed in totem_cli/ops/logs.py with an app's logs)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,7 @@ def register(subparsers) -> None:
         builds.add_argument(f"--{name}")
     builds.add_argument("--limit", type=int, default=20)
     builds.set_defaults(handler=_builds)
-    logs = subparsers.add_parser("logs", help="a build's log; --follow streams it while it runs")
-    logs.add_argument("build_id", metavar="BUILD_ID")
-    logs.add_argument("--follow", "-f", action="store_true")
-    logs.set_defaults(handler=_logs)
-    for parser in (apps, app, jobs, builds, logs):
+    for parser in (apps, app, jobs, builds):
         parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
@@ -168,7 +165,8 @@ def _builds(args, clients, settings) -> int:
 
 
 @command
-def _logs(args, clients, settings) -> int:
+def logs(args, clients, settings) -> int:
+    """A build's log (args.build_id, args.follow, args.json)."""
     factory = clients.image_factory
     if not args.follow:
         text = factory.log(args.build_id)
