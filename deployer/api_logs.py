@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -20,42 +19,19 @@ from deployer import log_merge, log_sources
 from deployer.api import APP_NAME, VERSION, _records_of
 from totem.access.audit_api import when
 from totem.api import ApiError
+from totem.api.followers import FollowerSlots
 from totem.waiting import Deadline
 
 blueprint = Blueprint("logs", __name__)
 NDJSON = "application/x-ndjson"
 KEEP_ALIVE = 2.0  # seconds: proxies see the answer alive, and a client gone is noticed this soon
 FOLLOW_LIMIT_SECONDS = 3600
-RETRY_AFTER_SECONDS = 10  # what a follower refused for lack of a slot is told to wait
 DEFAULT_TAIL = 100  # lines per instance without `since`
 MAX_TAIL = 10000  # lines per instance at most (the default with `since`)
 FOLLOW_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 INSTANCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,299}$"
 INSTANCE = re.compile(INSTANCE_PATTERN)
 QUERY = ("since", "version", "instance", "tail", "follow")
-
-
-class Followers:
-    """How many answers of this process follow logs; a cap so they never take every thread."""
-
-    def __init__(self, limit: int):
-        self.limit, self.taken = limit, 0
-        self._lock = threading.Lock()
-
-    def take(self) -> Callable[[], None] | None:
-        with self._lock:
-            if self.taken >= self.limit:
-                return None
-            self.taken += 1
-        done = threading.Event()
-
-        def release() -> None:
-            with self._lock:
-                if not done.is_set():
-                    done.set()
-                    self.taken -= 1
-
-        return release
 
 
 def _invalid(name: str, message: str) -> ApiError:
@@ -142,16 +118,7 @@ def app_logs(name: str):
     if not query["follow"]:
         entries, _ = log_merge.backlog(ctx, found, query["since"], query["tail"])
         return Response("".join(_line(e) for e in entries), mimetype=NDJSON)
-    followers = _followers(ctx)
-    release = followers.take()
-    if release is None:
-        raise ApiError(
-            429,
-            "too_many_followers",
-            f"{followers.limit} logs are followed on this worker already; retry in {RETRY_AFTER_SECONDS}s",
-            {"limit": followers.limit, "retry_after": RETRY_AFTER_SECONDS},
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+    release = _followers(ctx).take_or_refuse("logs")
     try:
         response = Response(
             _follow(ctx, found, listing, query, start_ns, release),
@@ -165,10 +132,10 @@ def app_logs(name: str):
     return response
 
 
-def _followers(ctx) -> Followers:
+def _followers(ctx) -> FollowerSlots:
     found = current_app.extensions.get("deployer.log_followers")
     if found is None:
-        found = current_app.extensions.setdefault("deployer.log_followers", Followers(ctx.options.max_followers))
+        found = current_app.extensions.setdefault("deployer.log_followers", FollowerSlots(ctx.options.max_followers))
     return found
 
 

@@ -1,6 +1,6 @@
 """`GET /builds/<id>/log`: the whole log as text, or `?follow=1` as a text/event-stream of new lines.
 
-Followers are capped per worker process (image_factory.followers): one over the cap is a 429."""
+Followers are capped per worker process (totem.api.followers): one over the cap is a 429."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ blueprint = Blueprint("logs", __name__)
 FOLLOW_LIMIT_SECONDS = 3600  # a follower is cut off after an hour (it may reconnect with Last-Event-ID)
 POLL_MS = 1000
 FOLLOW_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
-RETRY_AFTER_SECONDS = 10  # what a follower refused for lack of a slot is told to wait
 _STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 _LAST_ID = 2**64 - 1  # Redis stream ids are two unsigned 64-bit numbers
 
@@ -51,16 +50,7 @@ def _follow_arg() -> bool:
 def _follow_response(store, build_id: str, stream_key: str) -> Response:
     """The event stream, holding one follower slot until the answer is closed (the stream ended or
     the client went away: the WSGI server closes the answer either way)."""
-    slots = intake().followers
-    release = slots.take()
-    if release is None:
-        raise ApiError(
-            429,
-            "too_many_followers",
-            f"{slots.limit} build logs are followed on this worker already; retry in {RETRY_AFTER_SECONDS}s",
-            {"limit": slots.limit, "retry_after": RETRY_AFTER_SECONDS},
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+    release = intake().followers.take_or_refuse("build logs")
     try:
         after = request.headers.get("Last-Event-ID", "0-0")
         events = _follow(store, build_id, stream_key, after if _is_stream_id(after) else "0-0")

@@ -11,9 +11,9 @@ from flask import Flask
 
 from image_factory import api_builds, api_github, api_logs, openapi
 from image_factory.context import make_factory
-from image_factory.followers import FollowerSlots
 from image_factory.intake import Intake, celery_enqueue
 from totem.api import create_service_app
+from totem.api.followers import FollowerSlots
 from totem.settings import Settings
 
 SERVICE = "image_factory"

@@ -10,9 +10,9 @@ from typing import Any
 from flask import current_app
 
 from image_factory.coalescing import enqueue_failed, request_build
-from image_factory.followers import FollowerSlots
 from image_factory.pipeline import Factory
 from totem.api import ApiError
+from totem.api.followers import FollowerSlots
 from totem.git_names import validate_git
 
 log = logging.getLogger("image_factory.api")

@@ -4,10 +4,11 @@ schemas of what they take and give, with the constraints the code enforces (patt
 from __future__ import annotations
 
 from image_factory.api_builds import BUILD_REQUEST_SCHEMA, DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from image_factory.api_logs import FOLLOW_VALUES, RETRY_AFTER_SECONDS
+from image_factory.api_logs import FOLLOW_VALUES
 from image_factory.records import BUILD_ID_PATTERN
 from image_factory.states import STATUSES, BuildStatus
 from totem.api import openapi
+from totem.api.followers import RETRY_AFTER_SECONDS
 from totem.api.openapi import (
     github_hook_body,
     operation,

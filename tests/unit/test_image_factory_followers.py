@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from image_factory.followers import FollowerSlots
 from image_factory.settings import ImageFactorySettings
+from totem.api.followers import FollowerSlots
 from totem.api.gunicorn_conf import threads
 from totem.settings import SettingsError
 
