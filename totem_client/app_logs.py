@@ -15,18 +15,11 @@ NDJSON = "application/x-ndjson"
 READ_TIMEOUT = 60.0  # seconds without a byte: the deployer sends a keep-alive every 2 s while following
 
 
-def entries(
-    client: ServiceClient,
-    name: str,
-    since: str | None = None,
-    version: str | None = None,
-    instance: str | None = None,
-    tail: int | None = None,
-    follow: bool = False,
-) -> Iterator[dict]:
-    """The entries in time order; following, until the deployer ends the answer (an hour) or the
-    caller stops iterating. ServiceError for an error answer, or when the deployer goes away."""
-    for raw in lines(client, name, since, version, instance, tail, follow):
+def entries(client: ServiceClient, name: str, **query) -> Iterator[dict]:
+    """The entries in time order (`query`: the filters of `lines`); following, until the deployer
+    ends the answer (an hour) or the caller stops iterating. ServiceError for an error answer, or
+    when the deployer goes away."""
+    for raw in lines(client, name, **query):
         if raw.strip():
             yield json.loads(raw)
 
