@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from deployer import delivery
 from deployer.api import APP_NAME, _shown
-from totem.api import ApiError
+from totem.api import ApiError, invalid_parameter
 
 blueprint = Blueprint("delivery", __name__)
 
@@ -20,10 +20,10 @@ def delivery_metrics():
     try:
         win = delivery.window(request.args.get("window", delivery.DEFAULT_WINDOW), datetime.now(UTC))
     except delivery.WindowError as exc:
-        raise ApiError(400, "invalid_query", str(exc), {"field": "window"}) from None
+        raise invalid_parameter("window", str(exc).removeprefix("window ")) from None
     app = request.args.get("app")
     if app is not None and not APP_NAME.fullmatch(app):
-        raise ApiError(400, "invalid_query", f"app must be an app name; got {_shown(app)}", {"field": "app"})
+        raise invalid_parameter("app", f"must be an app name; got {_shown(app)}")
     names = [app] if app else records.apps()
     histories = {name: records.for_app(name) for name in names}
     if app and not histories[app]:

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, request
 from deployer import log_merge, log_sources
 from deployer.api import APP_NAME, VERSION, _records_of
 from totem.access.audit_api import when
-from totem.api import ApiError
+from totem.api import ApiError, invalid_parameter
 from totem.api.followers import FollowerSlots
 from totem.waiting import Deadline
 
@@ -34,14 +34,10 @@ INSTANCE = re.compile(INSTANCE_PATTERN)
 QUERY = ("since", "version", "instance", "tail", "follow")
 
 
-def _invalid(name: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_parameter", f"{name} {message}", {"parameter": name})
-
-
 def _one(name: str) -> str | None:
     values = request.args.getlist(name)
     if len(values) > 1:
-        raise _invalid(name, "may be given once")
+        raise invalid_parameter(name, "may be given once")
     return values[0] if values else None
 
 
@@ -50,13 +46,13 @@ def _query() -> dict:
     tail, follow."""
     since, version, instance, tail, follow = (_one(name) for name in QUERY)
     if follow is not None and follow not in FOLLOW_VALUES:
-        raise _invalid("follow", f"must be one of {', '.join(FOLLOW_VALUES)}")
+        raise invalid_parameter("follow", f"must be one of {', '.join(FOLLOW_VALUES)}")
     if version is not None and not VERSION.fullmatch(version):
-        raise _invalid("version", "must be a version (letters, digits, _ . -)")
+        raise invalid_parameter("version", "must be a version (letters, digits, _ . -)")
     if instance is not None and not INSTANCE.fullmatch(instance):
-        raise _invalid("instance", "must be an instance name or number (letters, digits, _ . -)")
+        raise invalid_parameter("instance", "must be an instance name or number (letters, digits, _ . -)")
     if tail is not None and not (tail.isascii() and tail.isdigit() and len(tail) <= 6 and int(tail) <= MAX_TAIL):
-        raise _invalid("tail", f"must be a number of lines from 0 to {MAX_TAIL}")
+        raise invalid_parameter("tail", f"must be a number of lines from 0 to {MAX_TAIL}")
     since_ns = _since(since) if since is not None else None
     lines = int(tail) if tail is not None else (MAX_TAIL if since_ns else DEFAULT_TAIL)
     return {
@@ -73,9 +69,9 @@ def _since(raw: str) -> int:
         seconds = when("since", raw, time.time())
         ns = int(seconds * 1e9)
     except (OverflowError, OSError, ValueError):  # a time no clock reaches
-        raise _invalid("since", "is out of range") from None
+        raise invalid_parameter("since", "is out of range") from None
     if ns <= 0:
-        raise _invalid("since", "must be after 1970")
+        raise invalid_parameter("since", "must be after 1970")
     return ns
 
 

@@ -32,11 +32,17 @@ def when(value) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """`250 ms`, `12.3 s`, `2 min 05 s`, `3 h 20 min`, `2 d 04 h`: the unit that fits, two at most
+    (a phase of a deployment as well as a lead time of days); "—" when there is nothing to measure."""
     if seconds is None:
         return "—"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 90:
         return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
+    whole = int(seconds)
+    if whole < 90 * 60:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    if whole < 48 * 3600:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 86400} d {whole % 86400 // 3600:02d} h"

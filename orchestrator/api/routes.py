@@ -17,7 +17,7 @@ from orchestrator.jobs.store import JobStore, app_name
 from orchestrator.runtime import Runtime
 from orchestrator.states import ALL
 from totem.access.guard import authenticate, authorize, require
-from totem.api import ApiError
+from totem.api import ApiError, invalid_parameter
 from totem.git_names import CHECKS, validate_git
 
 blueprint = Blueprint("api", __name__)
@@ -32,16 +32,12 @@ def runtime() -> Runtime:
     return current_app.extensions["orchestrator"]
 
 
-def _invalid(name: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_parameter", f"{name} {message}", {"parameter": name})
-
-
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, str(default))
     # ASCII digits only, and not thousands of them: int() refuses '²' (a digit to str.isdigit) and
     # strings of more than 4300 digits
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 20) or not low <= int(raw) <= high:
-        raise _invalid(name, f"must be an integer from {low} to {high}")
+        raise invalid_parameter(name, f"must be an integer from {low} to {high}")
     return int(raw)
 
 
@@ -50,14 +46,14 @@ def _git_filters() -> dict[str, str]:
     given = {name: request.args[name] for name in GIT_FILTERS if name in request.args}
     for name, value in given.items():
         if not CHECKS[name](value):
-            raise _invalid(name, f"must be a valid {name} name")
+            raise invalid_parameter(name, f"must be a valid {name} name")
     return given
 
 
 def _job_id_arg() -> str | None:
     job_id = request.args.get("job")
     if job_id is not None and not JOB_ID.fullmatch(job_id):
-        raise _invalid("job", "must be a job id (1-64 letters and digits)")
+        raise invalid_parameter("job", "must be a job id (1-64 letters and digits)")
     return job_id
 
 
@@ -76,7 +72,7 @@ def list_jobs():
     filters = _git_filters()
     if "state" in request.args:
         if request.args["state"] not in ALL:
-            raise _invalid("state", f"must be one of {', '.join(ALL)}")
+            raise invalid_parameter("state", f"must be one of {', '.join(ALL)}")
         filters["state"] = request.args["state"]
     limit = _int_arg("limit", 50, 1, MAX_LIMIT)
     offset = _int_arg("offset", 0, 0, MAX_OFFSET)
@@ -115,7 +111,7 @@ def list_events():
     git = _git_filters()
     missing = [name for name in GIT_FILTERS if name not in git]
     if git and missing:
-        raise _invalid(missing[0], "is needed with " + " and ".join(git) + " (an app is owner, repo and ref)")
+        raise invalid_parameter(missing[0], "is needed with " + " and ".join(git) + " (an app is owner, repo and ref)")
     app = app_name(git["owner"], git["repo"], git["ref"]) if git else None
     job_id = _job_id_arg()
     limit = _int_arg("limit", 100, 1, MAX_EVENTS)

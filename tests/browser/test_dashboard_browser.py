@@ -127,3 +127,24 @@ def test_app_page_follows_the_apps_log_live(stack, browser, screenshot):
     short = instance.labels["totem.node"].removeprefix(f"{stack.app}-")
     assert row.get_attribute("data-instance") == short and row.text.startswith(f"{short} | ")
     screenshot("app-logs")
+
+
+CHART = """const chart = Chart.getChart(document.getElementById(arguments[0]));
+return chart ? chart.data.datasets.map(d => [d.label, d.data]) : null;"""
+
+
+def test_delivery_page_charts_the_figures_and_lists_the_app(stack, browser, screenshot):
+    figures = stack.api("deployer", f"/metrics/delivery?app={stack.app}")["apps"][stack.app]
+    browser.get(stack.urls["dashboard"] + "/delivery")
+    datasets = dict(until(browser, lambda b: b.execute_script(CHART, "delivery-chart-overall")))
+    assert list(datasets) == ["succeeded", "failed or rolled back", "median lead time (h)"]
+    assert sum(datasets["succeeded"]) + sum(datasets["failed or rolled back"]) == figures["deployments"] >= 2
+    assert sum(datasets["failed or rolled back"]) == figures["failures"]
+    row = browser.find_element(By.CSS_SELECTOR, f'#delivery-apps tr[data-app="{stack.app}"]')
+    assert f"{figures['deployments']} ({figures['failures']} failed)" in row.text
+    screenshot("delivery")
+    browser.get(stack.urls["dashboard"] + f"/apps/{stack.app}")
+    assert len(until(browser, lambda b: b.execute_script(CHART, "delivery-chart"))) == 3
+    assert text(browser, '#delivery [data-figure="failure-rate"]').endswith(
+        f"({figures['failures']} of {figures['deployments']})"
+    )

@@ -92,6 +92,8 @@ def test_a_running_deployment_has_pending_phases():
 def test_durations_read_well():
     assert duration(None) == "—" and duration(0.25) == "250 ms"
     assert duration(12.34) == "12.3 s" and duration(125) == "2 min 05 s"
+    assert duration(89 * 60 + 59) == "89 min 59 s" and duration(90 * 60) == "1 h 30 min"
+    assert duration(47 * 3600 + 59 * 60) == "47 h 59 min" and duration(2 * 86400 + 4 * 3600 + 5) == "2 d 04 h"
 
 
 def test_an_app_whose_http_check_was_skipped_counts_its_instances_healthy():

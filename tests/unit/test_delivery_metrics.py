@@ -110,7 +110,7 @@ def test_overall_pools_the_apps():
     }
 
 
-@pytest.mark.parametrize("text", ["", "0", "59m", "367d", "soon", "1" * 30, "-1d"])
+@pytest.mark.parametrize("text", ["", "0", "59m", "367d", "soon", "1" * 30, "-1d", "\uff11h", "\u0661h"])
 def test_windows_outside_an_hour_to_a_year_are_refused(text):
     with pytest.raises(delivery.WindowError):
         delivery.window(text, END)
@@ -128,3 +128,12 @@ def test_commit_times_from_a_github_push_and_the_first_hook():
     assert _push(payload).hooks[0].commit_time == "2026-03-01T15:20:30Z"
     assert _commit_time({"commit-time": None, "commit-seen": 0}) == {"commit-time": "1970-01-01T00:00:00Z"}
     assert _commit_time({}) == {}
+
+
+def test_totem_stats_rows_read_durations_as_the_dashboard_does():
+    from totem_cli.ops.stats import row
+
+    found = delivery.figures(delivery.changes(history()), delivery.window("3d", END))
+    assert row("web", found) == ["web", "5 (2 failed)", "1.33", "60 min 00 s", "3 h 00 min", "40%", "5 h 15 min"]
+    empty = delivery.figures([], delivery.window("1d", END))
+    assert row("api", empty)[3:] == ["—", "—", "-", "—"]

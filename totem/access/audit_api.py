@@ -19,7 +19,7 @@ from totem.access import guard
 from totem.access.audit import MAX_QUERY
 from totem.access.principal import Principal
 from totem.access.roles import ACTIONS
-from totem.api import ApiError
+from totem.api import invalid_parameter
 
 audit_blueprint = Blueprint("audit", __name__)
 NDJSON = "application/x-ndjson"
@@ -29,10 +29,6 @@ NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,300}")  # an app, owner/repo[/ref] or a
 AGO = re.compile(r"(\d{1,9})([smhdw])")  # "10m", "24h", "7d": that long before now
 AGO_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 UNIX = re.compile(r"\d{1,12}(\.\d{1,6})?")
-
-
-def invalid(name: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_parameter", f"{name} {message}", {"parameter": name})
 
 
 def when(name: str, raw: str, now: float) -> float:
@@ -48,21 +44,21 @@ def when(name: str, raw: str, now: float) -> float:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise invalid(name, "must be Unix seconds, an ISO 8601 time or a duration ago like 10m, 24h or 7d")
+        raise invalid_parameter(name, "must be Unix seconds, an ISO 8601 time or a duration ago like 10m, 24h or 7d")
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def _name(name: str) -> str | None:
     value = request.args.get(name)
     if value is not None and not NAME.fullmatch(value):
-        raise invalid(name, "must be 1-300 printable characters without blanks")
+        raise invalid_parameter(name, "must be 1-300 printable characters without blanks")
     return value
 
 
 def _limit() -> int:
     raw = request.args.get("limit", str(DEFAULT_LIMIT))
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 20) or not 1 <= int(raw) <= MAX_QUERY:
-        raise invalid("limit", f"must be an integer from 1 to {MAX_QUERY}")
+        raise invalid_parameter("limit", f"must be an integer from 1 to {MAX_QUERY}")
     return int(raw)
 
 
@@ -71,7 +67,7 @@ def _format() -> str:
     if given is None:
         return "jsonl" if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON else "json"
     if given not in FORMATS:
-        raise invalid("format", "must be json or jsonl")
+        raise invalid_parameter("format", "must be json or jsonl")
     return given
 
 
@@ -80,13 +76,13 @@ def filters() -> dict:
     now = time.time()
     action = request.args.get("action")
     if action is not None and action not in ACTIONS:
-        raise invalid("action", f"must be one of {', '.join(ACTIONS)}")
+        raise invalid_parameter("action", f"must be one of {', '.join(ACTIONS)}")
     found: dict[str, Any] = {"app": _name("app"), "actor": _name("actor"), "action": action, "limit": _limit()}
     since, until = (
         when(name, request.args[name], now) if name in request.args else None for name in ("since", "until")
     )
     if since is not None and until is not None and since > until:
-        raise invalid("since", "must not be after until")
+        raise invalid_parameter("since", "must not be after until")
     found.update(since=since, until=until)
     return found
 

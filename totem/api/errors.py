@@ -26,6 +26,11 @@ class ApiError(TotemError):
         self.headers = headers or {}
 
 
+def invalid_parameter(name: str, message: str) -> ApiError:
+    """The 400 for a bad query parameter `name`: "<name> <message>", the parameter in the details."""
+    return ApiError(400, "invalid_parameter", f"{name} {message}", {"parameter": name})
+
+
 def error_response(status: int, code: str, message: str, details: Any = None, headers: dict | None = None):
     body = {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
     response = jsonify(body)

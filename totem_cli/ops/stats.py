@@ -4,6 +4,7 @@ the deployer (GET /metrics/delivery; docs/delivery-metrics.md defines them)."""
 from __future__ import annotations
 
 from totem_cli.ops.output import command, emit_json, table
+from totem_dashboard.times import duration  # the dashboard's: 12.3 s, 4 min 05 s, 3 h 20 min, 2 d 04 h
 
 HEADERS = ["APP", "DEPLOYS", "PER DAY", "LEAD TIME (MEDIAN)", "LEAD TIME (P90)", "FAILURE RATE", "RESTORE (MEDIAN)"]
 
@@ -14,17 +15,6 @@ def register(subparsers) -> None:
     stats.add_argument("--window", default="30d", help="how far back: 1h to 366d (default 30d)")
     stats.add_argument("--json", action="store_true", help="print the figures as the API gives them")
     stats.set_defaults(handler=_stats)
-
-
-def duration(seconds: float | None) -> str:
-    """12s, 4m05s, 3h20m, 2d04h: two units at most; "-" when there is nothing to measure."""
-    if seconds is None:
-        return "-"
-    whole = int(round(seconds))
-    for unit, size, small, small_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
-        if whole >= size:
-            return f"{whole // size}{unit}{(whole % size) // small_size:02d}{small}"
-    return f"{whole}s"
 
 
 def row(name: str, figures: dict) -> list[str]:
