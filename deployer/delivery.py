@@ -69,8 +69,7 @@ class Window:
 
 def window(text: str, end: datetime) -> Window:
     """The window `text` ("30d", "12h", "2w"; a bare number is seconds) that ends at `end`."""
-    # ASCII digits only, as the OpenAPI pattern says (Python's \d would read "１h" or "١h" too)
-    seconds = duration_seconds(text) if len(text) <= 20 and text.isascii() else None
+    seconds = duration_seconds(text) if len(text) <= 20 else None
     if seconds is None or not MIN_WINDOW <= seconds <= MAX_WINDOW:
         raise WindowError(f"window must be a duration from 1h to 366d (30d, 12h, 2w); got {text[:40]!r}")
     return Window(text.strip(), end - timedelta(seconds=seconds), end)

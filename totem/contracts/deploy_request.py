@@ -52,7 +52,7 @@ _GIT = {
 }
 # seconds per unit of a duration ("10s", "2h", "1d"; a bare number is seconds): `duration_seconds` reads them
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_DURATION_TEXT = re.compile(r"^(\d+)(ms|s|m|h|d|w)?$")
+_DURATION_TEXT = re.compile(r"^([0-9]+)(ms|s|m|h|d|w)?$")  # ASCII digits: \d would take "２s"
 
 
 def duration_seconds(text: str) -> float | None:
@@ -64,7 +64,7 @@ def duration_seconds(text: str) -> float | None:
 
 DURATION = {
     "type": "string",
-    "pattern": r"^\d{1,9}(ms|s|m|h|d|w)?$",
+    "pattern": r"^[0-9]{1,9}(ms|s|m|h|d|w)?$",
     "description": f"10s, 500ms, 1m, 2h, 1d, 1w (a bare number: seconds); at most {MAX_DURATION} s",
 }
 
