@@ -14,6 +14,7 @@ from deployer.records import Record, add_event, has_event, with_fields
 from deployer.secrets import decrypt_environment
 from deployer.slots import StartSlots
 from deployer.states import ACTIVE, Event, Phase, State
+from totem import metrics
 from totem.logs import log_context
 from totem.notify import Level
 from totem.store import LockLost
@@ -40,7 +41,9 @@ class Lifecycle:
             return r, r
 
         log.info("%s %s", record["id"], event, extra={"details": details})
-        return self.records.update(record["id"], change)
+        stored = self.records.update(record["id"], change)
+        metrics.deployment_event(stored.get("events", []), event)
+        return stored
 
     # -- driver ------------------------------------------------------------------
     def run(self, deployment_id: str) -> Record:
@@ -79,6 +82,7 @@ class Lifecycle:
             self.records.set_live(record["app"], deployment_id)
             if record.get("rollout") is not None:
                 rollout.Rollout(self).show(record, phase=Phase.PROMOTED, step=None, weight=100)
+            metrics.DEPLOYMENTS.labels(outcome="promoted").inc()
             self._notify(record, Level.SUCCESS, "promoted")
             return record
 
@@ -236,6 +240,7 @@ class Lifecycle:
             return r, r
 
         record = self.records.update(record["id"], change)
+        metrics.DEPLOYMENTS.labels(outcome="failed").inc()
         self._notify(record, Level.FAILED, reason)
         return record
 

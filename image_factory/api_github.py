@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from image_factory.intake import intake, submit
+from totem import metrics
 from totem.github import first_delivery, forget_delivery, push_ref, read_delivery
 
 blueprint = Blueprint("github", __name__)
@@ -31,5 +32,7 @@ def github_hook():
         record, created = submit(ref.as_git(), trigger=f"github:{delivery.delivery or 'unknown'}")
     except Exception:
         forget_delivery(redis, SERVICE, delivery.delivery)  # let GitHub's redelivery through
+        metrics.hook_received(SERVICE, "github-push", "error")
         raise
+    metrics.hook_received(SERVICE, "github-push", "accepted" if created else "reused")
     return jsonify({"status": "queued" if created else "reused", "build": record}), 202 if created else 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from image_factory.repo_config import build_options
 from image_factory.settings import ImageFactorySettings
 from image_factory.states import BuildStatus
 from image_factory.steps import StepFailed, StepRecorder
+from totem import metrics
 from totem.contracts.hook import HookStatus
 from totem.logs import log_context
 from totem.settings import Settings
@@ -102,6 +104,13 @@ def run_build(factory: Factory, build_id: str) -> str:
 
 
 def _build(factory: Factory, record: dict, attempt: int) -> str:
+    started = time.monotonic()
+    status = _build_attempt(factory, record, attempt)
+    metrics.build_finished(str(status), time.monotonic() - started)
+    return status
+
+
+def _build_attempt(factory: Factory, record: dict, attempt: int) -> str:
     store, build_id = factory.store, record["id"]
     log.info("building %s/%s@%s (%s)", record["owner"], record["repo"], record["commit"], record["ref"])
     live = _live_log(factory, build_id)
@@ -150,6 +159,7 @@ def requeue_dead(factory: Factory, enqueue: Callable[[str], None]) -> dict[str, 
                 enqueue_failed(store, build_id, "the build queue is unavailable")
                 status = BuildStatus.FAILED
         if status == BuildStatus.FAILED:
+            metrics.build_finished(status)  # its worker died: no duration
             _announce_failure(factory, build_id)
         if status:
             counts[status] += 1

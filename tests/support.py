@@ -132,6 +132,10 @@ def private_services_env(run: str, root: str, redis_url: str, token: str, secret
         TOTEM_DEPLOYER_PREFIX=f"{root}deployer",
         TOTEM_DEPLOYER_QUEUE=f"test-{run}-deployer",
         TOTEM_LOG_FORMAT="kv",
+        # workers' /metrics on free ports (docs/metrics.md): never the demo's
+        TOTEM_ORCHESTRATOR_WORKER_METRICS="127.0.0.1:0",
+        TOTEM_DEPLOYER_WORKER_METRICS="127.0.0.1:0",
+        TOTEM_IMAGE_FACTORY_WORKER_METRICS="127.0.0.1:0",
     )
     return {**env, **more}
 

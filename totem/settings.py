@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union
 from urllib.parse import urlsplit
 
+from totem.contracts import services as services_contract
 from totem.errors import TotemError
 from totem.syslog_url import setting as syslog_setting
 
@@ -261,6 +262,27 @@ class Settings(EnvSettings):
         raise SettingsError(
             f"{service} receives hooks: set TOTEM_HOOK_SECRET (or TOTEM_INSECURE_DEV=1 for local development)"
         )
+
+
+@dataclass(frozen=True)
+class MetricsSettings(EnvSettings):
+    """Where the processes without an HTTP API of their own serve `/metrics`, and where every process
+    announces its metrics address (docs/metrics.md). A bind is `host:port`; port 0 picks a free one
+    (announced as bound); "" serves none."""
+
+    services_prefix: str = setting(
+        "TOTEM_SERVICES_PREFIX",
+        parse=key_prefix,
+        default_from=lambda env: services_contract.default_prefix(Settings.read("yoda_base", env)),
+    )
+    services_ttl: int = setting("TOTEM_SERVICES_TTL", 15, minimum=2)  # seconds a registration outlives its process
+    orchestrator_worker: str = setting("TOTEM_ORCHESTRATOR_WORKER_METRICS", "127.0.0.1:9411")
+    deployer_worker: str = setting("TOTEM_DEPLOYER_WORKER_METRICS", "127.0.0.1:9011")
+    image_factory_worker: str = setting("TOTEM_IMAGE_FACTORY_WORKER_METRICS", "127.0.0.1:9311")
+
+    def worker_bind(self, service: str) -> str:
+        """The bind of `service`'s Celery worker ("" when it has none)."""
+        return str(getattr(self, f"{service}_worker", ""))
 
 
 def load_or_exit(service: str | None = None, receives_hooks: bool = False) -> Settings:

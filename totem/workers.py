@@ -1,7 +1,12 @@
 """The Celery app factory: Redis broker and results, JSON only, late acks, one queue per service,
-and the process's logging set up by `totem.logs.bootstrap` when the worker starts."""
+the process's logging set up by `totem.logs.bootstrap` when the worker starts, and its /metrics."""
 
 from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
@@ -11,6 +16,58 @@ from totem.settings import Settings
 
 LONGEST_TASK_SECONDS = 1800  # a build or deployment never runs longer than this (hard limit)
 LOGGING_RECEIVER = "totem.logs.bootstrap"
+METRICS_RECEIVER = "totem.workers.metrics"
+log = logging.getLogger("totem.workers")
+
+
+class WorkerMetrics:
+    """A worker's /metrics: its forks' figures (multiprocess mode, set up before the pool forks) and
+    its queues' depth, served at the service's `MetricsSettings` bind and announced in etcd."""
+
+    def __init__(self, service: str, settings: Settings):
+        self.service, self.settings = service, settings
+        self.directory: Path | None = None
+        self.server: Any = None
+        self.announcement: Any = None
+
+    def start(self, sender: Any = None, **_kwargs: Any) -> None:
+        from totem import metrics, metrics_process, service_registry
+        from totem.settings import MetricsSettings, SettingsError
+
+        try:
+            bind = MetricsSettings.from_env().worker_bind(self.service)
+        except SettingsError as exc:
+            log.warning("no worker metrics: %s", exc)
+            return
+        if not bind:
+            return
+        self.directory = metrics_process.begin(f"{self.service}-worker")
+        metrics.initialise()
+        conf = sender.app.conf if sender is not None else None
+        queues = [queue.name for queue in (conf.task_queues or ())] if conf is not None else [self.service]
+        shown = metrics.registry(metrics.QueueDepth(self.settings.redis_url, queues))
+        try:
+            self.server, address = metrics.serve(bind, shown)
+        except (OSError, ValueError) as exc:  # a busy port costs the metrics, never the worker
+            log.warning("cannot serve worker metrics on %s: %s", bind, exc)
+            return
+        log.info("worker metrics on http://%s/metrics", address)
+        self.announcement = service_registry.announce(f"{self.service}-worker", address)
+
+    def fork_exited(self, pid: int | None = None, **_kwargs: Any) -> None:
+        from totem import metrics_process
+
+        metrics_process.fork_exited(pid or os.getpid())
+
+    def stop(self, **_kwargs: Any) -> None:
+        from totem import metrics_process
+
+        if self.announcement is not None:
+            self.announcement.stop()
+        if self.server is not None:
+            self.server.shutdown()
+        if self.directory is not None:
+            metrics_process.end(self.directory)
 
 
 def make_celery(service: str, settings: Settings | None = None, longest_task: int = LONGEST_TASK_SECONDS) -> Celery:
@@ -45,6 +102,14 @@ def make_celery(service: str, settings: Settings | None = None, longest_task: in
 
     signals.setup_logging.disconnect(dispatch_uid=LOGGING_RECEIVER)
     signals.setup_logging.connect(bootstrap_logging, weak=False, dispatch_uid=LOGGING_RECEIVER)
+    # metrics (docs/metrics.md), also only in a worker; one per process as well
+    worker_metrics = WorkerMetrics(service, settings)
+    signals.worker_init.disconnect(dispatch_uid=METRICS_RECEIVER)
+    signals.worker_init.connect(worker_metrics.start, weak=False, dispatch_uid=METRICS_RECEIVER)
+    signals.worker_shutdown.disconnect(dispatch_uid=METRICS_RECEIVER)
+    signals.worker_shutdown.connect(worker_metrics.stop, weak=False, dispatch_uid=METRICS_RECEIVER)
+    signals.worker_process_shutdown.disconnect(dispatch_uid=METRICS_RECEIVER)
+    signals.worker_process_shutdown.connect(worker_metrics.fork_exited, weak=False, dispatch_uid=METRICS_RECEIVER)
 
     @app.task(name=f"{service}.ping")
     def ping() -> str:

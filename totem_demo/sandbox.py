@@ -11,6 +11,13 @@ from totem.net import free_port
 
 SERVICE_URLS = ("TOTEM_ORCHESTRATOR_URL", "TOTEM_DEPLOYER_URL", "TOTEM_IMAGE_FACTORY_URL")
 DEMO_ADDRESSES = ("TOTEM_DEMO_PROXY_HTTP", "TOTEM_DEMO_PROXY_HTTPS", "TOTEM_DEMO_PROXY_ADMIN", "TOTEM_DEMO_DASHBOARD")
+# where the workers and yoda-discover serve /metrics (docs/metrics.md): free ports, announced in etcd
+METRICS_BINDS = (
+    "TOTEM_ORCHESTRATOR_WORKER_METRICS",
+    "TOTEM_DEPLOYER_WORKER_METRICS",
+    "TOTEM_IMAGE_FACTORY_WORKER_METRICS",
+    "TOTEM_DEMO_DISCOVER_METRICS",
+)
 
 
 def environment(home: Path, redis_db: int, tag: str | None = None) -> dict[str, str]:
@@ -32,6 +39,7 @@ def environment(home: Path, redis_db: int, tag: str | None = None) -> dict[str, 
         "TOTEM_DEPLOYER_START_TIMEOUT": "30",
         **{name: f"http://127.0.0.1:{free_port()}" for name in SERVICE_URLS},
         **{name: f"127.0.0.1:{free_port()}" for name in DEMO_ADDRESSES},
+        **{name: "127.0.0.1:0" for name in METRICS_BINDS},
     }
 
 

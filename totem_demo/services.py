@@ -79,7 +79,14 @@ def build(settings: Settings, home: DemoHome, env: Mapping[str, str] = os.enviro
         ),
         Process(
             "yoda-discover",
-            (str(BIN / "yoda-discover"), "watch", "--label", selector(CLUSTER, settings.cluster)),
+            (
+                str(BIN / "yoda-discover"),
+                "watch",
+                "--label",
+                selector(CLUSTER, settings.cluster),
+                "--metrics",
+                demo.discover_metrics,
+            ),
         ),
         _worker("deployer", "deployer", deployer_queue, home),
         _api("deployer", "deployer", settings.deployer_url),

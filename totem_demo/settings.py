@@ -17,6 +17,7 @@ class DemoSettings(EnvSettings):
     proxy_https: str = setting("TOTEM_DEMO_PROXY_HTTPS", "127.0.0.1:8443")
     proxy_admin: str = setting("TOTEM_DEMO_PROXY_ADMIN", "127.0.0.1:8081")
     dashboard: str = setting("TOTEM_DEMO_DASHBOARD", "127.0.0.1:9500")
+    discover_metrics: str = setting("TOTEM_DEMO_DISCOVER_METRICS", "127.0.0.1:9611")  # yoda-discover's /metrics
 
     def app_url(self, host: str) -> str:
         """The app's address as a browser reaches it: `host` (a .localhost name) on the proxy's port."""

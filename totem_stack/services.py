@@ -234,16 +234,20 @@ def moto(settings: Settings, home: StackHome) -> Service:
     )
 
 
+SERVICES_TARGETS = "totem-services.json"  # the registrations' file_sd (docs/metrics.md)
+
+
 def prometheus_targets(settings: Settings, home: StackHome) -> Service:
     """Keeps Prometheus' targets file in step with the proxy nodes in etcd (totem_stack/prometheus.py),
     under the supervisor: started again when it dies."""
     targets = home.data("prometheus") / "targets" / "yoda-proxies.json"
+    registered = targets.with_name(SERVICES_TARGETS)
     return Service(
         "prometheus_targets",
         program=supervise.PROGRAM,
         package=None,
         address=yoda.proxy_nodes_prefix(settings.yoda_base),
-        argv=tuple(supervise.command([sys.executable, "-m", "totem_stack.prometheus", str(targets)])),
+        argv=tuple(supervise.command([sys.executable, "-m", "totem_stack.prometheus", str(targets), str(registered)])),
         healthy=partial(prom.targets_fresh, targets),
         dirs=(targets.parent,),
         timeout=15,
@@ -264,7 +268,11 @@ def prometheus(settings: Settings, home: StackHome) -> Service:
         healthy=partial(health.prometheus, f"http://{address}"),
         local=is_loopback(host),
         tcp=(host, port),
-        files={conf: prom.render_config(targets_file=data / "targets" / "yoda-proxies.json")},
+        files={
+            conf: prom.render_config(
+                targets_file=data / "targets" / "yoda-proxies.json", services_file=data / "targets" / SERVICES_TARGETS
+            )
+        },
         dirs=(data,),
     )
 

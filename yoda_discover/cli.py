@@ -5,6 +5,8 @@ yoda-discover [watch]              every totem-labelled container on this Docker
 yoda-discover register CONTAINER   one container, as its sidekick
 yoda-discover presence --node N    this proxy node, under <base>/proxy-nodes/N/info
 
+--metrics HOST:PORT (any mode): Prometheus /metrics there, announced in etcd (docs/metrics.md).
+
 --host-ip swarm (or auto): the address this node advertises in its Docker Swarm (the engine's
 `docker info` Swarm.NodeAddr), for a global Swarm service whose command is the same on every node.
 """
@@ -33,6 +35,12 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     common.add_argument("--timeout", type=float, default=2.0, help="seconds one health check may take")
     common.add_argument("--fall", type=int, default=3, help="consecutive failed checks that deregister")
     common.add_argument("--ttl", type=int, default=5, help="lease TTL in seconds")
+    common.add_argument(
+        "--metrics",
+        default="",
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics there (port 0: a free one) and announce it in etcd (docs/metrics.md)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="yoda-discover", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,7 +115,33 @@ def main(argv: list[str] | None = None) -> int:
     store = connect(args.etcd)
     base = "/" + args.base.strip("/")
     done = _stop_on_signals()
+    announcement = _serve_metrics(args.metrics, args.etcd, base) if args.metrics else None
+    try:
+        return _run(args, store, base, done, policy)
+    finally:
+        if announcement is not None:
+            announcement.stop()
 
+
+def _serve_metrics(bind: str, etcd_url: str, base: str):
+    """/metrics at `bind`, announced under the services prefix beside `base` (unless
+    TOTEM_SERVICES_PREFIX says otherwise: totem/contracts/services.py)."""
+    import logging
+    import os
+
+    from totem import metrics, service_registry
+
+    metrics.initialise()
+    try:
+        _server, address = metrics.serve(bind, metrics.registry())
+    except (OSError, ValueError) as exc:
+        logging.getLogger("yoda_discover").warning("cannot serve metrics on %s: %s", bind, exc)
+        return None
+    environ = {**os.environ, "TOTEM_ETCD_URL": etcd_url, "YODA_BASE": base}
+    return service_registry.announce("yoda-discover", address, environ)
+
+
+def _run(args: argparse.Namespace, store, base: str, done: threading.Event, policy) -> int:
     if args.mode == "watch":
         from pathlib import Path
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from totem import metrics
 from totem.store import Lease, Store, StoreError
 from totem.waiting import pause
 from yoda_discover.health import CheckResult
@@ -119,11 +120,13 @@ class Registration:
                 return
             self._lease = lease.keep_alive(on_lost=lambda: self._lease_lost(lease))
             log.info("registered %s = %s", self.key, self.value)
+            metrics.DISCOVER_REGISTRATIONS.labels(event="registered").inc()
 
     def _lease_lost(self, lease: Lease) -> None:
         with self._lock:
             if self._lease is lease:
                 log.warning("lease for %s expired; will register again on the next pass", self.key)
+                metrics.DISCOVER_REGISTRATIONS.labels(event="lost").inc()
                 self._lease = None
 
     def _delete(self, reason: str) -> None:
@@ -136,5 +139,6 @@ class Registration:
             self.store.delete(self.key, prev_value=self.value)
             lease.revoke()
             log.info("deregistered %s (%s)", self.key, reason)
+            metrics.DISCOVER_REGISTRATIONS.labels(event="deregistered").inc()
         except StoreError as exc:
             log.warning("cannot delete %s (%s); its lease will expire: %s", self.key, reason, exc)

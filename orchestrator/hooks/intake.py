@@ -13,10 +13,12 @@ from orchestrator.jobs.model import Hook, Outcome, apply_hook
 from orchestrator.jobs.store import JobStore, app_name
 from orchestrator.runtime import Runtime
 from orchestrator.states import Event
+from totem import metrics
 from totem.github import GitRef
 from totem.logs import log_context
 
 log = logging.getLogger("orchestrator.hooks")
+SERVICE = "orchestrator"
 COMMIT_SET = (Event.NEW_JOB, Event.NEW_COMMIT)  # the events of a hook that set its job's commit
 
 
@@ -35,7 +37,18 @@ def _landing(hook: Hook, trigger: dict | None):
 def accept(rt: Runtime, hook: Hook, trigger: dict | None = None) -> dict:
     """Persist the hook on its job, with its events, and queue the job's processing (unless a task
     for it is queued already: jobs.queued), all before answering; the answer for the sender.
-    `trigger` (hooks.trigger) names who the hook acts for, kept when the hook sets the job's commit."""
+    `trigger` (hooks.trigger) names who the hook acts for, kept when the hook sets the job's commit.
+    Counted in `totem_hooks_received_total` by type and outcome (accepted, ignored, error)."""
+    try:
+        answer = _accept(rt, hook, trigger)
+    except Exception:
+        metrics.hook_received(SERVICE, hook.type, "error")
+        raise
+    metrics.hook_received(SERVICE, hook.type, answer["status"])
+    return answer
+
+
+def _accept(rt: Runtime, hook: Hook, trigger: dict | None) -> dict:
     if hook.type == "scm-create" and freeze.unfreeze(rt, hook.app):
         events.record(rt, events.make(Event.BRANCH_UNFROZEN, hook.git))
     staged: list[dict] = []

@@ -12,6 +12,7 @@ from kombu.exceptions import OperationalError
 
 from orchestrator.hooks import generic, github, intake, travis, trigger
 from orchestrator.runtime import Runtime
+from totem import metrics
 from totem.api import ApiError
 from totem.github import first_delivery, forget_delivery, read_delivery
 
@@ -29,6 +30,7 @@ def persisting():
     try:
         yield
     except (redis.RedisError, OperationalError, OSError):
+        metrics.store_error("redis")
         current_app.logger.warning("could not persist a hook", exc_info=True)
         raise ApiError(
             503, "unavailable", "the hook could not be stored; retry later", None, {"Retry-After": "5"}

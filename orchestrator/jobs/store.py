@@ -16,6 +16,7 @@ import redis
 
 from orchestrator.jobs import atomic
 from orchestrator.runtime import Runtime
+from totem import metrics
 from totem.store import Change
 
 Job = dict[str, Any]
@@ -63,7 +64,9 @@ class JobStore:
         current: bool,
         effects: Effects | None,
     ) -> tuple[bool, R, list[Any]]:
-        """(written?, result, the effects' replies): `change`, then `effects`, in one compare-and-write."""
+        """(written?, result, the effects' replies): `change`, then `effects`, in one compare-and-write.
+        A job written in another state (or a new job) counts in `totem_job_transitions_total`."""
+        was = (job["id"], job.get("state")) if job is not None else None
         new_job, result = change(job)
         batch = atomic.Batch()
         if new_job is not None:
@@ -72,6 +75,8 @@ class JobStore:
         if effects is not None:
             effects(result, batch)
         replies = atomic.write(self.redis, batch, read)
+        if replies is not None and new_job is not None and (new_job["id"], new_job.get("state")) != was:
+            metrics.JOB_TRANSITIONS.labels(state=str(new_job.get("state"))).inc()
         return replies is not None, result, (replies or [])[own:]
 
     def land(self, app: str, change: Change[Job | None, R], effects: Effects | None = None) -> tuple[R, list[Any]]:

@@ -76,8 +76,10 @@ def test_ports_come_from_settings(tmp_path):
     assert built["prometheus"].tcp == ("127.0.0.1", 19090)
     assert "--web.listen-address=127.0.0.1:19090" in built["prometheus"].argv
     targets = tmp_path / "prometheus" / "targets" / "yoda-proxies.json"
-    assert built["prometheus_targets"].argv[-1] == str(targets)
-    assert str(targets) in next(iter(built["prometheus"].files.values()))  # the file Prometheus reads
+    registered = targets.with_name("totem-services.json")  # the registrations' file_sd (docs/metrics.md)
+    assert built["prometheus_targets"].argv[-2:] == (str(targets), str(registered))
+    config = next(iter(built["prometheus"].files.values()))
+    assert str(targets) in config and str(registered) in config  # the files Prometheus reads
 
 
 def test_only_loopback_services_are_started(tmp_path):

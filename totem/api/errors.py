@@ -10,6 +10,7 @@ from flask import Flask, g, jsonify
 from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from totem import metrics
 from totem.errors import TotemError
 from totem.store.errors import StoreUnavailable
 
@@ -59,6 +60,8 @@ UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError
 
 
 def dependency_unavailable(exc: Exception):
+    if not isinstance(exc, StoreUnavailable):  # etcd's are counted where the store raised them
+        metrics.store_error("redis")
     log.warning("a dependency is unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
     return error_response(503, "unavailable", "a dependency is unavailable; retry later", None, {"Retry-After": "5"})
 

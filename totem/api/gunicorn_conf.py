@@ -41,3 +41,44 @@ def _json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 # gunicorn writes its refusals through this one function; the workers fork after this file is read
 util.write_error = _json_error
+
+
+# -- metrics (docs/metrics.md): one multiprocess directory per master, one registration per master --
+def _service(server) -> str:
+    """`orchestrator.app:create_app()` → `orchestrator`."""
+    return str(getattr(server.app, "app_uri", None) or "totem").split(".", 1)[0].split(":", 1)[0]
+
+
+def on_starting(server) -> None:
+    from totem import metrics_process  # imports nothing of prometheus_client: the workers do
+
+    server.totem_metrics_dir = metrics_process.begin(_service(server))
+
+
+def when_ready(server) -> None:
+    from totem import service_registry
+
+    addresses = [listener.sock.getsockname() for listener in server.LISTENERS]
+    inet = [address for address in addresses if isinstance(address, tuple)]
+    if inet:
+        host, port = inet[0][:2]
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        metrics = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        server.totem_announcement = service_registry.announce(_service(server), metrics)
+
+
+def child_exit(server, worker) -> None:
+    from totem import metrics_process
+
+    metrics_process.fork_exited(worker.pid)
+
+
+def on_exit(server) -> None:
+    from totem import metrics_process
+
+    announcement = getattr(server, "totem_announcement", None)
+    if announcement is not None:
+        announcement.stop()
+    directory = getattr(server, "totem_metrics_dir", None)
+    if directory is not None:
+        metrics_process.end(directory)

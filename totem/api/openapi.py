@@ -145,13 +145,24 @@ def retry_after(op: dict, *codes: str) -> dict:
     return op
 
 
+def metrics_operation() -> dict:
+    """`GET /metrics`: Prometheus' text format (docs/metrics.md), without a token."""
+    op = operation("Prometheus metrics", {"200": "the text exposition format"})
+    op["responses"]["200"] = {
+        "description": "Prometheus text exposition format 0.0.4",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+    return op
+
+
 def service_paths(dependencies: str) -> dict[str, Any]:
-    """`/health` and `/openapi.json`, which every service serves."""
+    """`/health`, `/metrics` and `/openapi.json`, which every service serves."""
     health = {"description": f"{dependencies}: every check passed", **json_content(HEALTH_SCHEMA)}
     degraded = {"description": "a check failed (named in `checks`)", **json_content(HEALTH_SCHEMA)}
     return {
         "/health": {"get": {"summary": f"{dependencies} reachability", "responses": {"200": health, "503": degraded}}},
         "/openapi.json": {"get": operation("This document", {"200": "OpenAPI 3.1"})},
+        "/metrics": {"get": metrics_operation()},
         "/whoami": {
             "get": {
                 **operation(

@@ -1,4 +1,4 @@
-"""The Flask app every Totem service starts from: JSON errors, request ids, logs, /health."""
+"""The Flask app every Totem service starts from: JSON errors, request ids, logs, /health, /metrics."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 import uuid
 from typing import cast
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 
-from totem import logs
+from totem import logs, metrics
 from totem.api import errors
 from totem.api.health import CHECKS, health_blueprint
 from totem.settings import Settings, load_or_exit
@@ -77,4 +77,12 @@ def create_service_app(
     app.register_blueprint(whoami_blueprint)
     checks = {name: CHECKS[name](settings) for name in dependencies}
     app.register_blueprint(health_blueprint(service, checks))
+    metrics.initialise()
+    shown = metrics.registry()
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        """Prometheus text format (docs/metrics.md); no token, like /health."""
+        return Response(metrics.render(shown), content_type=metrics.CONTENT_TYPE)
+
     return app

@@ -1,5 +1,6 @@
 """Errors raised by store adapters."""
 
+from totem import metrics
 from totem.errors import TotemError
 
 
@@ -29,8 +30,10 @@ def translating(unavailable: tuple[type[BaseException], ...], refused: tuple[typ
             try:
                 return method(*args, **kwargs)
             except unavailable as exc:
+                metrics.store_error("etcd")
                 raise StoreUnavailable(f"etcd unavailable: {exc}") from None
             except refused as exc:
+                metrics.store_error("etcd")
                 raise StoreError(f"etcd refused the request: {getattr(exc, 'detail_text', None) or exc}") from None
 
         return wrapper
