@@ -178,6 +178,27 @@ def serve_http(handler: type) -> Iterator[str]:
         server.server_close()
 
 
+def healthy(url: str) -> bool:
+    """`url` answers 200 (a service's /health once it is up)."""
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def run_totem(*argv: str) -> int:
+    """The operator command `totem ARGV` in this process (as the CLI runs it, without the interpreter's
+    start), so a test can read its output with capsys."""
+    import argparse
+
+    from totem_cli import ops
+
+    parser = argparse.ArgumentParser(prog="totem")
+    ops.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(list(argv))
+    return args.handler(args)
+
+
 def discover_watch_args(etcd_url: str, base: str, cluster: str) -> list[str]:
     """`yoda-discover watch` of one test cluster's instances, polling fast so tests settle quickly."""
     fast = ["--interval", "0.3", "--timeout", "1", "--fall", "2", "--ttl", "5", "--resync", "2"]

@@ -21,7 +21,7 @@ import requests
 
 from tests.fixtures.deployer.harness import Process
 from tests.images.image_factory.git_repos import GitRepo
-from tests.support import discover_watch_args
+from tests.support import discover_watch_args, healthy
 from totem.api import gunicorn_conf
 from totem.contracts.labels import CLUSTER, selector
 from totem.net import free_port
@@ -188,7 +188,7 @@ class FullStack:
         ):
             self._wait_worker(service, queue)
         for name, url in self.urls.items():
-            wait(lambda url=url: _answers(url + "/health"), 30, 0.2, what=f"{name} answering\n{self.logs()}")
+            wait(lambda url=url: healthy(url + "/health"), 30, 0.2, what=f"{name} answering\n{self.logs()}")
         return self
 
     def _wait_worker(self, service: str, queue: str) -> None:
@@ -284,13 +284,6 @@ class FullStack:
     def served(self) -> str:
         response = self.proxy.get(self.host)
         return response.text.strip() if response.status_code == 200 else f"HTTP {response.status_code}"
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 def _quietly(call, *args, **kwargs) -> None:

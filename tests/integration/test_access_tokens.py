@@ -20,7 +20,7 @@ import redis
 import requests
 
 from tests.fixtures.deployer.harness import REQUEST, Process
-from tests.support import private_services_env
+from tests.support import healthy, private_services_env
 from totem.api import gunicorn_conf
 from totem.net import free_port
 from totem.store import connect
@@ -79,7 +79,7 @@ def services(tmp_path_factory):
         found[name] = Service(name, url, access_log)
     try:
         for service in found.values():
-            wait(lambda s=service: _answers(f"{s.url}/health"), 30, 0.2, what=f"{service.name} answering")
+            wait(lambda s=service: healthy(f"{s.url}/health"), 30, 0.2, what=f"{service.name} answering")
         yield found
     finally:
         for process in processes:
@@ -90,13 +90,6 @@ def services(tmp_path_factory):
         for key in client.scan_iter(f"{os.environ['TOTEM_ACCESS_PREFIX']}:*"):
             client.delete(key)
         connect(env.get("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379")).delete_prefix(ROOT)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def bearer(token: str | None) -> dict[str, str]:

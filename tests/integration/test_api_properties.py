@@ -23,7 +23,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from tests.fixtures.deployer.harness import Process
-from tests.support import private_services_env
+from tests.support import healthy, private_services_env
 from totem import signatures
 from totem.api import gunicorn_conf
 from totem.net import free_port
@@ -83,7 +83,7 @@ def services(tmp_path_factory):
         processes.append(Process(argv, env, work / f"{name}.log").start())
     try:
         for name, url in urls.items():
-            wait(lambda url=url: _answers(f"{url}/health"), 30, 0.2, what=f"{name} answering")
+            wait(lambda url=url: healthy(f"{url}/health"), 30, 0.2, what=f"{name} answering")
         yield urls
     finally:
         for process in processes:
@@ -93,13 +93,6 @@ def services(tmp_path_factory):
             client.delete(key)
         client.delete("orchestrator")  # the orchestrator's queue: nobody consumed what the hooks sent
         connect(env.get("TOTEM_ETCD_URL", "etcd://127.0.0.1:2379")).delete_prefix(ROOT)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +130,8 @@ def _failures(schema, session) -> list[str]:
             except Unsatisfiable:  # nothing in the operation can be made invalid
                 continue
             except Exception as exc:  # the check's report, after Hypothesis shrank the example
-                failures.append(f"{operation.label} ({mode.value} data): {exc}")
+                found = [exc, *getattr(exc, "exceptions", ())]  # a flaky verdict carries what failed first
+                failures.append(f"{operation.label} ({mode.value} data): " + "\n".join(map(str, found)))
     return failures
 
 

@@ -5,7 +5,6 @@ the records' own timestamps, and bad parameters are clear 4xx errors."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import uuid
@@ -15,11 +14,8 @@ import pytest
 import requests
 
 from tests.fixtures.deployer import images
-from tests.fixtures.deployer.harness import DeployerStack, Process, deploy_request
-from totem.api import gunicorn_conf
-from totem.net import free_port
-from totem.waiting import wait
-from totem_cli import ops
+from tests.fixtures.deployer.harness import DeployerStack, deploy_request
+from tests.support import run_totem
 from totem_dashboard.times import duration
 
 pytest_plugins = ["tests.images.fixtures"]  # docker_client
@@ -31,23 +27,11 @@ COMMITTED = {"v1": (50, "+00:00"), "v2": (41, "+02:00"), "v3": (30, "-05:00"), "
 @pytest.fixture(scope="module")
 def stack(docker_client):
     stack = DeployerStack(docker_client, drain=0.2, discover_timeout=8.0).start()
-    port = free_port()
-    argv = gunicorn_conf.command("deployer", f"127.0.0.1:{port}", "-w", "1", "--graceful-timeout", "2")
-    api = Process(argv, stack.env, stack.work / "api.log").start()
-    stack.url = f"http://127.0.0.1:{port}"
     try:
-        wait(lambda: _answers(stack.url + "/health"), 30, 0.2, what="the deployer API answering")
+        stack.start_api()
         yield stack
     finally:
-        api.stop()
         stack.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 def spelled(when: datetime, offset: str) -> str:
@@ -153,22 +137,14 @@ def test_the_figures_of_five_pushes_one_rolled_back(stack, history):
     assert without_series(every["apps"][name]) == without_series(figures)
 
 
-def totem(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="totem")
-    commands = parser.add_subparsers(dest="command")
-    ops.register(commands)
-    args = parser.parse_args(list(argv))
-    return args.handler(args)
-
-
 def test_totem_stats_shows_the_same_figures(stack, history, monkeypatch, capsys):
     monkeypatch.setenv("TOTEM_DEPLOYER_URL", stack.url)
     name = history["name"]
-    assert totem("stats", name, "--json") == 0, capsys.readouterr().err
+    assert run_totem("stats", name, "--json") == 0, capsys.readouterr().err
     shown = json.loads(capsys.readouterr().out)
     assert without_series(shown["apps"][name]) == by_hand(history, 30)
 
-    assert totem("stats", name, "--window", "1h") == 0
+    assert run_totem("stats", name, "--window", "1h") == 0
     out = capsys.readouterr().out
     (row,) = [line for line in out.splitlines() if line.startswith(name)]
     lead = shown["apps"][name]["lead_time_seconds"]["median"]
@@ -195,7 +171,7 @@ def test_bad_parameters_are_clear_4xx_errors(stack, history, monkeypatch, capsys
     assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "no app named 'no-such-app'"
 
     monkeypatch.setenv("TOTEM_DEPLOYER_URL", stack.url)
-    assert totem("stats", "no-such-app") == 1
+    assert run_totem("stats", "no-such-app") == 1
     assert "totem stats: deployer: no app named 'no-such-app'" in capsys.readouterr().err
-    assert totem("stats", history["name"], "--window", "abc") == 1
+    assert run_totem("stats", history["name"], "--window", "abc") == 1
     assert "window must be a duration from 1h to 366d" in capsys.readouterr().err

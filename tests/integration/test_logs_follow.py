@@ -5,7 +5,6 @@ live with --follow; --version, --instance and --since filter; bad values are cle
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import subprocess
@@ -18,11 +17,9 @@ import requests
 
 from deployer.log_sources import parse_time
 from tests.fixtures.deployer import images
-from tests.fixtures.deployer.harness import REPO, DeployerStack, Process, deploy_request
-from totem.api import gunicorn_conf
-from totem.net import free_port
+from tests.fixtures.deployer.harness import REPO, DeployerStack, deploy_request
+from tests.support import run_totem
 from totem.waiting import wait
-from totem_cli import ops
 
 pytest_plugins = ["tests.images.fixtures"]  # docker_client
 
@@ -30,23 +27,11 @@ pytest_plugins = ["tests.images.fixtures"]  # docker_client
 @pytest.fixture(scope="module")
 def stack(docker_client):
     stack = DeployerStack(docker_client, drain=0.5, discover_timeout=8.0).start()
-    port = free_port()
-    argv = gunicorn_conf.command("deployer", f"127.0.0.1:{port}", "-w", "1", "--graceful-timeout", "2")
-    api = Process(argv, stack.env, stack.work / "api.log").start()
-    stack.url = f"http://127.0.0.1:{port}"
     try:
-        wait(lambda: _answers(stack.url + "/health"), 30, 0.2, what="the deployer API answering")
+        stack.start_api()
         yield stack
     finally:
-        api.stop()
         stack.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 def say(container, text: str, stream: int = 1) -> None:
@@ -77,22 +62,13 @@ def app(stack, docker_client):
     return {"name": name, "nodes": nodes, "v1": v1, "v2": v2, "short": short}
 
 
-def totem(*argv: str) -> int:
-    """The operator command in this process (as `totem` runs it, without the interpreter's start)."""
-    parser = argparse.ArgumentParser(prog="totem")
-    commands = parser.add_subparsers(dest="command")
-    ops.register(commands)
-    args = parser.parse_args(list(argv))
-    return args.handler(args)
-
-
 @pytest.fixture
 def deployer_url(stack, monkeypatch):
     monkeypatch.setenv("TOTEM_DEPLOYER_URL", stack.url)
 
 
 def entries(capsys, *argv: str) -> list[dict]:
-    assert totem("logs", *argv, "--json") == 0, capsys.readouterr().err
+    assert run_totem("logs", *argv, "--json") == 0, capsys.readouterr().err
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -176,9 +152,9 @@ def test_bad_values_are_clear_errors(stack, app, deployer_url, capsys):
         (["--instance", "7"], f"{app['name']} has no instance '7'"),
         (["--instance", "no/such"], "instance must be an instance name or number"),
     ):
-        assert totem("logs", app["name"], *argv) == 1, argv
+        assert run_totem("logs", app["name"], *argv) == 1, argv
         assert f"totem logs: deployer: {message}" in capsys.readouterr().err, argv
-    assert totem("logs", "no-such-app", "--follow") == 1
+    assert run_totem("logs", "no-such-app", "--follow") == 1
     assert "totem logs: deployer: no app named 'no-such-app'" in capsys.readouterr().err
     answer = requests.get(f"{stack.url}/apps/{app['name']}/logs", params={"follow": "maybe"}, timeout=10)
     assert answer.status_code == 400 and answer.json()["error"]["details"] == {"parameter": "follow"}

@@ -5,7 +5,6 @@ a manual step is aborted from the CLI, ends FAILED, and v1 keeps serving."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import threading
@@ -16,7 +15,7 @@ import requests
 
 from tests.browser.rollout_stack import TOKEN, RolloutStack, canary_request
 from tests.fixtures.deployer import images
-from totem_cli import ops
+from tests.support import run_totem
 
 pytest_plugins = ["tests.images.fixtures"]  # docker_client
 
@@ -48,13 +47,6 @@ def served_app(surfaces, app_images):
     return app, host
 
 
-def totem(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="totem")
-    ops.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(list(argv))
-    return args.handler(args)
-
-
 def served(surfaces: RolloutStack, host: str) -> str:
     response = surfaces.stack.get(host)
     return response.text.strip() if response.status_code == 200 else f"HTTP {response.status_code}"
@@ -79,28 +71,28 @@ class Held:
 
 def test_maintenance_on_and_off_from_the_cli(surfaces, served_app, capsys):
     app, host = served_app
-    assert totem("maintenance", "on", app, "--retry-after", "45") == 0
+    assert run_totem("maintenance", "on", app, "--retry-after", "45") == 0
     assert capsys.readouterr().out == f"{app}: maintenance on: 503 with Retry-After 45s\n"
     answer = surfaces.stack.get(host)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "45"
     assert surfaces.view(app)["traffic"]["maintenance"] == {"retry-after": 45}
-    assert totem("rollout", app) == 0
+    assert run_totem("rollout", app) == 0
     assert "maintenance on (Retry-After 45s)" in capsys.readouterr().out
-    assert totem("maintenance", "off", app, "--json") == 0
+    assert run_totem("maintenance", "off", app, "--json") == 0
     assert json.loads(capsys.readouterr().out)["maintenance"] is None
     assert served(surfaces, host) == "version=v1"
 
 
 def test_pause_holds_a_request_until_resume_from_the_cli(surfaces, served_app, capsys):
     app, host = served_app
-    assert totem("pause", app, "--max", "60s") == 0
+    assert run_totem("pause", app, "--max", "60s") == 0
     assert capsys.readouterr().out == f"{app}: new requests held at the proxy for up to 60s (totem resume {app})\n"
     assert surfaces.view(app)["traffic"]["paused"] == {"max": 60}
     held = Held(surfaces, host)
-    assert totem("rollout", app, "--json") == 0
+    assert run_totem("rollout", app, "--json") == 0
     assert json.loads(capsys.readouterr().out)["traffic"]["paused"] == {"max": 60}
     assert not held.done.is_set()  # held for up to 60 s: only the resume lets it through
-    assert totem("resume", app) == 0
+    assert run_totem("resume", app) == 0
     assert capsys.readouterr().out == f"{app}: requests flow again\n"
     assert held.done.wait(30)
     assert isinstance(held.answer, requests.Response), held.answer
@@ -110,14 +102,14 @@ def test_pause_holds_a_request_until_resume_from_the_cli(surfaces, served_app, c
 
 def test_refusals_from_the_cli(surfaces, served_app, capsys, monkeypatch):
     app, _ = served_app
-    assert totem("promote", app) == 1
+    assert run_totem("promote", app) == 1
     assert "totem promote: deployer:" in capsys.readouterr().err
-    assert totem("abort", app, "--json") == 1
+    assert run_totem("abort", app, "--json") == 1
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "nothing_to_abort"
-    assert totem("maintenance", "on", "no-such-app") == 1
+    assert run_totem("maintenance", "on", "no-such-app") == 1
     assert capsys.readouterr().err.startswith("totem maintenance: deployer: ")
     monkeypatch.setenv("TOTEM_API_TOKEN", "not-the-token")
-    assert totem("pause", app) == 1
+    assert run_totem("pause", app) == 1
     capsys.readouterr()
     assert surfaces.view(app)["traffic"]["paused"] is None
 
@@ -178,11 +170,11 @@ def test_abort_from_the_cli_ends_a_canary_and_v1_keeps_serving(surfaces, app_ima
     deployment = surfaces.stack.deploy(request).get_json()["deployment"]["id"]
     waiting = surfaces.wait_phase(app, "awaiting-promote")
     assert waiting["deployment"] == deployment and waiting["weight"] == 50 and waiting["step"] == 0
-    assert totem("rollout", app) == 0
+    assert run_totem("rollout", app) == 0
     shown = capsys.readouterr().out.splitlines()
     assert shown[0] == f"{app}: canary rollout of v2 ({deployment}), phase awaiting-promote"
     assert shown[1] == "step 1/1 (weight 50 %, pause manual), canary weight 50 %"
-    assert totem("abort", app, "--reason", "wrong build", "--timeout", "90") == 0
+    assert run_totem("abort", app, "--reason", "wrong build", "--timeout", "90") == 0
     out = capsys.readouterr().out
     assert f"{app}: abort of {deployment} (v2) accepted" in out
     assert out.rstrip().splitlines()[-1].startswith(f"{deployment}: FAILED (") and "wrong build" in out
@@ -191,5 +183,5 @@ def test_abort_from_the_cli_ends_a_canary_and_v1_keeps_serving(surfaces, app_ima
     assert surfaces.stack.deployment(v1)["state"] == "PROMOTED"
     assert served(surfaces, host) == "version=v1"
     assert surfaces.view(app)["rollout"]["phase"] == "aborted"
-    assert totem("abort", app) == 1  # nothing in progress any more
+    assert run_totem("abort", app) == 1  # nothing in progress any more
     assert "totem abort: deployer:" in capsys.readouterr().err
