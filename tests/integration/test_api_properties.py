@@ -123,7 +123,8 @@ def _failures(schema, session) -> list[str]:
             @given(case=operation.as_strategy(mode))
             def exercise(case):
                 headers = {"Authorization": f"Bearer {TOKEN}"}
-                case.call_and_validate(session=session, headers=headers, checks=list(CHECKS))
+                # a generous read timeout: on a loaded 2-core CI machine an answer can wait seconds for a thread
+                case.call_and_validate(session=session, headers=headers, checks=list(CHECKS), timeout=30)
 
             try:
                 exercise()
