@@ -12,6 +12,7 @@ the collector took the line and REPORTED the instance's own time (Docker's), bot
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 APP_PATTERN = "^[a-z0-9][a-z0-9-]{0,127}$"  # the deploy request's NAME_PATTERN
@@ -34,12 +35,33 @@ def _quoted(value: object) -> str:
     return f'"{text}"'
 
 
-def render_config(host: str, port: int, logs: Path, work: Path) -> str:
-    """rsyslog.conf (RainerScript) for a collector on `host`:`port` writing under `logs`."""
+@dataclass(frozen=True)
+class Tls:
+    """A TLS collector's files (PEM): the CA that signed its certificate, the certificate, its key.
+    rsyslogd serves TLS through its GnuTLS driver (Debian package rsyslog-gnutls)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+TLS_PACKAGE = "rsyslog-gnutls"
+
+
+def render_config(host: str, port: int, logs: Path, work: Path, tls: Tls | None = None) -> str:
+    """rsyslog.conf (RainerScript) for a collector on `host`:`port` writing under `logs`; with `tls`,
+    RFC 5425 (TLS, any client: the senders check the collector, not the other way round)."""
     apps = logs / "apps"
+    driver, stream = "", ""
+    if tls is not None:
+        driver = (
+            f' defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile={_quoted(tls.ca)}'
+            f" defaultNetstreamDriverCertFile={_quoted(tls.cert)} defaultNetstreamDriverKeyFile={_quoted(tls.key)}"
+        )
+        stream = ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"'
     return f"""# written by totem_stack.rsyslog: Totem's log collector (docs/logging.md)
-global(workDirectory={_quoted(work)} maxMessageSize="64k" processInternalMessages="on")
-module(load="imtcp" maxSessions="1000")
+global(workDirectory={_quoted(work)} maxMessageSize="64k" processInternalMessages="on"{driver})
+module(load="imtcp" maxSessions="1000"{stream})
 
 template(name="totemLine" type="string" string="{LINE}")
 template(name="totemAppFile" type="string" string={_quoted(str(apps) + "/%app-name%.log")})

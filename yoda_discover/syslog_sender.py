@@ -3,9 +3,10 @@
 `send` writes octet-counted frames or says it could not (False): the collector is down, refused
 the connection or closed it. It never waits on a dead collector: after a failure it does not try
 again before the backoff (doubling up to `max_backoff`) has passed; `wait_ready` sleeps until a
-connection is up. The collector never writes on a syslog connection, so a socket that turns
-readable was closed by it: that is checked before each write, so lines are not written into a
-connection the collector already dropped (they would be lost).
+connection is up. The collector never writes syslog data on the connection, so a socket that reads
+end-of-stream was closed by it: that is checked before each write, so lines are not written into a
+connection the collector already dropped (they would be lost). Over TLS a readable socket may only
+hold TLS records (a TLS 1.3 server's session tickets), which are read and are no reason to close.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class Sender:
             if sock is None:
                 return False
             try:
-                if select.select([sock], [], [], 0)[0]:
+                if self._closed_by_collector(sock):
                     raise ConnectionResetError("closed by the collector")
                 sock.sendall(data)
             except (OSError, ssl.SSLError) as exc:
@@ -93,6 +94,19 @@ class Sender:
                 return False
             self._backoff = 0.1
             return True
+
+    def _closed_by_collector(self, sock: socket.socket) -> bool:
+        """The collector closed `sock`: it reads end-of-stream. Whatever else it sent (TLS records,
+        stray bytes) is read and dropped."""
+        if not select.select([sock], [], [], 0)[0]:
+            return False
+        sock.setblocking(False)
+        try:
+            return sock.recv(4096) == b""
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return False  # only TLS records, no data and no end
+        finally:
+            sock.settimeout(self.timeout)
 
     def wait_ready(self, stopped: threading.Event) -> bool:
         """True once a connection is up; False when `stopped` is set first."""

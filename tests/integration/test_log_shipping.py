@@ -1,13 +1,16 @@
 """Log shipping (docs/logging.md) with a real rsyslogd and real engines: what an instance prints
 reaches the collector's file for its app with its labels, on the `docker` scheduler (the shared
 engine) and the `swarm` scheduler (a private single-node swarm); with the collector stopped the
-instance keeps serving and the lines it printed meanwhile arrive once the collector is back. The
-shipper is the deploy stack's own `yoda-discover watch`; the destination is TOTEM_SYSLOG_URL."""
+instance keeps serving and the lines it printed meanwhile arrive once the collector is back; over
+TLS (RFC 5425) too. The shipper is the deploy stack's own `yoda-discover watch`; the destination is TOTEM_SYSLOG_URL."""
 
 from __future__ import annotations
 
 import shlex
+import socket
+import ssl
 import subprocess
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -19,9 +22,12 @@ from deployer import fleet_units, log_buffer
 from tests.fixtures.deployer.harness import DeployerStack, deploy_request
 from tests.fixtures.deployer.private_swarm import PrivateSwarm
 from tests.fixtures.logging import images
-from tests.fixtures.logging.collector import Collector
+from tests.fixtures.logging.collector import Collector, gnutls_driver
+from totem import rfc5424, syslog_url
 from totem.contracts.labels import DEPLOYMENT, SYSLOG, selector
 from totem.waiting import wait
+from totem_cluster.certs import Authority
+from yoda_discover.syslog_sender import Sender
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +175,71 @@ def test_fleet_logger_sidekick_flags_reach_the_collector(collector):
         "host": "fleet-host",
         "deployment": "flt-v1-1",
     }
+
+
+def test_tls_collector_takes_lines_over_one_connection_and_a_wrong_ca_sends_nothing(tmp_path):
+    """RFC 5425: the shipper's sender to an rsyslogd serving TLS (its GnuTLS driver). Several lines
+    go over one connection (a TLS 1.3 server's session tickets are no reason to reconnect); a sender
+    that does not trust the collector's certificate sends nothing."""
+    if not gnutls_driver():
+        pytest.skip("rsyslogd's TLS driver is not installed (Debian package rsyslog-gnutls)")
+    tls = Collector(tls=True).start()
+    try:
+        app = f"tls-{uuid.uuid4().hex[:8]}"
+        sd = rfc5424.structured_data(rfc5424.ENTERPRISE_ID, {"app": app, "stream": "stdout"})
+
+        def line(text: str) -> bytes:
+            stamp = rfc5424.timestamp(datetime.now(UTC))
+            return rfc5424.frame(rfc5424.message(text.encode(), stamp=stamp, hostname="h1", app=app, sd=sd))
+
+        sender = Sender(syslog_url.parse(tls.url), ca_file=tls.ca_file)
+        try:
+            for n in range(3):
+                assert sender.send(line(f"secret line {n}"))
+                if n == 0:
+                    shipped(tls, app, "secret line 0")  # the server has spoken by now: tickets included
+            opened = sender._sock
+            assert sender.send(line("secret line 3")) and sender._sock is opened, "one connection"
+        finally:
+            sender.close()
+        assert shipped(tls, app, "secret line 3").labels == {"app": app, "stream": "stdout"}
+
+        other = Collector(tls=True)  # another CA, never started: only its CA file is used
+        try:
+            untrusting = Sender(syslog_url.parse(tls.url), ca_file=other.ca_file)
+            assert not untrusting.send(line("never stored"))
+            untrusting.close()
+        finally:
+            other.remove()
+        assert "never stored" not in tls.messages(app)
+    finally:
+        tls.remove()
+
+
+def test_a_tls_servers_session_tickets_do_not_break_the_connection(tmp_path):
+    """A TLS 1.3 server (OpenSSL's, here) sends session tickets after the handshake: the socket turns
+    readable with no data and no end, which is no reason to drop the connection."""
+    issued = Authority(tmp_path).issue(tmp_path, "collector", server_ip="127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued / "cert.pem", issued / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    received, connections = bytearray(), []
+
+    def serve() -> None:
+        with context.wrap_socket(listener.accept()[0], server_side=True) as conn:
+            connections.append(conn)
+            while chunk := conn.recv(4096):
+                received.extend(chunk)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    sender = Sender(syslog_url.parse(f"tls://127.0.0.1:{listener.getsockname()[1]}"), ca_file=str(issued / "ca.pem"))
+    try:
+        for n in range(3):
+            assert sender.send(rfc5424.frame(f"line {n}".encode()))
+            wait(lambda n=n: f"line {n}".encode() in received, 10, what=f"line {n} received")
+    finally:
+        sender.close()
+        server.join(10)
+        listener.close()
+    assert len(connections) == 1 and received == b"".join(rfc5424.frame(f"line {n}".encode()) for n in range(3))
