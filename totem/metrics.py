@@ -28,6 +28,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from totem.contracts.phases import deployer_phases
+
 log = logging.getLogger("totem.metrics")
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
@@ -60,16 +62,7 @@ DISCOVER_REGISTRATIONS = Counter(
     ["event"],
 )
 
-# The deployer's phases of the dashboard timeline (totem_dashboard.timeline.DEPLOYER_MILESTONES):
-# (phase, the event it starts at, the event it ends at).
-DEPLOYMENT_PHASES = (
-    ("deploy", "NEW_DEPLOYMENT", "DEPLOYMENT_STARTED"),
-    ("healthy", "DEPLOYMENT_STARTED", "CHECK_PASSED"),
-    ("wired", "CHECK_PASSED", "WIRED"),
-    ("proxies applied", "WIRED", "PROXIES_APPLIED"),
-    ("drained", "PROXIES_APPLIED", "DRAINED"),
-    ("promoted", "DRAINED", "DEPLOYMENT_PROMOTED"),
-)
+DEPLOYMENT_PHASES = deployer_phases()  # the dashboard timeline's: (phase, start event, end event)
 _PHASE_ENDING = {end: (phase, start) for phase, start, end in DEPLOYMENT_PHASES}
 
 

@@ -9,16 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from totem.contracts.hook import HookStatus
+from totem.contracts.phases import DEPLOYER_MILESTONES
 from totem_dashboard.times import epoch
 
-DEPLOYER_MILESTONES = (
-    ("deploy", ("DEPLOYMENT_STARTED", "NEW_DEPLOYMENT")),
-    ("healthy", ("CHECK_PASSED",)),
-    ("wired", ("WIRED",)),
-    ("proxies applied", ("PROXIES_APPLIED",)),
-    ("drained", ("DRAINED",)),
-    ("promoted", ("DEPLOYMENT_PROMOTED",)),
-)
 PHASES = ("webhook", "build", "CI") + tuple(name for name, _ in DEPLOYER_MILESTONES)
 
 

@@ -17,7 +17,6 @@ from tests.unit.test_orchestrator_payloads import commit, generic_hook, unit_orc
 from totem import metrics, signatures
 from totem.contracts import services
 from totem.settings import MetricsSettings, Settings
-from totem_dashboard.timeline import DEPLOYER_MILESTONES
 from totem_stack import prometheus as prom
 
 
@@ -84,9 +83,15 @@ def test_image_factory_serves_metrics_in_the_text_format():
     assert value(after, "totem_build_duration_seconds_count", outcome="succeeded") >= 1
 
 
-def test_phases_are_the_dashboard_timeline_deployer_phases():
-    assert [phase for phase, _, _ in metrics.DEPLOYMENT_PHASES] == [name for name, _ in DEPLOYER_MILESTONES]
-    assert [end for _, _, end in metrics.DEPLOYMENT_PHASES] == [events[0] for _, events in DEPLOYER_MILESTONES]
+def test_each_phase_starts_where_the_one_before_it_ended():
+    assert metrics.DEPLOYMENT_PHASES == (
+        ("deploy", "NEW_DEPLOYMENT", "DEPLOYMENT_STARTED"),
+        ("healthy", "DEPLOYMENT_STARTED", "CHECK_PASSED"),
+        ("wired", "CHECK_PASSED", "WIRED"),
+        ("proxies applied", "WIRED", "PROXIES_APPLIED"),
+        ("drained", "PROXIES_APPLIED", "DRAINED"),
+        ("promoted", "DRAINED", "DEPLOYMENT_PROMOTED"),
+    )
 
 
 def test_registration_keys_sit_beside_the_yoda_base():
