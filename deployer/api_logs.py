@@ -65,6 +65,9 @@ def _query() -> dict:
 
 
 def _since(raw: str) -> int:
+    exact = log_sources.parse_time(raw.strip())  # an entry's own `time`, to the nanosecond (no float)
+    if exact is not None and exact > 0:
+        return exact
     try:
         seconds = when("since", raw, time.time())
         ns = int(seconds * 1e9)

@@ -66,3 +66,35 @@ def announce(service: str, metrics: str, environ: dict[str, str] | None = None) 
     key = services.service_key(options.services_prefix, service, instance)
     value = services.registration(service, instance, metrics, pid, host)
     return Announcement(connect(settings.etcd_url), key, value, options.services_ttl).start()
+
+
+def main(args: list[str]) -> int:
+    """`python -m totem.service_registry SERVICE HOST:PORT`: the announcement of a process that forks
+    (gunicorn's master) kept from a process of its own, since a thread in a forking process can hold
+    a lock (a log stream's) at the fork and leave the child stuck on it. It ends, withdrawing the
+    key, on SIGTERM or when the process that started it is gone."""
+    import signal
+    import sys
+
+    from totem import logs
+
+    if len(args) != 2:
+        print("usage: python -m totem.service_registry SERVICE HOST:PORT", file=sys.stderr)
+        return 2
+    service, metrics = args
+    logs.bootstrap(f"{service}-announce")
+    parent, done = os.getppid(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    announcement = announce(service, metrics)
+    while not done.wait(1.0) and os.getppid() == parent:
+        pass
+    if announcement is not None:
+        announcement.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

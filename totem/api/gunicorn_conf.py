@@ -56,7 +56,9 @@ def on_starting(server) -> None:
 
 
 def when_ready(server) -> None:
-    from totem import service_registry
+    """The master announces its metrics from a process of its own: no thread of the master may hold a
+    lock when it forks a worker (totem.service_registry.main)."""
+    import subprocess
 
     addresses = [listener.sock.getsockname() for listener in server.LISTENERS]
     inet = [address for address in addresses if isinstance(address, tuple)]
@@ -64,7 +66,8 @@ def when_ready(server) -> None:
         host, port = inet[0][:2]
         host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         metrics = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        server.totem_announcement = service_registry.announce(_service(server), metrics)
+        argv = [sys.executable, "-m", "totem.service_registry", _service(server), metrics]
+        server.totem_announcement = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
 
 
 def child_exit(server, worker) -> None:
@@ -78,7 +81,11 @@ def on_exit(server) -> None:
 
     announcement = getattr(server, "totem_announcement", None)
     if announcement is not None:
-        announcement.stop()
+        announcement.terminate()  # it withdraws the key
+        try:
+            announcement.wait(10)
+        except Exception:  # subprocess.TimeoutExpired: its lease expires instead
+            announcement.kill()
     directory = getattr(server, "totem_metrics_dir", None)
     if directory is not None:
         metrics_process.end(directory)
