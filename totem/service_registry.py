@@ -68,12 +68,45 @@ def announce(service: str, metrics: str, environ: dict[str, str] | None = None) 
     return Announcement(connect(settings.etcd_url), key, value, options.services_ttl).start()
 
 
-def main(args: list[str]) -> int:
-    """`python -m totem.service_registry SERVICE HOST:PORT`: the announcement of a process that forks
-    (gunicorn's master) kept from a process of its own, since a thread in a forking process can hold
-    a lock (a log stream's) at the fork and leave the child stuck on it. It ends, withdrawing the
-    key, on SIGTERM or when the process that started it is gone."""
+def started(argv: list[str]):
+    """A process of its own beside a process that forks (gunicorn's master, a Celery worker's main
+    process): no thread of the forking process may hold a lock (a log stream's) when it forks, or the
+    child waits on it forever. The process runs `python -m` with `argv` and ends with `ended`."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", *argv], stdin=subprocess.DEVNULL)
+
+
+def ended(process) -> None:
+    """Stop a process from `started` (SIGTERM: it withdraws its key; else its lease expires)."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def hold(announcement: Announcement | None) -> None:
+    """Keep `announcement` until SIGTERM or SIGINT, or until the process that started this one is
+    gone; then withdraw it."""
     import signal
+
+    parent, done = os.getppid(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    while not done.wait(1.0) and os.getppid() == parent:
+        pass
+    if announcement is not None:
+        announcement.stop()
+
+
+def main(args: list[str]) -> int:
+    """`python -m totem.service_registry SERVICE HOST:PORT`: the announcement of gunicorn's master,
+    from a process of its own (`started`)."""
     import sys
 
     from totem import logs
@@ -83,14 +116,7 @@ def main(args: list[str]) -> int:
         return 2
     service, metrics = args
     logs.bootstrap(f"{service}-announce")
-    parent, done = os.getppid(), threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    announcement = announce(service, metrics)
-    while not done.wait(1.0) and os.getppid() == parent:
-        pass
-    if announcement is not None:
-        announcement.stop()
+    hold(announce(service, metrics))
     return 0
 
 

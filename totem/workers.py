@@ -22,13 +22,13 @@ log = logging.getLogger("totem.workers")
 
 class WorkerMetrics:
     """A worker's /metrics: its forks' figures (multiprocess mode, set up before the pool forks) and
-    its queues' depth, served at the service's `MetricsSettings` bind and announced in etcd."""
+    its queues' depth, served at the service's `MetricsSettings` bind and announced in etcd, both by a
+    process of its own (totem.worker_metrics): the main process starts no thread before it forks."""
 
     def __init__(self, service: str, settings: Settings):
         self.service, self.settings = service, settings
         self.directory: Path | None = None
-        self.server: Any = None
-        self.announcement: Any = None
+        self.process: Any = None
 
     def start(self, sender: Any = None, **_kwargs: Any) -> None:
         from totem import metrics, metrics_process, service_registry
@@ -45,14 +45,7 @@ class WorkerMetrics:
         metrics.initialise()
         conf = sender.app.conf if sender is not None else None
         queues = [queue.name for queue in (conf.task_queues or ())] if conf is not None else [self.service]
-        shown = metrics.registry(metrics.QueueDepth(self.settings.redis_url, queues))
-        try:
-            self.server, address = metrics.serve(bind, shown)
-        except (OSError, ValueError) as exc:  # a busy port costs the metrics, never the worker
-            log.warning("cannot serve worker metrics on %s: %s", bind, exc)
-            return
-        log.info("worker metrics on http://%s/metrics", address)
-        self.announcement = service_registry.announce(f"{self.service}-worker", address)
+        self.process = service_registry.started(["totem.worker_metrics", self.service, bind, *queues])
 
     def fork_exited(self, pid: int | None = None, **_kwargs: Any) -> None:
         from totem import metrics_process
@@ -60,12 +53,10 @@ class WorkerMetrics:
         metrics_process.fork_exited(pid or os.getpid())
 
     def stop(self, **_kwargs: Any) -> None:
-        from totem import metrics_process
+        from totem import metrics_process, service_registry
 
-        if self.announcement is not None:
-            self.announcement.stop()
-        if self.server is not None:
-            self.server.shutdown()
+        if self.process is not None:
+            service_registry.ended(self.process)
         if self.directory is not None:
             metrics_process.end(self.directory)
 

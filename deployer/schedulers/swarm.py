@@ -17,6 +17,8 @@ value and deployment, removed with its services."""
 
 from __future__ import annotations
 
+import time
+
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import Healthcheck, RestartPolicy, ServiceMode
@@ -39,6 +41,7 @@ from totem.contracts.labels import APP, CLUSTER, DEPLOYMENT, RUN, selector
 from totem.waiting import WaitTimeout, wait
 
 SECOND = 1_000_000_000  # Docker durations are in nanoseconds
+ATTEMPTS = 3  # of a swarm write the manager answered with a server error (see _retried)
 ENDED = ("complete", "failed", "rejected", "shutdown", "orphaned", "remove")  # a task's terminal states
 
 
@@ -85,6 +88,9 @@ class SwarmScheduler(Scheduler):
         )
 
     def deploy(self, record: Record, environment: dict[str, str]) -> None:
+        _retried(lambda: self._deploy(record, environment))
+
+    def _deploy(self, record: Record, environment: dict[str, str]) -> None:
         existing = {s.name for s in self._services(deployment=record["id"])}
         delivery = secret_files.plan(self.ctx, record, environment)
         attached = None
@@ -114,6 +120,9 @@ class SwarmScheduler(Scheduler):
             )
 
     def _scale(self, record: Record, replicas: int) -> None:
+        _retried(lambda: self._scale_once(record, replicas))
+
+    def _scale_once(self, record: Record, replicas: int) -> None:
         for service in self._services(deployment=record["id"]):
             if RUN in service.attrs["Spec"]["Labels"]:
                 continue  # a job's run: removed by destroy, never scaled
@@ -205,6 +214,19 @@ class SwarmScheduler(Scheduler):
         return RunResult(
             exit_code, delivery.mask(output_tail(output)), started, now(), nodes.get(node_id, self.host), error
         )
+
+
+def _retried(write) -> None:
+    """Run an idempotent swarm write (it reads what exists first) again when the manager answered
+    5xx: its raft store's "context deadline exceeded" on a loaded manager, or "update out of sequence"
+    when a service changed between the read and the write."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return write()
+        except APIError as exc:
+            if attempt == ATTEMPTS or not exc.is_server_error():
+                raise
+            time.sleep(attempt)
 
 
 def placement(record: Record) -> dict:

@@ -211,7 +211,7 @@ def swarm_secret_checks(stack: DeployerStack, manager, engines: list, image: str
     request = deploy_request(app, "v1", image, f"{app}.localhost", nodes=1, check={"min-nodes": 1, "path": "/health"})
     request["environment"] = {"API_KEY": {"value": token, "encrypted": True}}
     record = stack.wait_finished(api.call("POST", "/apps", request, expect=202)["deployment"]["id"], timeout=180)
-    assert record["state"] == "PROMOTED", (record, stack.logs())
+    assert record["state"] == "PROMOTED", f"{record.get('error')}\n{stack.logs()}"
     (service,) = manager.services.list(filters={"label": selector(DEPLOYMENT, record["id"])})
     spec = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
     assert [s["File"]["Name"] for s in spec["Secrets"]] == ["API_KEY"]

@@ -57,8 +57,8 @@ def on_starting(server) -> None:
 
 def when_ready(server) -> None:
     """The master announces its metrics from a process of its own: no thread of the master may hold a
-    lock when it forks a worker (totem.service_registry.main)."""
-    import subprocess
+    lock when it forks a worker (totem.service_registry.started)."""
+    from totem import service_registry
 
     addresses = [listener.sock.getsockname() for listener in server.LISTENERS]
     inet = [address for address in addresses if isinstance(address, tuple)]
@@ -66,8 +66,7 @@ def when_ready(server) -> None:
         host, port = inet[0][:2]
         host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         metrics = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        argv = [sys.executable, "-m", "totem.service_registry", _service(server), metrics]
-        server.totem_announcement = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        server.totem_announcement = service_registry.started(["totem.service_registry", _service(server), metrics])
 
 
 def child_exit(server, worker) -> None:
@@ -77,15 +76,11 @@ def child_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
-    from totem import metrics_process
+    from totem import metrics_process, service_registry
 
     announcement = getattr(server, "totem_announcement", None)
     if announcement is not None:
-        announcement.terminate()  # it withdraws the key
-        try:
-            announcement.wait(10)
-        except Exception:  # subprocess.TimeoutExpired: its lease expires instead
-            announcement.kill()
+        service_registry.ended(announcement)
     directory = getattr(server, "totem_metrics_dir", None)
     if directory is not None:
         metrics_process.end(directory)
