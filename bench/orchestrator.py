@@ -3,11 +3,12 @@
     python bench/orchestrator.py [--duration 10] [--connections 32] [--threads 2] [--deploys 30]
 
 Starts the orchestrator as deployed (gunicorn, 2 workers, totem.api.gunicorn_conf) and its Celery
-worker on loopback, plays the deployer with a local HTTP server, and prints figures; it asserts
-nothing. The ingestion load comes from wrk (Debian package `wrk`), a C client that leaves the
-server's CPU to the server: it replays hooks signed here the way the senders sign them, each a new
-commit of one of 100 apps, while the worker processes the jobs they open. Uses Redis DB 12 and its
-own key prefixes, and removes what it wrote.
+worker as deployed (prefork, concurrency 2: deploy/stack.yml, the demo) on loopback, plays the
+deployer with a local HTTP server, and prints figures; it asserts nothing. The ingestion load comes
+from wrk (Debian package `wrk`), a C client that leaves the server's CPU to the server: it replays
+hooks signed here the way the senders sign them, each a new commit of one of 100 apps, while the
+worker processes the jobs they open. Uses Redis DB 12 and its own key prefixes, and removes what it
+wrote.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def ingestion(base: str, workdir: Path, run: str, args: argparse.Namespace, depl
     seconds, total = r["duration_us"] / 1e6, int(r["requests"])
     errors = {k: int(r[k]) for k in ("connect", "read", "write", "timeout")}
     print(f"hook ingestion  (wrk -t{args.threads} -c{args.connections} -d{args.duration}s; gunicorn as deployed;")
-    print(f"                 worker running; {total} hooks over 100 apps, each a new commit)")
+    print(f"                 worker running (prefork, 2); {total} hooks over 100 apps, each a new commit)")
     print(f"  throughput      {total / seconds:8.1f} req/s   accepted (202) {int(r['accepted'])}/{total}")
     for name in ("p50", "p90", "p99", "max"):
         print(f"  latency {name:<7} {r[name + '_us'] / 1000:8.1f} ms")
@@ -286,10 +287,8 @@ def running(run: str, deployer: Deployer, configs: Path, **extra: str):
             "worker",
             "-Q",
             "orchestrator",
-            "--pool",
-            "threads",
-            "-c",
-            "16",
+            "--concurrency",
+            "2",
             "--without-gossip",
             "--without-mingle",
             "-l",

@@ -11,6 +11,8 @@ from orchestrator.settings import OrchestratorSettings
 from totem.logs import register_secret
 from totem.settings import Settings
 
+QUEUE = "orchestrator"  # the orchestrator worker's Celery queue, a list in the job store's Redis
+
 
 @dataclass
 class Runtime:
@@ -55,4 +57,4 @@ class Runtime:
     def enqueue(self, task: str, *args) -> None:
         """Queue an orchestrator task (names: process_job, undeploy). Nobody reads their results: not
         subscribing to them keeps the sender off the result backend (one Redis connection fewer to lose)."""
-        self.celery.send_task(f"orchestrator.{task}", args=list(args), queue="orchestrator", ignore_result=True)
+        self.celery.send_task(f"orchestrator.{task}", args=list(args), queue=QUEUE, ignore_result=True)

@@ -35,8 +35,8 @@ def _landing(hook: Hook, trigger: dict | None):
 
 
 def accept(rt: Runtime, hook: Hook, trigger: dict | None = None) -> dict:
-    """Persist the hook on its job, with its events, and queue the job's processing (unless a task
-    for it is queued already: jobs.queued), all before answering; the answer for the sender.
+    """Persist the hook on its job, with its events and the job's processing task (unless one is
+    queued already: jobs.queued), in one atomic step before answering; the answer for the sender.
     `trigger` (hooks.trigger) names who the hook acts for, kept when the hook sets the job's commit.
     Counted in `totem_hooks_received_total` by type and outcome (accepted, ignored, error)."""
     try:
@@ -55,20 +55,14 @@ def _accept(rt: Runtime, hook: Hook, trigger: dict | None) -> dict:
 
     def effects(outcome: Outcome, batch: Batch) -> None:
         if outcome.process:
-            queued.claim(rt, batch, cast(str, outcome.job_id))  # first: its reply is replies[0]
+            queued.claim(rt, batch, cast(str, outcome.job_id))
         staged[:] = [events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events]
         events.stage(rt, batch, *staged)
 
-    outcome, replies = JobStore(rt).land(hook.app, _landing(hook, trigger), effects)
+    outcome, _replies = JobStore(rt).land(hook.app, _landing(hook, trigger), effects)
     ids = {"job_id": outcome.job_id} if outcome.job_id is not None else {}
     with log_context(**ids):
         events.announce(*staged)
-        if outcome.process and queued.claimed(replies[0]):
-            try:
-                rt.enqueue("process_job", outcome.job_id)
-            except Exception:
-                queued.forget(rt, cast(str, outcome.job_id))  # the sender's retry must queue it
-                raise
     answer: dict[str, Any] = {"status": "ignored" if outcome.ignored else "accepted", "hook": hook.key}
     if outcome.ignored:
         answer["reason"] = outcome.ignored

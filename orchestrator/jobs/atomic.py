@@ -16,8 +16,10 @@ from typing import Any
 import redis
 
 # KEYS: the keys the change read; ARGV[1..#KEYS]: the SHA-1 of what each held ('' for nothing);
-# ARGV[#KEYS + 1]: the writes as JSON, [[best_effort, name, arg...], ...] (one argument to send,
-# rather than hundreds for the client to encode one by one).
+# ARGV[#KEYS + 1]: the writes as JSON, [[mode, name, arg...], ...] (one argument to send, rather than
+# hundreds for the client to encode one by one). mode: 'must' (its failure is the step's), 'best'
+# (best effort: a failure answers nil), 'after' (only when the write before it answered, e.g. an
+# LPUSH after a SET NX that set its key; else skipped, answering nil).
 WRITE = """
 for i, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
@@ -25,11 +27,11 @@ for i, key in ipairs(KEYS) do
 end
 local replies = {}
 for i, command in ipairs(cjson.decode(ARGV[#KEYS + 1])) do
-  local reply
-  if command[1] then
+  local mode, reply = command[1], false
+  if mode == 'best' then
     reply = redis.pcall(unpack(command, 2))
     if type(reply) == 'table' and reply.err then reply = false end
-  else
+  elseif mode == 'must' or (mode == 'after' and replies[i - 1]) then
     reply = redis.call(unpack(command, 2))
   end
   replies[i] = reply
@@ -63,9 +65,12 @@ class Batch:
     def count(self) -> int:
         return len(self.commands)
 
-    def add(self, *command: Any, best_effort: bool = False) -> None:
+    def add(self, *command: Any, best_effort: bool = False, after: bool = False) -> None:
+        """A write; `best_effort`: its failure is ignored; `after`: run only when the write before it
+        answered (not nil), else skipped."""
+        mode = "after" if after else "best" if best_effort else "must"
         # arguments as text here: the script's JSON decoder would turn numbers into doubles
-        self.commands.append([best_effort, *(arg if isinstance(arg, str) else str(arg) for arg in command)])
+        self.commands.append([mode, *(arg if isinstance(arg, str) else str(arg) for arg in command)])
 
 
 def run(client: redis.Redis, source: str, keys: list[str], args: list[Any]) -> Any:

@@ -1,10 +1,10 @@
 """The hook hot path on the real Redis: one read and one compare-and-write per hook (jobs.atomic),
 the hook's events stored with it, and one queued task per job however many hooks land meanwhile
-(jobs.queued). No worker runs here: the queue is read as the list it is."""
+(jobs.queued), queued in the same step. No worker runs here: the queue is read as the list it is."""
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import json
 import threading
 import uuid
@@ -18,7 +18,7 @@ from orchestrator.jobs.model import Hook
 from orchestrator.jobs.store import JobStore
 from orchestrator.runtime import Runtime
 from orchestrator.settings import OrchestratorSettings
-from totem.net import free_port
+from totem import task_message
 from totem.settings import Settings
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # no worker consumes this database's queue
@@ -115,14 +115,32 @@ def test_hooks_landing_while_a_task_waits_queue_no_second_one(rt):
     assert tasks_for(rt, other) == 1  # the mark is per job
 
 
-def test_a_hook_whose_task_could_not_be_queued_is_queued_by_the_retry(rt):
-    broken = dataclasses.replace(rt.settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    no_broker = Runtime(broken, rt.options, rt.redis)  # jobs are stored; the broker is down
-    no_broker.celery.conf.broker_connection_max_retries = 0
-    no_broker.celery.conf.broker_transport_options = {"max_retries": 0}
-    with pytest.raises(Exception):  # noqa: B017, PT011 - kombu's OperationalError; the route makes it a 503
-        intake.accept(no_broker, hook("shop", "a" * 40))
-    job_id = JobStore(rt).current_id("acme/shop/main")
-    assert job_id and not rt.redis.exists(rt.key("queued", job_id))  # persisted, and the mark let go
-    intake.accept(rt, hook("shop", "a" * 40))  # the sender's retry
-    assert tasks_for(rt, job_id) == 1
+def test_a_step_based_on_a_stale_read_queues_no_task(rt):
+    key = rt.key("job", "z")
+    rt.redis.set(key, "v1")
+    batch = atomic.Batch()
+    batch.add("SET", key, "mine")
+    queued.claim(rt, batch, "z")
+    rt.redis.set(key, "v2")  # another writer, after our read of "v1"
+    assert atomic.write(rt.redis, batch, {key: "v1"}) is None
+    assert tasks_for(rt, "z") == 0 and not rt.redis.exists(rt.key("queued", "z"))
+
+
+def test_the_queued_message_is_the_one_celery_itself_writes(rt):
+    """What totem.task_message writes has Celery's own shape, so the worker runs it (the pipeline
+    tests show it does): a Celery or kombu upgrade that changes the format fails here first."""
+    scratch = f"scratch-{uuid.uuid4().hex[:8]}"
+    rt.celery.send_task("orchestrator.process_job", args=["j-1"], queue=scratch, ignore_result=True)
+    theirs = json.loads(rt.redis.rpop(scratch))
+    rt.redis.delete(f"_kombu.binding.{scratch}", f"_kombu.binding_permanent.{scratch}")
+    ours = json.loads(task_message.encode("orchestrator.process_job", ["j-1"], scratch))
+
+    def shape(message: dict) -> dict:
+        return {k: sorted(v) if isinstance(v, dict) else v for k, v in message.items() if k != "body"}
+
+    assert shape(ours) == {**shape(theirs), "properties": sorted(set(theirs["properties"]) - {"reply_to"})}
+    assert base64.b64decode(ours["body"]) == base64.b64decode(theirs["body"])
+    fixed = ("task", "argsrepr", "kwargsrepr", "retries", "timelimit", "ignore_result", "lang", "stamps")
+    assert {k: ours["headers"][k] for k in fixed} == {k: theirs["headers"][k] for k in fixed}
+    assert ours["properties"]["delivery_info"] == theirs["properties"]["delivery_info"]
+    assert ours["headers"]["id"] == ours["headers"]["root_id"] == ours["properties"]["correlation_id"]

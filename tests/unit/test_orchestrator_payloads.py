@@ -101,16 +101,39 @@ def github_delivery(secret: str, body: dict, event: str, form: bool = False, del
     return raw, github_headers(secret, raw, event, delivery, FORM if form else "application/json")
 
 
+UNIT_REDIS_URL = "redis://127.0.0.1:6379/14"  # no worker consumes this database's queue
+QUEUE = "orchestrator"
+
+
 @dataclass
 class UnitOrchestrator:
-    """An orchestrator app on the real Redis under a prefix of its own; `queued` stands in for Celery."""
+    """An orchestrator app on the real Redis (a database no worker reads) under a prefix of its own;
+    `queued`: the tasks it queued, through Celery (`sent`) or in a hook's own write (jobs.queued)."""
 
     client: object
     runtime: object
     secret: str
     tag: str
-    queued: list[tuple] = field(default_factory=list)
+    sent: list[tuple] = field(default_factory=list)
     travis_key: TravisKey | None = None  # signs Travis notifications the app accepts
+
+    def _written(self) -> list[tuple[str, tuple]]:
+        """(raw message, (task, *args)) of the queue's messages for this app's jobs, oldest first."""
+        redis, found = self.runtime.redis, []
+        for raw in reversed(redis.lrange(QUEUE, 0, -1)):  # LPUSHed: the oldest is last
+            message = json.loads(raw)
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            if args and redis.exists(self.runtime.key("job", str(args[0]))):
+                found.append((raw, (message["headers"]["task"].rpartition(".")[2], *args)))
+        return found
+
+    @property
+    def queued(self) -> list[tuple]:
+        return [task for _, task in self._written()] + self.sent
+
+    def forget_queued(self) -> None:
+        for raw, _ in self._written():
+            self.runtime.redis.lrem(QUEUE, 0, raw)
 
     def delivery_id(self) -> str:
         return f"{self.tag}-{uuid.uuid4()}"
@@ -138,15 +161,17 @@ def unit_orchestrator(travis: bool = False, **env: str):
         "TOTEM_INSECURE_DEV": "0",
         "TOTEM_ORCHESTRATOR_PREFIX": f"totem-test:orchestrator:{tag}",
         **({"TOTEM_TRAVIS_PUBLIC_KEY": shared_travis_key().public_pem} if travis else {}),
+        "TOTEM_REDIS_URL": UNIT_REDIS_URL,
         **env,
     }
     app = create_app(Settings.from_env(environ), OrchestratorSettings.from_env(environ))
     rt = app.extensions["orchestrator"]
     unit = UnitOrchestrator(app.test_client(), rt, secret, tag, travis_key=shared_travis_key() if travis else None)
-    rt.enqueue = lambda task, *args: unit.queued.append((task, *args))
+    rt.enqueue = lambda task, *args: unit.sent.append((task, *args))
     try:
         yield unit
     finally:
+        unit.forget_queued()
         for key in unit.stored():
             rt.redis.delete(key)
         rt.redis.close()
