@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -129,6 +129,32 @@ class QueueDepth(Collector):
             store_error("redis")
             log.warning("queue depth unknown: %s", type(exc).__name__)
             return
+        yield family
+
+
+class JobsByState(Collector):
+    """`totem_jobs{state}`: the orchestrator's kept jobs in each state, counted at scrape time by
+    `count` (state → number)."""
+
+    NAME = "totem_jobs"
+    HELP = "Orchestrator jobs in each state (of those kept, TOTEM_JOB_TTL)"
+
+    def __init__(self, count: Callable[[], dict[str, int]], errors: tuple[type[BaseException], ...]):
+        self.count, self.errors = count, errors
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(self.NAME, self.HELP, labels=["state"])]
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(self.NAME, self.HELP, labels=["state"])
+        try:
+            counts = self.count()
+        except self.errors as exc:
+            store_error("redis")
+            log.warning("jobs by state unknown: %s", type(exc).__name__)
+            return
+        for state, number in sorted(counts.items()):
+            family.add_metric([state], float(number))
         yield family
 
 

@@ -56,6 +56,15 @@ def _trigger(hook_type: str, receiver: str, sender: str | None, delivery: str | 
     return trigger.make(hook_type, receiver, sender, delivery, request.remote_addr)
 
 
+@blueprint.after_request
+def count_refused(response):
+    """A hook refused before it reached a job (bad signature, body or size: a 4xx) is counted too,
+    under its receiver's name, since its own type is unknown (docs/metrics.md)."""
+    if 400 <= response.status_code < 500:
+        metrics.hook_received(SERVICE, request.path.rpartition("/")[2], "refused")
+    return response
+
+
 @blueprint.post("/hooks/generic")
 def generic_hook():
     rt = runtime()

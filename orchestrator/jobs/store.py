@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import redis
 
+from orchestrator import states
 from orchestrator.jobs import atomic
 from orchestrator.runtime import Runtime
 from totem import metrics
@@ -111,9 +112,20 @@ class JobStore:
 
     def list(self, filters: dict[str, str], limit: int, offset: int) -> tuple[list[Job], int]:
         """Newest first, filtered by owner/repo/ref/state; returns (page, total matching)."""
+        matching = [job for job in self._all() if all(job.get(f) == value for f, value in filters.items())]
+        return matching[offset : offset + limit], len(matching)
+
+    def count_by_state(self) -> dict[str, int]:
+        """How many jobs (of the kept ones) are in each state, every state named."""
+        counts = dict.fromkeys(states.ALL, 0)
+        for job in self._all():
+            counts[job.get("state", "")] = counts.get(job.get("state", ""), 0) + 1
+        return {str(state): count for state, count in counts.items()}
+
+    def _all(self) -> Iterator[Job]:
+        """Every kept job, newest first (expired ones dropped from the index on the way)."""
         index = self.rt.key("jobs")
         self.redis.zremrangebyscore(index, "-inf", time.time() - self.ttl)
-        matching: list[Job] = []
         # without scores, and with decode_responses=True, the members come back as str
         ids = cast(list[str], self.redis.zrevrange(index, 0, -1))
         for start in range(0, len(ids), 200):
@@ -122,7 +134,4 @@ class JobStore:
                 if not raw:
                     self.redis.zrem(index, job_id)
                     continue
-                job = json.loads(raw)
-                if all(job.get(field) == value for field, value in filters.items()):
-                    matching.append(job)
-        return matching[offset : offset + limit], len(matching)
+                yield json.loads(raw)

@@ -35,21 +35,27 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_orchestrator_counts_hooks_by_type_and_outcome_and_jobs_by_state():
+def test_orchestrator_counts_hooks_by_type_and_outcome_refused_ones_too_and_jobs_by_state():
     with unit_orchestrator() as unit:
         before = scrape(unit.client)
         body = json.dumps(generic_hook("acme", f"shop{uuid.uuid4().hex[:6]}", "master", commit())).encode()
         headers = {"Content-Type": "application/json", "X-Hook-Signature": signatures.sign(unit.secret, body)}
         assert unit.client.post("/hooks/generic", data=body, headers=headers).status_code == 202
         assert unit.client.post("/hooks/generic", data=body, headers=headers).status_code in (200, 202)
+        forged = {**headers, "X-Hook-Signature": signatures.sign("not-the-secret", body)}
+        assert unit.client.post("/hooks/generic", data=body, headers=forged).status_code == 401
         after = scrape(unit.client)
     hooks = "totem_hooks_received_total"
     labels = {"service": "orchestrator", "type": "builder"}
     accepted = value(after, hooks, **labels, outcome="accepted") - value(before, hooks, **labels, outcome="accepted")
     ignored = value(after, hooks, **labels, outcome="ignored") - value(before, hooks, **labels, outcome="ignored")
     assert accepted >= 1 and accepted + ignored == 2
+    refused = {"service": "orchestrator", "type": "generic", "outcome": "refused"}
+    assert value(after, hooks, **refused) == value(before, hooks, **refused) + 1
     transitions = "totem_job_transitions_total"
     assert value(after, transitions, state="NEW") == value(before, transitions, state="NEW") + 1
+    jobs = {dict(labels)["state"]: n for (name, labels), n in after.items() if name == "totem_jobs"}
+    assert jobs == {**dict.fromkeys(jobs, 0.0), "NEW": 1.0} and "AWAITING_APPROVAL" in jobs  # this app's one job
     assert ("totem_store_errors_total", (("store", "etcd"),)) in after  # zero from the start
 
 

@@ -78,7 +78,7 @@ def create_service_app(
     checks = {name: CHECKS[name](settings) for name in dependencies}
     app.register_blueprint(health_blueprint(service, checks))
     metrics.initialise()
-    shown = metrics.registry()
+    shown = app.extensions["metrics"] = metrics.registry()  # a service registers its own collectors there
 
     @app.get("/metrics")
     def prometheus_metrics():
