@@ -104,7 +104,10 @@ def etcd_argv(
     initial = cluster or f"{name}={peer}"
     urls |= {"--listen-peer-urls": peer, "--initial-advertise-peer-urls": peer, "--initial-cluster": initial}
     flags = [part for option in urls.items() for part in option]
-    return ("etcd", "--name", name, "--data-dir", str(data_dir), *flags, "--enable-v2=true", *extra)
+    # an hour of history for watchers to resume from (older: they list again, totem.store.Compacted);
+    # without compaction every revision is kept until the backend's quota stops all writes
+    compaction = ("--auto-compaction-mode=periodic", "--auto-compaction-retention=1h")
+    return ("etcd", "--name", name, "--data-dir", str(data_dir), *flags, "--enable-v2=true", *compaction, *extra)
 
 
 def etcd(settings: Settings, home: StackHome) -> Service:

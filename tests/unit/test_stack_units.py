@@ -65,7 +65,7 @@ def test_ports_come_from_settings(tmp_path):
     )
     etcd = built["etcd"].argv
     assert etcd[etcd.index("--listen-peer-urls") + 1] == "http://127.0.0.1:12380"
-    assert "--enable-v2=true" in etcd
+    assert "--enable-v2=true" in etcd and "--auto-compaction-retention=1h" in etcd  # history kept an hour
     redis_conf = next(iter(built["redis"].files.values()))
     assert "bind 127.0.0.1\nport 16379\n" in redis_conf and "appendonly yes" in redis_conf
     registry = yaml.safe_load(next(iter(built["registry"].files.values())))
