@@ -36,6 +36,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.figures import percentile, record  # noqa: E402
+from orchestrator.runtime import QUEUE  # noqa: E402
 from totem import signatures, signed_post  # noqa: E402
 from totem.api import gunicorn_conf  # noqa: E402
 from totem.net import free_port  # noqa: E402
@@ -196,9 +197,9 @@ def drain(client: redis.Redis, deployer: Deployer, seconds: float) -> None:
     times single deploys, which a queue of thousands would only delay)."""
     started, before = time.perf_counter(), len(deployer.arrivals)
     with contextlib.suppress(WaitTimeout):
-        wait(lambda: not client.llen("orchestrator"), seconds, 0.2, what="the orchestrator queue drained")
-    left = client.llen("orchestrator")
-    client.delete("orchestrator")
+        wait(lambda: not client.llen(QUEUE), seconds, 0.2, what="the orchestrator queue drained")
+    left = client.llen(QUEUE)
+    client.delete(QUEUE)
     elapsed = time.perf_counter() - started
     print(f"  backlog         {left:8d} tasks left after {elapsed:.0f} s more (dropped); ", end="")
     print(f"{len(deployer.arrivals) - before} more deploy requests meanwhile")
@@ -286,7 +287,7 @@ def running(run: str, deployer: Deployer, configs: Path, **extra: str):
             "orchestrator.worker",
             "worker",
             "-Q",
-            "orchestrator",
+            QUEUE,
             "--concurrency",
             "2",
             "--without-gossip",
@@ -314,7 +315,7 @@ def running(run: str, deployer: Deployer, configs: Path, **extra: str):
     finally:
         stop(api)
         stop(worker)
-        client.delete("orchestrator", "_kombu.binding.orchestrator", "_kombu.binding_permanent.orchestrator")
+        client.delete(QUEUE, f"_kombu.binding.{QUEUE}", f"_kombu.binding_permanent.{QUEUE}")
         for pattern in (f"{prefix}:*", "celery-task-meta-*"):
             for key in client.scan_iter(pattern, count=1000):
                 client.delete(key)

@@ -25,8 +25,8 @@ class WorkerMetrics:
     its queues' depth, served at the service's `MetricsSettings` bind and announced in etcd, both by a
     process of its own (totem.worker_metrics): the main process starts no thread before it forks."""
 
-    def __init__(self, service: str, settings: Settings):
-        self.service, self.settings = service, settings
+    def __init__(self, service: str):
+        self.service = service
         self.directory: Path | None = None
         self.process: Any = None
 
@@ -94,7 +94,7 @@ def make_celery(service: str, settings: Settings | None = None, longest_task: in
     signals.setup_logging.disconnect(dispatch_uid=LOGGING_RECEIVER)
     signals.setup_logging.connect(bootstrap_logging, weak=False, dispatch_uid=LOGGING_RECEIVER)
     # metrics (docs/metrics.md), also only in a worker; one per process as well
-    worker_metrics = WorkerMetrics(service, settings)
+    worker_metrics = WorkerMetrics(service)
     signals.worker_init.disconnect(dispatch_uid=METRICS_RECEIVER)
     signals.worker_init.connect(worker_metrics.start, weak=False, dispatch_uid=METRICS_RECEIVER)
     signals.worker_shutdown.disconnect(dispatch_uid=METRICS_RECEIVER)

@@ -59,7 +59,7 @@ def _accept(rt: Runtime, hook: Hook, trigger: dict | None) -> dict:
         staged[:] = [events.make(kind, hook.git, outcome.job_id, details) for kind, details in outcome.events]
         events.stage(rt, batch, *staged)
 
-    outcome, _replies = JobStore(rt).land(hook.app, _landing(hook, trigger), effects)
+    outcome = JobStore(rt).land(hook.app, _landing(hook, trigger), effects)
     ids = {"job_id": outcome.job_id} if outcome.job_id is not None else {}
     with log_context(**ids):
         events.announce(*staged)

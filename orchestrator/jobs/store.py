@@ -64,38 +64,37 @@ class JobStore:
         change: Change[Any, R],
         current: bool,
         effects: Effects | None,
-    ) -> tuple[bool, R, list[Any]]:
-        """(written?, result, the effects' replies): `change`, then `effects`, in one compare-and-write.
+    ) -> tuple[bool, R]:
+        """(written?, result): `change`, then `effects`, in one compare-and-write.
         A job written in another state (or a new job) counts in `totem_job_transitions_total`."""
         was = (job["id"], job.get("state")) if job is not None else None
         new_job, result = change(job)
         batch = atomic.Batch()
         if new_job is not None:
             self._write(batch, new_job, make_current=current)
-        own = batch.count
         if effects is not None:
             effects(result, batch)
         replies = atomic.write(self.redis, batch, read)
         if replies is not None and new_job is not None and (new_job["id"], new_job.get("state")) != was:
             metrics.JOB_TRANSITIONS.labels(state=str(new_job.get("state"))).inc()
-        return replies is not None, result, (replies or [])[own:]
+        return replies is not None, result
 
-    def land(self, app: str, change: Change[Job | None, R], effects: Effects | None = None) -> tuple[R, list[Any]]:
-        """`update_current`, with `effects(result, batch)` adding writes (events, the queued mark) that
-        land in the same atomic step as the job; (the result, the replies to those writes)."""
+    def land(self, app: str, change: Change[Job | None, R], effects: Effects | None = None) -> R:
+        """`update_current`, with `effects(result, batch)` adding writes (events, the queued mark and
+        its task) that land in the same atomic step as the job; the result."""
         current_key = self._current_key(app)
         for _ in range(MAX_ATTEMPTS):
             found = atomic.run(self.redis, atomic.READ_CURRENT, [current_key], [self._job_key("")])
             job_id, raw = (list(found) + [None, None])[:2]
             read = {current_key: job_id, **({self._job_key(job_id): raw} if job_id else {})}
-            written, result, replies = self._apply(read, json.loads(raw) if raw else None, change, True, effects)
+            written, result = self._apply(read, json.loads(raw) if raw else None, change, True, effects)
             if written:
-                return result, replies
+                return result
         raise redis.RedisError(f"{app}: too many concurrent updates")
 
     def update_current(self, app: str, change: Change[Job | None, R]) -> R:
         """Atomically apply `change` to the app's current job (None when it has none); its result."""
-        return self.land(app, change)[0]
+        return self.land(app, change)
 
     def update(self, job_id: str, change: Change[Job, R], effects: Effects | None = None) -> R | None:
         """Atomically apply `change` to the job; its result, or None when the job is gone. `effects`:
@@ -105,7 +104,7 @@ class JobStore:
             raw = cast("str | None", self.redis.get(key))  # decoded: decode_responses=True
             if not raw:
                 return None
-            written, result, _ = self._apply({key: raw}, json.loads(raw), change, False, effects)
+            written, result = self._apply({key: raw}, json.loads(raw), change, False, effects)
             if written:
                 return result
         raise redis.RedisError(f"job {job_id}: too many concurrent updates")

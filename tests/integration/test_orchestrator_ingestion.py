@@ -16,13 +16,12 @@ from orchestrator.hooks import intake
 from orchestrator.jobs import atomic, queued
 from orchestrator.jobs.model import Hook
 from orchestrator.jobs.store import JobStore
-from orchestrator.runtime import Runtime
+from orchestrator.runtime import QUEUE, Runtime
 from orchestrator.settings import OrchestratorSettings
 from totem import task_message
 from totem.settings import Settings
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # no worker consumes this database's queue
-QUEUE = "orchestrator"
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from orchestrator.runtime import QUEUE
 from totem import signatures
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "orchestrator"
@@ -102,7 +103,6 @@ def github_delivery(secret: str, body: dict, event: str, form: bool = False, del
 
 
 UNIT_REDIS_URL = "redis://127.0.0.1:6379/14"  # no worker consumes this database's queue
-QUEUE = "orchestrator"
 
 
 @dataclass
